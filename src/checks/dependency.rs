@@ -1,0 +1,195 @@
+//! `dependency-missing`, `dependency-unsatisfied`: whether every record's
+//! `depends` is installed, at a matching version and build.
+
+use super::{env_finding, parse_spec, spec_name, Context};
+use crate::finding::{Code, Finding};
+use crate::snapshot::{Env, Machine, Package};
+use rattler_conda_types::Matches;
+use rayon::prelude::*;
+
+/// Virtual packages (`__win`, `__glibc`, ...) come from the system.
+pub(crate) fn is_virtual(name: &str) -> bool {
+    name.starts_with("__")
+}
+
+pub fn dependencies(ctx: &Context) -> Vec<Finding> {
+    ctx.snapshot
+        .machines
+        .par_iter()
+        .flat_map(|m| m.envs.par_iter().map(move |e| (m, e)))
+        .flat_map_iter(|(machine, env)| check_env(machine, env))
+        .collect()
+}
+
+/// A spec in a record that is not a match spec: the record is malformed.
+pub(crate) fn bad_spec(
+    machine: &Machine,
+    env: &Env,
+    package: &Package,
+    field: &str,
+    spec: &str,
+    why: &str,
+) -> Finding {
+    env_finding(
+        Code::ScanError,
+        format!(
+            "{} in env `{}` on {}: {field} entry `{spec}` is not a match spec: {why}",
+            package.name(),
+            env.name,
+            machine.name
+        ),
+        machine,
+        env,
+    )
+    .package(package.name())
+    .source(package.file.clone())
+}
+
+fn check_env(machine: &Machine, env: &Env) -> Vec<Finding> {
+    let index = env.package_index();
+    let mut out = Vec::new();
+    for package in &env.packages {
+        for dep in &package.record.depends {
+            let spec = match parse_spec(dep) {
+                Ok(spec) => spec,
+                Err(why) => {
+                    out.push(bad_spec(machine, env, package, "depends", dep, &why));
+                    continue;
+                }
+            };
+            let Some(name) = spec_name(&spec) else {
+                continue;
+            };
+            if is_virtual(name) {
+                continue;
+            }
+            match index.get(name) {
+                None => out.push(
+                    env_finding(
+                        Code::DependencyMissing,
+                        format!(
+                            "{} {} in env `{}` on {} depends on `{dep}`, which is not installed",
+                            package.name(),
+                            package.record.version.as_str(),
+                            env.name,
+                            machine.name
+                        ),
+                        machine,
+                        env,
+                    )
+                    .package(name)
+                    .expected(format!("{dep} (required by {})", package.name()))
+                    .found("not installed")
+                    .source(package.file.clone()),
+                ),
+                Some(installed) if !spec.matches(&installed.record) => out.push(
+                    env_finding(
+                        Code::DependencyUnsatisfied,
+                        format!(
+                            "{} {} in env `{}` on {} depends on `{dep}`, but {} is installed",
+                            package.name(),
+                            package.record.version.as_str(),
+                            env.name,
+                            machine.name,
+                            installed.version_build()
+                        ),
+                        machine,
+                        env,
+                    )
+                    .package(name)
+                    .expected(format!("{dep} (required by {})", package.name()))
+                    .found(installed.version_build())
+                    .source(package.file.clone()),
+                ),
+                Some(_) => {}
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::checks::testkit::*;
+
+    #[test]
+    fn missing_unsatisfied_and_virtual_dependencies() {
+        let e = env_with(
+            "hydro",
+            vec![
+                pkg(
+                    "pandas",
+                    "1.4.4",
+                    "py39hd77b12b_0",
+                    &[
+                        "numpy >=1.21",
+                        "python >=3.9,<3.10.0a0",
+                        "__win",
+                        "pytz >=2020.1",
+                    ],
+                ),
+                pkg(
+                    "numpy",
+                    "1.20.1",
+                    "py39h34a8a5c_0",
+                    &["python >=3.9,<3.10.0a0"],
+                ),
+                pkg("python", "3.9.16", "h6244533_2", &[]),
+                pkg(
+                    "scipy",
+                    "1.7.3",
+                    "py39h0a974cb_0",
+                    &["python 3.9.* *_cpython"],
+                ),
+            ],
+        );
+        let snap = snapshot(vec![machine("GIS1", vec![e])], None);
+        let f = run_one(&snap, dependencies);
+        let got: Vec<_> = f
+            .iter()
+            .map(|f| {
+                (
+                    f.code,
+                    f.package.as_deref().unwrap(),
+                    f.found.as_deref().unwrap(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                (Code::DependencyMissing, "pytz", "not installed"),
+                (
+                    Code::DependencyUnsatisfied,
+                    "numpy",
+                    "1.20.1 py39h34a8a5c_0"
+                ),
+                (Code::DependencyUnsatisfied, "python", "3.9.16 h6244533_2"),
+            ]
+        );
+        assert_eq!(
+            f[1].expected.as_deref(),
+            Some("numpy >=1.21 (required by pandas)")
+        );
+    }
+
+    #[test]
+    fn a_dependency_cycle_is_fine() {
+        let e = env_with(
+            "x",
+            vec![pkg("a", "1", "0", &["b"]), pkg("b", "1", "0", &["a"])],
+        );
+        let snap = snapshot(vec![machine("GIS1", vec![e])], None);
+        assert!(run_one(&snap, dependencies).is_empty());
+    }
+
+    #[test]
+    fn an_unparseable_depends_entry_is_a_scan_error() {
+        let e = env_with("x", vec![pkg("a", "1", "0", &["b >=>=1"])]);
+        let snap = snapshot(vec![machine("GIS1", vec![e])], None);
+        let f = run_one(&snap, dependencies);
+        assert_eq!(f[0].code, Code::ScanError);
+        assert_eq!(f[0].source.as_deref(), Some("conda-meta/a-1-0.json"));
+    }
+}

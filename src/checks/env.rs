@@ -1,0 +1,206 @@
+//! `env-missing`, `env-not-arcgis`, `env-release-mismatch`: whether the env a
+//! GP service runs in exists, is an ArcGIS env, and is at the site's release.
+
+use super::{env_finding, env_release, Context};
+use crate::finding::{Code, Finding};
+use crate::snapshot::BindingVia;
+use std::collections::BTreeMap;
+
+pub fn env_missing(ctx: &Context) -> Vec<Finding> {
+    let mut out = Vec::new();
+    for machine in &ctx.snapshot.machines {
+        // (env path) → (env name, why, services)
+        let mut missing: BTreeMap<&str, (&str, Option<&str>, Vec<String>, BindingVia)> =
+            BTreeMap::new();
+        for b in &machine.bindings {
+            if b.unresolved.is_none() && machine.env_at(&b.env_path).is_some() {
+                continue;
+            }
+            let entry = missing.entry(b.env_path.as_str()).or_insert_with(|| {
+                (
+                    b.env_name.as_str(),
+                    b.unresolved.as_deref(),
+                    Vec::new(),
+                    b.via,
+                )
+            });
+            entry.2.push(b.service.clone());
+        }
+        for (path, (name, why, services, via)) in missing {
+            let how = match via {
+                BindingVia::ServiceProperty => "named by condaEnvironmentPath",
+                BindingVia::ActiveEnv => "the machine's active env",
+            };
+            let message = match why {
+                Some(why) => format!(
+                    "env `{name}` ({how}) cannot be located on {}: {why}",
+                    machine.name
+                ),
+                None => format!("env `{name}` ({how}) does not exist on {}", machine.name),
+            };
+            out.push(
+                Finding::new(Code::EnvMissing, message)
+                    .machine(&machine.name)
+                    .env(name, path)
+                    .expected(format!("a conda env at {path}"))
+                    .found("no such env")
+                    .services(services),
+            );
+        }
+    }
+    out
+}
+
+pub fn env_not_arcgis(ctx: &Context) -> Vec<Finding> {
+    let mut out = Vec::new();
+    for machine in &ctx.snapshot.machines {
+        for env in &machine.envs {
+            if env.package("arcpy").is_some() || machine.services_in(&env.path).is_empty() {
+                continue;
+            }
+            out.push(
+                env_finding(
+                    Code::EnvNotArcgis,
+                    format!(
+                        "env `{}` on {} has no arcpy, but GP services run in it; proswap refuses such envs",
+                        env.name, machine.name
+                    ),
+                    machine,
+                    env,
+                )
+                .package("arcpy")
+                .expected("arcpy installed (clone arcgispro-py3)")
+                .found("not installed")
+                .source(env.conda_meta()),
+            );
+        }
+    }
+    out
+}
+
+pub fn env_release_mismatch(ctx: &Context) -> Vec<Finding> {
+    let Some(site) = &ctx.site_release else {
+        return Vec::new();
+    };
+    let site_pros: Vec<String> = ctx
+        .releases
+        .by_server(&site.version)
+        .map(|r| r.pro.to_string())
+        .collect();
+    if site_pros.is_empty() {
+        return Vec::new(); // a release gpaudit has no table entry for
+    }
+    let mut out = Vec::new();
+    for machine in &ctx.snapshot.machines {
+        for env in &machine.envs {
+            let Some(arcpy) = env.package("arcpy") else {
+                continue;
+            };
+            let env_server = env_release(env, ctx.releases);
+            if env_server.as_ref() == Some(&site.version) {
+                continue;
+            }
+            let found = match &env_server {
+                Some(server) => format!(
+                    "arcpy {} (ArcGIS Server {server})",
+                    arcpy.record.version.as_str()
+                ),
+                None => format!(
+                    "arcpy {} (a release gpaudit does not know)",
+                    arcpy.record.version.as_str()
+                ),
+            };
+            out.push(
+                env_finding(
+                    Code::EnvReleaseMismatch,
+                    format!(
+                        "env `{}` on {} is at another ArcGIS release than the site ({}, {})",
+                        env.name, machine.name, site.version, site.source
+                    ),
+                    machine,
+                    env,
+                )
+                .package("arcpy")
+                .expected(format!(
+                    "arcpy {} (ArcGIS Server {})",
+                    site_pros.join(" or "),
+                    site.version
+                ))
+                .found(found)
+                .source(arcpy.file.clone()),
+            );
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::checks::testkit::*;
+
+    #[test]
+    fn missing_env_lists_its_services_once() {
+        let mut m = machine("GIS1", vec![arcgis_env("arcgispro-py3", "3.1")]);
+        bind(&mut m, "Hydro/Flood.GPServer", "/envs/hydro", "hydro");
+        bind(&mut m, "Hydro/Ebb.GPServer", "/envs/hydro", "hydro");
+        let snap = snapshot(vec![m], Some("11.1"));
+        let f = run_one(&snap, env_missing);
+        assert_eq!(f.len(), 1);
+        assert_eq!(f[0].code, Code::EnvMissing);
+        assert_eq!(f[0].env.as_deref(), Some("hydro"));
+        assert_eq!(
+            f[0].services,
+            vec!["Hydro/Ebb.GPServer", "Hydro/Flood.GPServer"]
+        );
+    }
+
+    #[test]
+    fn env_without_arcpy_used_by_a_service() {
+        let mut m = machine(
+            "GIS1",
+            vec![
+                arcgis_env("arcgispro-py3", "3.1"),
+                env("plain", &[("python", "3.9.16", "h6244533_2")]),
+            ],
+        );
+        bind(&mut m, "Tools/X.GPServer", "/envs/plain", "plain");
+        let snap = snapshot(vec![m], Some("11.1"));
+        let f = run_one(&snap, env_not_arcgis);
+        assert_eq!(f.len(), 1);
+        assert_eq!(f[0].env.as_deref(), Some("plain"));
+        assert_eq!(f[0].services, vec!["Tools/X.GPServer"]);
+    }
+
+    #[test]
+    fn stale_clone_is_a_release_mismatch() {
+        let m = machine(
+            "GIS1",
+            vec![arcgis_env("arcgispro-py3", "3.1"), arcgis_env("old", "3.0")],
+        );
+        let snap = snapshot(vec![m], Some("11.1"));
+        let f = run_one(&snap, env_release_mismatch);
+        assert_eq!(f.len(), 1);
+        assert_eq!(f[0].env.as_deref(), Some("old"));
+        assert_eq!(
+            f[0].expected.as_deref(),
+            Some("arcpy 3.1 (ArcGIS Server 11.1)")
+        );
+        assert_eq!(
+            f[0].found.as_deref(),
+            Some("arcpy 3.0 (ArcGIS Server 11.0)")
+        );
+    }
+
+    #[test]
+    fn site_release_is_derived_from_arcpy_when_not_declared() {
+        let m = machine(
+            "GIS1",
+            vec![arcgis_env("arcgispro-py3", "3.2"), arcgis_env("old", "3.1")],
+        );
+        let snap = snapshot(vec![m], None);
+        let f = run_one(&snap, env_release_mismatch);
+        assert_eq!(f.len(), 1);
+        assert!(f[0].message.contains("11.2"), "{}", f[0].message);
+    }
+}

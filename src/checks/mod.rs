@@ -1,0 +1,139 @@
+//! The check phase: pure functions over a [`Snapshot`] that return findings.
+//! A check never does I/O and never decides a final severity (it may name a
+//! condition; `policy` turns codes and conditions into severities). Each
+//! module is named after the codes it reports (`pin` → `pin-*`).
+
+mod arcmap;
+mod constraint;
+mod default_env;
+mod dependency;
+mod env;
+mod per_service_env;
+mod pin;
+mod pip;
+mod scan_error;
+mod site;
+
+use crate::finding::{Code, Finding};
+use crate::release::{ArcgisVersion, ReleaseTable};
+use crate::snapshot::{Env, Machine, Snapshot};
+use rattler_conda_types::{MatchSpec, ParseStrictness};
+use rayon::prelude::*;
+
+/// The site's ArcGIS Server release and how it was decided.
+#[derive(Clone, Debug)]
+pub struct SiteRelease {
+    pub version: ArcgisVersion,
+    pub source: String,
+}
+
+/// What every check sees.
+#[derive(Debug)]
+pub struct Context<'a> {
+    pub snapshot: &'a Snapshot,
+    pub releases: &'a ReleaseTable,
+    pub site_release: Option<SiteRelease>,
+}
+
+impl<'a> Context<'a> {
+    pub fn new(snapshot: &'a Snapshot, releases: &'a ReleaseTable) -> Context<'a> {
+        let site_release = site_release(snapshot, releases);
+        Context {
+            snapshot,
+            releases,
+            site_release,
+        }
+    }
+
+    /// The release a machine runs: the one its `arcgispro-py3`'s arcpy
+    /// belongs to, else the site's.
+    pub fn machine_release(&self, machine: &Machine) -> Option<ArcgisVersion> {
+        machine
+            .arcgispro_py3()
+            .and_then(|env| env_release(env, self.releases))
+            .or_else(|| self.site_release.as_ref().map(|r| r.version.clone()))
+    }
+}
+
+/// The site's release: declared in the site file (or snapshot), else derived
+/// from the arcpy in the first machine's `arcgispro-py3`.
+pub fn site_release(snapshot: &Snapshot, releases: &ReleaseTable) -> Option<SiteRelease> {
+    if let Some(v) = snapshot
+        .site
+        .version
+        .as_deref()
+        .and_then(|v| v.parse::<ArcgisVersion>().ok())
+    {
+        return Some(SiteRelease {
+            version: v,
+            source: "declared in the site file".into(),
+        });
+    }
+    snapshot.machines.iter().find_map(|m| {
+        let env = m.arcgispro_py3()?;
+        let arcpy = env.package("arcpy")?;
+        let release = releases.server_for_arcpy(&arcpy.record.version)?;
+        Some(SiteRelease {
+            version: release.server.clone(),
+            source: format!(
+                "derived from arcpy {} in arcgispro-py3 on {}",
+                arcpy.record.version.as_str(),
+                m.name
+            ),
+        })
+    })
+}
+
+/// The Server release an env's arcpy belongs to.
+pub fn env_release(env: &Env, releases: &ReleaseTable) -> Option<ArcgisVersion> {
+    let arcpy = env.package("arcpy")?;
+    releases
+        .server_for_arcpy(&arcpy.record.version)
+        .map(|r| r.server.clone())
+}
+
+/// A finding about an env on a machine, listing the services it affects.
+pub(crate) fn env_finding(code: Code, message: String, machine: &Machine, env: &Env) -> Finding {
+    Finding::new(code, message)
+        .machine(&machine.name)
+        .env(&env.name, &env.path)
+        .services(machine.services_in(&env.path))
+}
+
+/// Parse a match spec the way conda reads installed metadata: leniently.
+pub(crate) fn parse_spec(spec: &str) -> Result<MatchSpec, String> {
+    MatchSpec::from_str(spec, ParseStrictness::Lenient).map_err(|e| e.to_string())
+}
+
+/// A spec's package name, when it names exactly one package.
+pub(crate) fn spec_name(spec: &MatchSpec) -> Option<&str> {
+    spec.name.as_exact().map(|n| n.as_normalized())
+}
+
+type Check = fn(&Context) -> Vec<Finding>;
+
+/// Every check, in no particular order (findings are sorted afterwards).
+const CHECKS: &[Check] = &[
+    env::env_missing,
+    env::env_not_arcgis,
+    env::env_release_mismatch,
+    pin::pin_violation,
+    pin::pin_file_missing,
+    dependency::dependencies,
+    constraint::constraint_violated,
+    pip::pip_installed,
+    pip::pip_clobbered,
+    site::site_inconsistent,
+    default_env::default_env_modified,
+    arcmap::arcmap_service,
+    per_service_env::per_service_env_unsupported,
+    scan_error::scan_errors,
+];
+
+/// Run every check over the snapshot.
+pub fn run(ctx: &Context) -> Vec<Finding> {
+    CHECKS.par_iter().flat_map(|check| check(ctx)).collect()
+}
+
+#[cfg(test)]
+pub(crate) mod testkit;

@@ -1,0 +1,160 @@
+//! `pin-violation`, `pin-file-missing`: whether installed packages keep the
+//! env's `conda-meta/pinned`, and whether clones carry a pin file at all.
+
+use super::{env_finding, parse_spec, Context};
+use crate::finding::{Code, Finding};
+use rattler_conda_types::Matches;
+
+pub fn pin_violation(ctx: &Context) -> Vec<Finding> {
+    let mut out = Vec::new();
+    for machine in &ctx.snapshot.machines {
+        for env in &machine.envs {
+            let Some(pinned) = &env.pinned else {
+                continue;
+            };
+            for pin in &pinned.specs {
+                // Pins were validated while scanning; an unparseable one was
+                // reported there as a scan error.
+                let Ok(spec) = parse_spec(&pin.spec) else {
+                    continue;
+                };
+                for package in env
+                    .packages
+                    .iter()
+                    .filter(|p| spec.name.matches(&p.record.name))
+                {
+                    if spec.matches(&package.record) {
+                        continue;
+                    }
+                    out.push(
+                        env_finding(
+                            Code::PinViolation,
+                            format!(
+                                "{} {} in env `{}` on {} breaks the pin `{}`",
+                                package.name(),
+                                package.record.version.as_str(),
+                                env.name,
+                                machine.name,
+                                pin.spec
+                            ),
+                            machine,
+                            env,
+                        )
+                        .package(package.name())
+                        .expected(format!("{} (pinned, line {})", pin.spec, pin.line))
+                        .found(package.version_build())
+                        .source(pinned.file.clone()),
+                    );
+                }
+            }
+        }
+    }
+    out
+}
+
+pub fn pin_file_missing(ctx: &Context) -> Vec<Finding> {
+    let mut out = Vec::new();
+    for machine in &ctx.snapshot.machines {
+        let Some(default) = machine.arcgispro_py3() else {
+            continue;
+        };
+        let Some(default_pins) = &default.pinned else {
+            continue;
+        };
+        for env in &machine.envs {
+            if env.is_arcgispro_py3() || env.pinned.is_some() || env.package("arcpy").is_none() {
+                continue;
+            }
+            out.push(
+                env_finding(
+                    Code::PinFileMissing,
+                    format!(
+                        "clone `{}` on {} has no conda-meta/pinned (cloned without --pinned?) while arcgispro-py3 pins {} specs",
+                        env.name,
+                        machine.name,
+                        default_pins.specs.len()
+                    ),
+                    machine,
+                    env,
+                )
+                .expected(format!("a pinned file like {}", default_pins.file))
+                .found("no conda-meta/pinned")
+                .source(env.conda_meta()),
+            );
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::checks::testkit::*;
+    use crate::snapshot::{Pinned, PinnedSpec};
+
+    fn pins(specs: &[&str]) -> Pinned {
+        Pinned {
+            file: "/envs/x/conda-meta/pinned".into(),
+            specs: specs
+                .iter()
+                .enumerate()
+                .map(|(i, s)| PinnedSpec {
+                    line: i + 1,
+                    spec: s.to_string(),
+                })
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn pins_use_conda_semantics() {
+        let mut e = env(
+            "hydro",
+            &[
+                ("numpy", "1.24.3", "py39hf11a4ad_0"),
+                ("python", "3.9.16", "h6244533_2"),
+                ("scipy", "1.6.2", "py39h14eb087_0"),
+            ],
+        );
+        // `1.20.*` excludes 1.24.3; `>=3.9,<3.10.0a0` admits 3.9.16; the build glob admits py39*.
+        e.pinned = Some(pins(&[
+            "numpy 1.20.*",
+            "python >=3.9,<3.10.0a0",
+            "scipy 1.6.* py39*",
+            "gdal 3.4.*",
+        ]));
+        let snap = snapshot(vec![machine("GIS1", vec![e])], Some("11.1"));
+        let f = run_one(&snap, pin_violation);
+        assert_eq!(f.len(), 1, "{f:#?}");
+        assert_eq!(f[0].package.as_deref(), Some("numpy"));
+        assert_eq!(
+            f[0].expected.as_deref(),
+            Some("numpy 1.20.* (pinned, line 1)")
+        );
+        assert_eq!(f[0].found.as_deref(), Some("1.24.3 py39hf11a4ad_0"));
+    }
+
+    #[test]
+    fn one_point_one_equals_one_point_one_point_zero() {
+        let mut e = env("x", &[("six", "1.1", "0")]);
+        e.pinned = Some(pins(&["six ==1.1.0"]));
+        let snap = snapshot(vec![machine("GIS1", vec![e])], None);
+        assert!(run_one(&snap, pin_violation).is_empty());
+    }
+
+    #[test]
+    fn clone_without_pinned_is_reported_only_when_default_has_one() {
+        let mut default = arcgis_env("arcgispro-py3", "3.1");
+        let clone = arcgis_env("hydro", "3.1");
+        let snap = snapshot(
+            vec![machine("GIS1", vec![default.clone(), clone.clone()])],
+            None,
+        );
+        assert!(run_one(&snap, pin_file_missing).is_empty());
+        default.pinned = Some(pins(&["numpy 1.20.*"]));
+        let snap = snapshot(vec![machine("GIS1", vec![default, clone])], None);
+        let f = run_one(&snap, pin_file_missing);
+        assert_eq!(f.len(), 1);
+        assert_eq!(f[0].env.as_deref(), Some("hydro"));
+    }
+}

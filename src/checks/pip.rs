@@ -1,0 +1,165 @@
+//! `pip-installed`, `pip-clobbered`: Python distributions that conda does not
+//! own, and those that overwrote or shadow conda packages.
+
+use super::{env_finding, Context};
+use crate::finding::{Code, Finding};
+use crate::scan::normalize_dist_name;
+use crate::snapshot::PipDist;
+
+fn dist_source(env_path: &str, dist: &PipDist) -> String {
+    format!("{}/{}", env_path.trim_end_matches(['/', '\\']), dist.path)
+}
+
+pub fn pip_installed(ctx: &Context) -> Vec<Finding> {
+    let mut out = Vec::new();
+    for machine in &ctx.snapshot.machines {
+        for env in &machine.envs {
+            for dist in &env.pip {
+                let installer = dist.installer.as_deref().unwrap_or("an unknown installer");
+                out.push(
+                    env_finding(
+                        Code::PipInstalled,
+                        format!(
+                            "{} {} in env `{}` on {} was installed by {installer}, not conda",
+                            dist.name, dist.version, env.name, machine.name
+                        ),
+                        machine,
+                        env,
+                    )
+                    .package(&dist.name)
+                    .expected("installed by conda")
+                    .found(format!(
+                        "{} {} (installer: {installer})",
+                        dist.name, dist.version
+                    ))
+                    .source(dist_source(&env.path, dist)),
+                );
+            }
+        }
+    }
+    out
+}
+
+pub fn pip_clobbered(ctx: &Context) -> Vec<Finding> {
+    let mut out = Vec::new();
+    for machine in &ctx.snapshot.machines {
+        for env in &machine.envs {
+            for dist in &env.pip {
+                let pip_name = normalize_dist_name(&dist.name);
+                if let Some(conda) = env
+                    .packages
+                    .iter()
+                    .find(|p| normalize_dist_name(p.name()) == pip_name)
+                {
+                    out.push(
+                        env_finding(
+                            Code::PipClobbered,
+                            format!(
+                                "pip's {} {} in env `{}` on {} shadows the conda package {} {}",
+                                dist.name,
+                                dist.version,
+                                env.name,
+                                machine.name,
+                                conda.name(),
+                                conda.record.version.as_str()
+                            ),
+                            machine,
+                            env,
+                        )
+                        .package(conda.name())
+                        .expected(format!("{} from conda only", conda.version_build()))
+                        .found(format!("pip {} {} beside it", dist.name, dist.version))
+                        .source(dist_source(&env.path, dist)),
+                    );
+                }
+                let mut owners: Vec<&str> =
+                    dist.overwrote.iter().map(|f| f.package.as_str()).collect();
+                owners.sort_unstable();
+                owners.dedup();
+                for owner in owners {
+                    let files: Vec<&str> = dist
+                        .overwrote
+                        .iter()
+                        .filter(|f| f.package == owner)
+                        .map(|f| f.path.as_str())
+                        .collect();
+                    let shown = files.iter().take(3).copied().collect::<Vec<_>>().join(", ");
+                    let more = if files.len() > 3 {
+                        format!(" and {} more", files.len() - 3)
+                    } else {
+                        String::new()
+                    };
+                    out.push(
+                        env_finding(
+                            Code::PipClobbered,
+                            format!(
+                                "pip's {} {} in env `{}` on {} overwrote {} file(s) of the conda package {owner}: {shown}{more}",
+                                dist.name,
+                                dist.version,
+                                env.name,
+                                machine.name,
+                                files.len()
+                            ),
+                            machine,
+                            env,
+                        )
+                        .package(owner)
+                        .expected(format!("files of {owner} owned by conda only"))
+                        .found(format!("{} file(s) rewritten by pip {}", files.len(), dist.name))
+                        .source(dist_source(&env.path, dist)),
+                    );
+                }
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::checks::testkit::*;
+    use crate::snapshot::OverwrittenFile;
+
+    fn dist(name: &str, overwrote: &[(&str, &str)]) -> PipDist {
+        PipDist {
+            name: name.into(),
+            version: "1.0".into(),
+            installer: Some("pip".into()),
+            path: format!("Lib/site-packages/{name}-1.0.dist-info"),
+            overwrote: overwrote
+                .iter()
+                .map(|(p, o)| OverwrittenFile {
+                    path: p.to_string(),
+                    package: o.to_string(),
+                })
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn pip_dists_are_reported_and_clobbers_found() {
+        let mut e = env(
+            "hydro",
+            &[
+                ("python-dateutil", "2.8.2", "pyhd3eb1b0_0"),
+                ("six", "1.16.0", "pyhd3eb1b0_1"),
+            ],
+        );
+        e.pip = vec![
+            dist("requests_toolbelt", &[]),
+            dist("Python_Dateutil", &[]),
+            dist("sixish", &[("Lib/site-packages/six.py", "six")]),
+        ];
+        let snap = snapshot(vec![machine("GIS1", vec![e])], None);
+        assert_eq!(run_one(&snap, pip_installed).len(), 3);
+        let f = run_one(&snap, pip_clobbered);
+        let got: Vec<_> = f.iter().map(|f| f.package.as_deref().unwrap()).collect();
+        assert_eq!(got, vec!["python-dateutil", "six"]);
+        assert!(
+            f[1].message.contains("Lib/site-packages/six.py"),
+            "{}",
+            f[1].message
+        );
+    }
+}

@@ -1,0 +1,15 @@
+//! gpaudit: audits the conda environments and geoprocessing services of an
+//! ArcGIS Enterprise site. Gather (`scan`) → check (`checks`) → apply policy
+//! (`policy`) → render (`report`), as separate phases over a [`Snapshot`].
+
+pub mod checks;
+pub mod finding;
+pub mod paths;
+pub mod release;
+pub mod rules;
+pub mod scan;
+pub mod site;
+pub mod snapshot;
+
+pub use finding::{Code, Finding, Severity};
+pub use snapshot::Snapshot;

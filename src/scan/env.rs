@@ -1,0 +1,236 @@
+//! Scanning one conda environment: its package records, pip distributions,
+//! `pinned` and `history`. Records are parsed in parallel, then sorted.
+
+use super::pip::{self, DistCandidate};
+use super::records::{self, OwnershipProbe, RecordScan};
+use super::{history, read_capped_text, ScanFailure};
+use crate::paths;
+use crate::snapshot::{Env, EnvOrigin, OverwrittenFile, Pinned, PinnedSpec, PipDist, ScanError};
+use rattler_conda_types::{MatchSpec, ParseStrictness};
+use rayon::prelude::*;
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+
+/// Scan the env at `prefix`. Problems with single files are returned as
+/// scan errors beside a (possibly partial) env.
+pub fn scan_env(
+    machine: &str,
+    name: &str,
+    prefix: &Path,
+    origin: EnvOrigin,
+) -> (Env, Vec<ScanError>) {
+    let env_path = paths::display(prefix);
+    let mut failures: Vec<(PathBuf, ScanFailure)> = Vec::new();
+    let mut env = Env {
+        name: name.to_string(),
+        path: env_path.clone(),
+        origin,
+        packages: Vec::new(),
+        pip: Vec::new(),
+        pinned: None,
+        history: Vec::new(),
+    };
+
+    let conda_meta = prefix.join("conda-meta");
+    let record_files = list_records(&conda_meta, &mut failures);
+
+    let candidates: Vec<DistCandidate> = pip::site_packages_dirs(prefix)
+        .iter()
+        .flat_map(|rel| pip::scan_site_packages(prefix, rel, &mut failures))
+        .collect();
+    let probe = OwnershipProbe {
+        dist_infos: candidates.iter().map(|c| c.key.clone()).collect(),
+        watched: candidates
+            .iter()
+            .flat_map(|c| c.record.iter().cloned())
+            .collect(),
+    };
+
+    let results: Vec<(PathBuf, Result<RecordScan, ScanFailure>)> = record_files
+        .into_par_iter()
+        .map(|file| {
+            let r = records::read_record(&file, &probe);
+            (file, r)
+        })
+        .collect();
+    let mut scans = Vec::with_capacity(results.len());
+    for (file, result) in results {
+        match result {
+            Ok(scan) => scans.push(scan),
+            Err(e) => failures.push((file, e)),
+        }
+    }
+
+    if let Some(list) = records_listing_problem(&conda_meta, scans.len(), &failures) {
+        failures.push((conda_meta.clone(), list));
+    }
+
+    env.pip = pip_dists(&candidates, &scans, prefix);
+    env.packages = scans.into_iter().map(|s| s.package).collect();
+    env.packages
+        .sort_by(|a, b| a.name().cmp(b.name()).then_with(|| a.file.cmp(&b.file)));
+
+    let pinned_file = conda_meta.join("pinned");
+    if pinned_file.exists() {
+        match read_capped_text(&pinned_file) {
+            Ok(text) => env.pinned = Some(parse_pinned(&text, &pinned_file, &mut failures)),
+            Err(e) => failures.push((pinned_file, e)),
+        }
+    }
+    let history_file = conda_meta.join("history");
+    if history_file.exists() {
+        match read_capped_text(&history_file) {
+            Ok(text) => env.history = history::parse_history(&text),
+            Err(e) => failures.push((history_file, e)),
+        }
+    }
+
+    let errors = failures
+        .into_iter()
+        .map(|(path, f)| ScanError {
+            machine: Some(machine.to_string()),
+            env: Some(name.to_string()),
+            env_path: Some(env_path.clone()),
+            path: paths::display(&path),
+            message: f.message,
+        })
+        .collect();
+    (env, errors)
+}
+
+/// The `*.json` files of conda-meta, sorted. A file name that is not UTF-8
+/// cannot be a record conda wrote; it is reported, not skipped silently.
+fn list_records(conda_meta: &Path, failures: &mut Vec<(PathBuf, ScanFailure)>) -> Vec<PathBuf> {
+    let entries = match std::fs::read_dir(conda_meta) {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            failures.push((
+                conda_meta.to_path_buf(),
+                ScanFailure::new("not a conda environment: it has no conda-meta folder"),
+            ));
+            return Vec::new();
+        }
+        Err(e) => {
+            failures.push((conda_meta.to_path_buf(), ScanFailure::io(&e)));
+            return Vec::new();
+        }
+    };
+    let mut files = Vec::new();
+    for entry in entries {
+        let entry = match entry {
+            Ok(entry) => entry,
+            Err(e) => {
+                failures.push((conda_meta.to_path_buf(), ScanFailure::io(&e)));
+                continue;
+            }
+        };
+        let path = entry.path();
+        match entry.file_name().to_str() {
+            Some(n) if n.ends_with(".json") => files.push(path),
+            Some(_) => {}
+            None => failures.push((
+                path,
+                ScanFailure::new("file name is not valid UTF-8; not a record conda wrote"),
+            )),
+        }
+    }
+    files.sort();
+    files
+}
+
+/// An env whose conda-meta exists but yields no package at all.
+fn records_listing_problem(
+    conda_meta: &Path,
+    parsed: usize,
+    failures: &[(PathBuf, ScanFailure)],
+) -> Option<ScanFailure> {
+    let no_meta = failures.iter().any(|(p, _)| p == conda_meta);
+    (parsed == 0 && !no_meta && conda_meta.is_dir())
+        .then(|| ScanFailure::new("empty environment: conda-meta holds no readable package record"))
+}
+
+fn parse_pinned(text: &str, file: &Path, failures: &mut Vec<(PathBuf, ScanFailure)>) -> Pinned {
+    let mut specs = Vec::new();
+    for (i, raw) in text.lines().enumerate() {
+        let line = raw.split('#').next().unwrap_or("").trim();
+        if line.is_empty() {
+            continue;
+        }
+        match MatchSpec::from_str(line, ParseStrictness::Lenient) {
+            Ok(_) => specs.push(PinnedSpec {
+                line: i + 1,
+                spec: line.to_string(),
+            }),
+            Err(e) => failures.push((
+                file.to_path_buf(),
+                ScanFailure::new(format!("line {}: `{line}` is not a match spec: {e}", i + 1)),
+            )),
+        }
+    }
+    Pinned {
+        file: paths::display(file),
+        specs,
+    }
+}
+
+/// Distributions no conda record owns, with the conda files they overwrote.
+fn pip_dists(candidates: &[DistCandidate], scans: &[RecordScan], prefix: &Path) -> Vec<PipDist> {
+    let owned: HashSet<&str> = scans
+        .iter()
+        .flat_map(|s| s.owned_dist_infos.iter().map(String::as_str))
+        .collect();
+    let owners = records::owners_by_path(scans);
+    let mut dists: Vec<PipDist> = candidates
+        .iter()
+        .filter(|c| !owned.contains(c.key.as_str()))
+        .map(|c| {
+            let mut overwrote: Vec<OverwrittenFile> = c
+                .record
+                .iter()
+                .filter_map(|p| owners.get(p.as_str()))
+                .map(|(path, package)| OverwrittenFile {
+                    path: path.to_string(),
+                    package: package.to_string(),
+                })
+                .collect();
+            overwrote.sort();
+            overwrote.dedup();
+            PipDist {
+                name: c.name.clone(),
+                version: c.version.clone(),
+                installer: c.installer.clone(),
+                path: paths::display(c.path.strip_prefix(prefix).unwrap_or(&c.path)),
+                overwrote,
+            }
+        })
+        .collect();
+    dists.sort_by(|a, b| a.name.to_lowercase().cmp(&b.name.to_lowercase()));
+    dists
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pinned_lines_parse_with_comments_and_report_bad_lines() {
+        let mut failures = Vec::new();
+        let pinned = parse_pinned(
+            "# pins\r\nnumpy 1.20.*  # critical\n\npython 3.9.*\nnumpy >=>=1\n",
+            Path::new("pinned"),
+            &mut failures,
+        );
+        let specs: Vec<_> = pinned
+            .specs
+            .iter()
+            .map(|s| (s.line, s.spec.as_str()))
+            .collect();
+        assert_eq!(specs, vec![(2, "numpy 1.20.*"), (4, "python 3.9.*")]);
+        assert_eq!(failures.len(), 1);
+        assert!(
+            failures[0].1.message.starts_with("line 5"),
+            "{}",
+            failures[0].1.message
+        );
+    }
+}

@@ -1,0 +1,207 @@
+//! Scanning one machine: which envs it has (install `envs` folder,
+//! `extra_envs`, and any env a service or `default_env` names), and which env
+//! each GP service runs in there.
+
+use super::env::scan_env;
+use crate::paths;
+use crate::site::{MachineSpec, DEFAULT_ENV};
+use crate::snapshot::{BindingVia, EnvOrigin, Machine, ScanError, Service, ServiceBinding};
+use rayon::prelude::*;
+use std::path::PathBuf;
+
+/// Where an env named or pointed to by ArcGIS is, here.
+struct EnvTarget {
+    name: String,
+    path: PathBuf,
+}
+
+/// The env proswap activated on this machine, and how that was decided.
+///
+/// Where ArcGIS Server records the env proswap activated is not confirmed
+/// (domain.md §3); until it is, the site file's `default_env` is the
+/// explicit override and `arcgispro-py3` the default. Keep that decision in
+/// this one function.
+fn resolve_active_env(
+    machine: &MachineSpec,
+    installed: &[(String, PathBuf)],
+) -> Result<(EnvTarget, String), String> {
+    match machine.default_env.as_deref() {
+        None => Ok((
+            lookup_name(machine, installed, DEFAULT_ENV),
+            format!("not set in the site file: {DEFAULT_ENV} assumed"),
+        )),
+        Some(value) => resolve_reference(machine, installed, value)
+            .map(|t| (t, format!("default_env = \"{value}\" in the site file"))),
+    }
+}
+
+/// An env name resolves in the install's `envs` folder (ignoring case, as
+/// Windows does); a path goes through the machine's `path_map`.
+fn resolve_reference(
+    machine: &MachineSpec,
+    installed: &[(String, PathBuf)],
+    value: &str,
+) -> Result<EnvTarget, String> {
+    if paths::is_bare_name(value) {
+        return Ok(lookup_name(machine, installed, value));
+    }
+    match paths::resolve(value, &machine.path_map, &machine.install_dir) {
+        Some(path) => Ok(EnvTarget {
+            name: paths::last_component(value).to_string(),
+            path,
+        }),
+        None => Err(format!(
+            "`{value}` is a Windows path that no path_map entry of machine `{}` covers",
+            machine.name
+        )),
+    }
+}
+
+fn lookup_name(machine: &MachineSpec, installed: &[(String, PathBuf)], name: &str) -> EnvTarget {
+    installed
+        .iter()
+        .find(|(n, _)| n.eq_ignore_ascii_case(name))
+        .map(|(n, p)| EnvTarget {
+            name: n.clone(),
+            path: p.clone(),
+        })
+        .unwrap_or_else(|| EnvTarget {
+            name: name.to_string(),
+            path: machine.envs_dir().join(name),
+        })
+}
+
+/// Scan a machine; services come from the site's config store.
+pub fn scan_machine(machine: &MachineSpec, services: &[Service]) -> (Machine, Vec<ScanError>) {
+    let mut errors = Vec::new();
+    let error = |path: String, message: String| ScanError {
+        machine: Some(machine.name.clone()),
+        env: None,
+        env_path: None,
+        path,
+        message,
+    };
+
+    let envs_dir = machine.envs_dir();
+    let mut installed: Vec<(String, PathBuf)> = Vec::new();
+    match std::fs::read_dir(&envs_dir) {
+        Ok(entries) => {
+            for entry in entries.flatten() {
+                let path = entry.path();
+                if !path.is_dir() {
+                    continue; // proup archives (`<name>.tar.bz2`) and stray files
+                }
+                match entry.file_name().to_str() {
+                    Some(name) => installed.push((name.to_string(), path)),
+                    None => errors.push(error(
+                        paths::display(&path),
+                        "env folder name is not valid UTF-8; skipped".into(),
+                    )),
+                }
+            }
+        }
+        Err(e) => errors.push(error(
+            paths::display(&envs_dir),
+            format!("cannot list the install's envs folder: {e}"),
+        )),
+    }
+    installed.sort();
+
+    let mut to_scan: Vec<(String, PathBuf, EnvOrigin)> = installed
+        .iter()
+        .map(|(n, p)| (n.clone(), p.clone(), EnvOrigin::Install))
+        .collect();
+    let mut add = |name: String, path: PathBuf, origin: EnvOrigin| {
+        let key = paths::path_key(&paths::display(&path));
+        if !to_scan
+            .iter()
+            .any(|(_, p, _)| paths::path_key(&paths::display(p)) == key)
+            && path.is_dir()
+        {
+            to_scan.push((name, path, origin));
+        }
+    };
+    for extra in &machine.extra_envs {
+        add(
+            paths::last_component(&paths::display(extra)).to_string(),
+            extra.clone(),
+            EnvOrigin::Extra,
+        );
+    }
+
+    let (active_path, active_source) = match resolve_active_env(machine, &installed) {
+        Ok((target, source)) => {
+            add(
+                target.name.clone(),
+                target.path.clone(),
+                EnvOrigin::Referenced,
+            );
+            (paths::display(&target.path), source)
+        }
+        Err(message) => {
+            errors.push(error("site file: default_env".into(), message.clone()));
+            (String::new(), message)
+        }
+    };
+
+    let mut bindings = Vec::new();
+    for service in services.iter().filter(|s| s.is_gp()) {
+        let binding = match &service.conda_environment_path {
+            Some(value) => match resolve_reference(machine, &installed, value) {
+                Ok(target) => {
+                    add(
+                        target.name.clone(),
+                        target.path.clone(),
+                        EnvOrigin::Referenced,
+                    );
+                    ServiceBinding {
+                        service: service.key.clone(),
+                        env_name: target.name,
+                        env_path: paths::display(&target.path),
+                        via: BindingVia::ServiceProperty,
+                        unresolved: None,
+                    }
+                }
+                Err(why) => ServiceBinding {
+                    service: service.key.clone(),
+                    env_name: paths::last_component(value).to_string(),
+                    env_path: value.clone(),
+                    via: BindingVia::ServiceProperty,
+                    unresolved: Some(why),
+                },
+            },
+            None => ServiceBinding {
+                service: service.key.clone(),
+                env_name: paths::last_component(&active_path).to_string(),
+                env_path: active_path.clone(),
+                via: BindingVia::ActiveEnv,
+                unresolved: None,
+            },
+        };
+        bindings.push(binding);
+    }
+
+    let scanned: Vec<_> = to_scan
+        .par_iter()
+        .map(|(name, path, origin)| scan_env(&machine.name, name, path, *origin))
+        .collect();
+    let mut envs = Vec::with_capacity(scanned.len());
+    for (env, env_errors) in scanned {
+        envs.push(env);
+        errors.extend(env_errors);
+    }
+    envs.sort_by(|a, b| a.path.cmp(&b.path));
+
+    (
+        Machine {
+            name: machine.name.clone(),
+            install_dir: paths::display(&machine.install_dir),
+            python_root: paths::display(&machine.python_root()),
+            active_env: active_path,
+            active_env_source: active_source,
+            envs,
+            bindings,
+        },
+        errors,
+    )
+}

@@ -1,0 +1,288 @@
+//! Reading one `conda-meta/<name>-<version>-<build>.json` record. The package
+//! fields go through `rattler_conda_types::PackageRecord`; the `files` list
+//! (most of the bytes) is streamed past without being kept, looking only for
+//! the paths that the pip checks asked about, and `paths_data` is skipped.
+
+use super::{read_capped, ScanFailure};
+use crate::snapshot::Package;
+use rattler_conda_types::PackageRecord;
+use serde::de::{DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde_json::{Map, Value};
+use std::collections::{HashMap, HashSet};
+use std::fmt;
+use std::path::Path;
+
+/// What the record reader should look for in `files`.
+#[derive(Debug, Default)]
+pub struct OwnershipProbe {
+    /// Lower-cased names of the `.dist-info`/`.egg-info` entries in site-packages.
+    pub dist_infos: HashSet<String>,
+    /// Lower-cased prefix-relative paths listed by pip `RECORD`s.
+    pub watched: HashSet<String>,
+}
+
+impl OwnershipProbe {
+    fn is_empty(&self) -> bool {
+        self.dist_infos.is_empty() && self.watched.is_empty()
+    }
+}
+
+/// A record and what its `files` said about the probe.
+#[derive(Debug)]
+pub struct RecordScan {
+    pub package: Package,
+    /// Lower-cased dist-info names this record owns.
+    pub owned_dist_infos: Vec<String>,
+    /// Watched paths this record owns: lower-cased key → path as recorded.
+    pub owned_watched: Vec<(String, String)>,
+}
+
+/// Read and parse one record file.
+pub fn read_record(path: &Path, probe: &OwnershipProbe) -> Result<RecordScan, ScanFailure> {
+    let bytes = read_capped(path)?;
+    let mut found = Found::default();
+    let mut de = serde_json::Deserializer::from_slice(&bytes);
+    let fields = RecordSeed {
+        probe,
+        found: &mut found,
+    }
+    .deserialize(&mut de)
+    .and_then(|fields| de.end().map(|()| fields))
+    .map_err(|e| ScanFailure::new(format!("malformed JSON: {e}")))?;
+
+    let channel = fields
+        .get("channel")
+        .and_then(Value::as_str)
+        .map(str::to_string);
+    let record: PackageRecord = serde_json::from_value(Value::Object(fields))
+        .map_err(|e| ScanFailure::new(format!("not a conda package record: {e}")))?;
+
+    let expected = format!(
+        "{}-{}-{}.json",
+        record.name.as_source(),
+        record.version.as_str(),
+        record.build
+    );
+    let actual = path.file_name().map(|n| n.to_string_lossy().into_owned());
+    if actual.as_deref() != Some(expected.as_str()) {
+        return Err(ScanFailure::new(format!(
+            "record file name disagrees with its content (it describes {expected}); conda ignores such a record"
+        )));
+    }
+    Ok(RecordScan {
+        package: Package {
+            record,
+            channel,
+            file: crate::paths::display(path),
+        },
+        owned_dist_infos: found.dist_infos,
+        owned_watched: found.watched,
+    })
+}
+
+#[derive(Default)]
+struct Found {
+    dist_infos: Vec<String>,
+    watched: Vec<(String, String)>,
+    lower: String,
+}
+
+impl Found {
+    fn see(&mut self, path: &str, probe: &OwnershipProbe) {
+        if probe.is_empty() {
+            return;
+        }
+        self.lower.clear();
+        self.lower
+            .extend(path.chars().map(|c| c.to_ascii_lowercase()));
+        let lower = self.lower.replace('\\', "/");
+        if probe.watched.contains(&lower) {
+            self.watched.push((lower.clone(), path.to_string()));
+        }
+        for segment in lower.split('/') {
+            if (segment.ends_with(".dist-info") || segment.ends_with(".egg-info"))
+                && probe.dist_infos.contains(segment)
+                && !self.dist_infos.iter().any(|d| d == segment)
+            {
+                self.dist_infos.push(segment.to_string());
+            }
+        }
+    }
+}
+
+struct RecordSeed<'a> {
+    probe: &'a OwnershipProbe,
+    found: &'a mut Found,
+}
+
+impl<'de> DeserializeSeed<'de> for RecordSeed<'_> {
+    type Value = Map<String, Value>;
+
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_map(self)
+    }
+}
+
+impl<'de> Visitor<'de> for RecordSeed<'_> {
+    type Value = Map<String, Value>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a conda-meta record object")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let mut fields = Map::new();
+        while let Some(key) = map.next_key::<String>()? {
+            match key.as_str() {
+                "files" => map.next_value_seed(FilesSeed {
+                    probe: self.probe,
+                    found: self.found,
+                })?,
+                "paths_data" | "link" => {
+                    map.next_value::<IgnoredAny>()?;
+                }
+                _ => {
+                    let value: Value = map.next_value()?;
+                    fields.insert(key, value);
+                }
+            }
+        }
+        Ok(fields)
+    }
+}
+
+struct FilesSeed<'a> {
+    probe: &'a OwnershipProbe,
+    found: &'a mut Found,
+}
+
+impl<'de> DeserializeSeed<'de> for FilesSeed<'_> {
+    type Value = ();
+
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for FilesSeed<'_> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a list of file paths")
+    }
+
+    fn visit_unit<E>(self) -> Result<(), E> {
+        Ok(())
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        while seq
+            .next_element_seed(PathSeed {
+                probe: self.probe,
+                found: self.found,
+            })?
+            .is_some()
+        {}
+        Ok(())
+    }
+}
+
+struct PathSeed<'a> {
+    probe: &'a OwnershipProbe,
+    found: &'a mut Found,
+}
+
+impl<'de> DeserializeSeed<'de> for PathSeed<'_> {
+    type Value = ();
+
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_str(self)
+    }
+}
+
+impl<'de> Visitor<'de> for PathSeed<'_> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a file path")
+    }
+
+    fn visit_str<E>(self, path: &str) -> Result<(), E> {
+        self.found.see(path, self.probe);
+        Ok(())
+    }
+}
+
+/// Index watched-path hits by key, for the pip scan.
+pub fn owners_by_path(scans: &[RecordScan]) -> HashMap<&str, (&str, &str)> {
+    let mut owners = HashMap::new();
+    for scan in scans {
+        for (key, original) in &scan.owned_watched {
+            owners.insert(key.as_str(), (original.as_str(), scan.package.name()));
+        }
+    }
+    owners
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn write(dir: &Path, name: &str, body: &str) -> std::path::PathBuf {
+        let p = dir.join(name);
+        std::fs::write(&p, body).unwrap();
+        p
+    }
+
+    const NUMPY: &str = r#"{"name":"numpy","version":"1.20.1","build":"py39h34a8a5c_0","build_number":0,
+        "channel":"https://repo.anaconda.com/pkgs/main","subdir":"win-64","depends":["python >=3.9,<3.10.0a0"],
+        "files":["Lib/site-packages/numpy/__init__.py","Lib/site-packages/numpy-1.20.1.dist-info/METADATA"],
+        "paths_data":{"paths_version":1,"paths":[{"_path":"Lib/site-packages/numpy/__init__.py","path_type":"hardlink"}]},
+        "link":{"source":"x","type":1}}"#;
+
+    #[test]
+    fn reads_package_fields_and_probes_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = write(dir.path(), "numpy-1.20.1-py39h34a8a5c_0.json", NUMPY);
+        let probe = OwnershipProbe {
+            dist_infos: ["numpy-1.20.1.dist-info".to_string()].into(),
+            watched: ["lib/site-packages/numpy/__init__.py".to_string()].into(),
+        };
+        let scan = read_record(&p, &probe).unwrap();
+        assert_eq!(scan.package.name(), "numpy");
+        assert_eq!(scan.package.record.version.as_str(), "1.20.1");
+        assert_eq!(scan.package.record.depends, vec!["python >=3.9,<3.10.0a0"]);
+        assert_eq!(
+            scan.package.channel.as_deref(),
+            Some("https://repo.anaconda.com/pkgs/main")
+        );
+        assert_eq!(scan.owned_dist_infos, vec!["numpy-1.20.1.dist-info"]);
+        assert_eq!(
+            scan.owned_watched[0].1,
+            "Lib/site-packages/numpy/__init__.py"
+        );
+    }
+
+    #[test]
+    fn file_name_must_agree_with_content() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = write(dir.path(), "numpy-1.24.3-py39_0.json", NUMPY);
+        let err = read_record(&p, &OwnershipProbe::default()).unwrap_err();
+        assert!(err.message.contains("disagrees"), "{}", err.message);
+    }
+
+    #[test]
+    fn malformed_and_incomplete_records_are_failures_not_panics() {
+        let dir = tempfile::tempdir().unwrap();
+        for (name, body) in [
+            ("a-1-0.json", "{\"name\": \"a\", "),
+            ("b-1-0.json", "[]"),
+            ("c-1-0.json", "{\"name\": \"c\"}"),
+            ("d-1-0.json", "{\"name\":\"d\",\"version\":\"1\",\"build\":\"0\",\"build_number\":0,\"files\":[1]}"),
+            ("e-1-0.json", ""),
+        ] {
+            let p = write(dir.path(), name, body);
+            assert!(read_record(&p, &OwnershipProbe::default()).is_err(), "{name}");
+        }
+    }
+}

@@ -1,0 +1,409 @@
+//! The snapshot: everything the checks need, gathered from a site, as one
+//! versioned JSON document. Scans write it, audits read it (one per machine
+//! can be merged into one site). It holds data only; no checks live here.
+
+use crate::paths;
+use rattler_conda_types::PackageRecord;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::path::Path;
+
+/// Bumped whenever a field changes meaning or is removed.
+pub const SCHEMA: u32 = 1;
+/// The `kind` of a snapshot document, to recognise one among other JSON.
+pub const KIND: &str = "gpaudit-snapshot";
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct ToolInfo {
+    pub name: String,
+    pub version: String,
+}
+
+impl ToolInfo {
+    pub fn current() -> ToolInfo {
+        ToolInfo {
+            name: env!("CARGO_PKG_NAME").into(),
+            version: env!("CARGO_PKG_VERSION").into(),
+        }
+    }
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Snapshot {
+    pub schema: u32,
+    pub kind: String,
+    pub tool: ToolInfo,
+    pub site: SiteInfo,
+    pub machines: Vec<Machine>,
+    /// Services from the site's config store (shared by all machines).
+    pub services: Vec<Service>,
+    /// Files that could not be read or parsed.
+    pub scan_errors: Vec<ScanError>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SiteInfo {
+    pub name: String,
+    /// The ArcGIS Server version declared in site.toml, if any. When absent,
+    /// the audit derives it from arcgispro-py3's arcpy.
+    pub version: Option<String>,
+    pub config_store: Option<String>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Machine {
+    pub name: String,
+    pub install_dir: String,
+    pub python_root: String,
+    /// Path of the env proswap activated (GP services without
+    /// `condaEnvironmentPath` run in it), and how that was decided.
+    pub active_env: String,
+    pub active_env_source: String,
+    pub envs: Vec<Env>,
+    /// Which env each GP service runs in on this machine.
+    pub bindings: Vec<ServiceBinding>,
+}
+
+impl Machine {
+    /// The env at `path`, compared with Windows semantics.
+    pub fn env_at(&self, path: &str) -> Option<&Env> {
+        let key = paths::path_key(path);
+        self.envs.iter().find(|e| paths::path_key(&e.path) == key)
+    }
+
+    /// The shipped default env, `arcgispro-py3`, in the install's envs folder.
+    pub fn arcgispro_py3(&self) -> Option<&Env> {
+        self.envs.iter().find(|e| e.is_arcgispro_py3())
+    }
+
+    /// GP services that run in the env at `path` on this machine.
+    pub fn services_in(&self, path: &str) -> Vec<String> {
+        let key = paths::path_key(path);
+        self.bindings
+            .iter()
+            .filter(|b| paths::path_key(&b.env_path) == key)
+            .map(|b| b.service.clone())
+            .collect()
+    }
+}
+
+/// Where an env was found.
+#[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "kebab-case")]
+pub enum EnvOrigin {
+    /// In the install's `envs` folder.
+    Install,
+    /// Listed in `extra_envs`.
+    Extra,
+    /// Named by site.toml's `default_env` or a service's `condaEnvironmentPath`.
+    Referenced,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Env {
+    pub name: String,
+    pub path: String,
+    pub origin: EnvOrigin,
+    pub packages: Vec<Package>,
+    pub pip: Vec<PipDist>,
+    pub pinned: Option<Pinned>,
+    pub history: Vec<HistoryEntry>,
+}
+
+impl Env {
+    pub fn is_arcgispro_py3(&self) -> bool {
+        self.origin == EnvOrigin::Install
+            && self.name.eq_ignore_ascii_case(crate::site::DEFAULT_ENV)
+    }
+
+    pub fn package(&self, name: &str) -> Option<&Package> {
+        self.packages
+            .iter()
+            .find(|p| p.record.name.as_normalized() == name)
+    }
+
+    /// Packages by normalized name.
+    pub fn package_index(&self) -> BTreeMap<&str, &Package> {
+        self.packages
+            .iter()
+            .map(|p| (p.record.name.as_normalized(), p))
+            .collect()
+    }
+
+    pub fn conda_meta(&self) -> String {
+        paths::display(&Path::new(&self.path).join("conda-meta"))
+    }
+}
+
+/// One conda package, from its `conda-meta/*.json` record.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Package {
+    pub record: PackageRecord,
+    pub channel: Option<String>,
+    /// The record file it was read from.
+    pub file: String,
+}
+
+impl Package {
+    pub fn name(&self) -> &str {
+        self.record.name.as_normalized()
+    }
+
+    /// `version build`, as conda list shows it.
+    pub fn version_build(&self) -> String {
+        format!("{} {}", self.record.version.as_str(), self.record.build)
+    }
+}
+
+/// A Python distribution installed by something other than conda (its
+/// `.dist-info`/`.egg-info` is owned by no conda record).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PipDist {
+    pub name: String,
+    pub version: String,
+    /// The `INSTALLER` file's content (`pip`, `uv`, ...), if present.
+    pub installer: Option<String>,
+    /// The `.dist-info` or `.egg-info` path.
+    pub path: String,
+    /// Files its `RECORD` lists that a conda record also owns.
+    pub overwrote: Vec<OverwrittenFile>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq, PartialOrd, Ord)]
+#[serde(deny_unknown_fields)]
+pub struct OverwrittenFile {
+    /// Path relative to the env prefix, as conda records it.
+    pub path: String,
+    /// The conda package that owns it.
+    pub package: String,
+}
+
+/// `conda-meta/pinned`: one match spec per line.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Pinned {
+    pub file: String,
+    /// Specs that parsed, with their line numbers (1-based).
+    pub specs: Vec<PinnedSpec>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PinnedSpec {
+    pub line: usize,
+    pub spec: String,
+}
+
+/// One block of `conda-meta/history`.
+#[derive(Clone, Debug, Serialize, Deserialize, Default, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct HistoryEntry {
+    pub timestamp: String,
+    pub cmd: Option<String>,
+    pub conda_version: Option<String>,
+    pub added: Vec<String>,
+    pub removed: Vec<String>,
+    pub update_specs: Vec<String>,
+    pub remove_specs: Vec<String>,
+}
+
+impl HistoryEntry {
+    /// The conda subcommand this block records (`install`, `create`, ...).
+    pub fn subcommand(&self) -> Option<&str> {
+        let cmd = self.cmd.as_deref()?;
+        cmd.split_whitespace()
+            .skip(1)
+            .find(|word| !word.starts_with('-'))
+    }
+
+    /// Whether this block changed the env after it was created: a conda
+    /// install/update/remove, or any package added or removed outside a
+    /// `create`.
+    pub fn is_modification(&self) -> bool {
+        match self.subcommand() {
+            Some("create") => false,
+            Some("install" | "update" | "upgrade" | "remove" | "uninstall") => true,
+            _ => {
+                !self.update_specs.is_empty()
+                    || !self.remove_specs.is_empty()
+                    || !self.removed.is_empty()
+            }
+        }
+    }
+}
+
+/// A service from the config store.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Service {
+    /// `Folder/Name.Type`, or `Name.Type` in the root folder.
+    pub key: String,
+    pub folder: Option<String>,
+    pub name: String,
+    #[serde(rename = "type")]
+    pub service_type: String,
+    pub provider: Option<String>,
+    pub configured_state: Option<String>,
+    pub conda_environment_path: Option<String>,
+    /// The service JSON it was read from.
+    pub file: String,
+}
+
+impl Service {
+    pub fn is_gp(&self) -> bool {
+        self.service_type.eq_ignore_ascii_case("GPServer")
+    }
+}
+
+/// How a GP service's env was decided on a machine.
+#[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "kebab-case")]
+pub enum BindingVia {
+    /// `properties.condaEnvironmentPath`.
+    ServiceProperty,
+    /// The machine's active (proswap) env.
+    ActiveEnv,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServiceBinding {
+    pub service: String,
+    pub env_name: String,
+    /// The env's path here (or, when it could not be mapped, as written).
+    pub env_path: String,
+    pub via: BindingVia,
+    /// Why the env could not be located, when it was not found.
+    pub unresolved: Option<String>,
+}
+
+/// A file that could not be read or parsed.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq, PartialOrd, Ord)]
+#[serde(deny_unknown_fields)]
+pub struct ScanError {
+    pub machine: Option<String>,
+    pub env: Option<String>,
+    pub env_path: Option<String>,
+    pub path: String,
+    pub message: String,
+}
+
+/// Why snapshots could not be loaded or merged.
+#[derive(Debug, thiserror::Error)]
+pub enum SnapshotError {
+    #[error("{path}: cannot read: {source}")]
+    Read {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("{path}: not a gpaudit snapshot: {message}")]
+    Parse { path: String, message: String },
+    #[error(
+        "{path}: snapshot schema {found} is not supported (this gpaudit reads schema {SCHEMA})"
+    )]
+    Schema { path: String, found: u32 },
+    #[error("{path}: {message}")]
+    Merge { path: String, message: String },
+}
+
+impl Snapshot {
+    pub fn from_json(text: &str, path: &str) -> Result<Snapshot, SnapshotError> {
+        let value: serde_json::Value =
+            serde_json::from_str(text).map_err(|e| SnapshotError::Parse {
+                path: path.into(),
+                message: e.to_string(),
+            })?;
+        if value.get("kind").and_then(|k| k.as_str()) != Some(KIND) {
+            return Err(SnapshotError::Parse {
+                path: path.into(),
+                message: format!("no \"kind\": \"{KIND}\""),
+            });
+        }
+        let schema = value.get("schema").and_then(|s| s.as_u64()).unwrap_or(0);
+        if schema != u64::from(SCHEMA) {
+            return Err(SnapshotError::Schema {
+                path: path.into(),
+                found: u32::try_from(schema).unwrap_or(u32::MAX),
+            });
+        }
+        serde_json::from_value(value).map_err(|e| SnapshotError::Parse {
+            path: path.into(),
+            message: e.to_string(),
+        })
+    }
+
+    pub fn load(path: &Path) -> Result<Snapshot, SnapshotError> {
+        let display = paths::display(path);
+        let text = std::fs::read_to_string(path).map_err(|source| SnapshotError::Read {
+            path: display.clone(),
+            source,
+        })?;
+        Snapshot::from_json(&text, &display)
+    }
+
+    /// Merge per-machine snapshots of one site into one.
+    pub fn merge(parts: Vec<(String, Snapshot)>) -> Result<Snapshot, SnapshotError> {
+        let mut iter = parts.into_iter();
+        let Some((_, mut merged)) = iter.next() else {
+            return Err(SnapshotError::Merge {
+                path: "-".into(),
+                message: "no snapshot given".into(),
+            });
+        };
+        for (path, part) in iter {
+            if !part.site.name.eq_ignore_ascii_case(&merged.site.name) {
+                return Err(SnapshotError::Merge {
+                    path,
+                    message: format!(
+                        "is a snapshot of site `{}`, not `{}`",
+                        part.site.name, merged.site.name
+                    ),
+                });
+            }
+            match (&merged.site.version, &part.site.version) {
+                (Some(a), Some(b)) if a != b => {
+                    return Err(SnapshotError::Merge {
+                        path,
+                        message: format!("declares site version {b}, another snapshot {a}"),
+                    })
+                }
+                (None, Some(b)) => merged.site.version = Some(b.clone()),
+                _ => {}
+            }
+            for machine in part.machines {
+                if merged
+                    .machines
+                    .iter()
+                    .any(|m| m.name.eq_ignore_ascii_case(&machine.name))
+                {
+                    return Err(SnapshotError::Merge {
+                        path,
+                        message: format!("machine `{}` is in more than one snapshot", machine.name),
+                    });
+                }
+                merged.machines.push(machine);
+            }
+            for service in part.services {
+                if !merged.services.iter().any(|s| s.key == service.key) {
+                    merged.services.push(service);
+                }
+            }
+            merged.scan_errors.extend(part.scan_errors);
+        }
+        merged.services.sort_by(|a, b| a.key.cmp(&b.key));
+        merged.scan_errors.sort();
+        merged.scan_errors.dedup();
+        Ok(merged)
+    }
+
+    /// GP services by key.
+    pub fn service(&self, key: &str) -> Option<&Service> {
+        self.services.iter().find(|s| s.key == key)
+    }
+}
