@@ -2,10 +2,15 @@
 //! ArcGIS Enterprise site. Gather (`scan`) → check (`checks`) → apply policy
 //! (`policy`) → render (`report`), as separate phases over a [`Snapshot`].
 
+pub mod audit;
 pub mod checks;
 pub mod finding;
+pub mod graph;
+pub mod output;
 pub mod paths;
+pub mod policy;
 pub mod release;
+pub mod report;
 pub mod rules;
 pub mod scan;
 pub mod site;

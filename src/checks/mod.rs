@@ -101,12 +101,12 @@ pub(crate) fn env_finding(code: Code, message: String, machine: &Machine, env: &
 }
 
 /// Parse a match spec the way conda reads installed metadata: leniently.
-pub(crate) fn parse_spec(spec: &str) -> Result<MatchSpec, String> {
+pub fn parse_spec(spec: &str) -> Result<MatchSpec, String> {
     MatchSpec::from_str(spec, ParseStrictness::Lenient).map_err(|e| e.to_string())
 }
 
 /// A spec's package name, when it names exactly one package.
-pub(crate) fn spec_name(spec: &MatchSpec) -> Option<&str> {
+pub fn spec_name(spec: &MatchSpec) -> Option<&str> {
     spec.name.as_exact().map(|n| n.as_normalized())
 }
 

@@ -1,0 +1,110 @@
+//! The audit pipeline: load the input (a site file, scanned now, or saved
+//! snapshots), run the checks, apply the policy, and build the report.
+
+use crate::checks::{self, Context};
+use crate::paths;
+use crate::policy::Policy;
+use crate::release::ReleaseTable;
+use crate::report::{Report, ReportSite, Summary, REPORT_SCHEMA};
+use crate::rules::RuleBook;
+use crate::scan;
+use crate::site::{Site, SiteError};
+use crate::snapshot::{Snapshot, SnapshotError, ToolInfo};
+use jiff::civil::Date;
+use std::path::{Path, PathBuf};
+
+/// Why the input could not be loaded: the site cannot be audited (exit 2).
+#[derive(Debug, thiserror::Error)]
+pub enum InputError {
+    #[error(transparent)]
+    Site(#[from] SiteError),
+    #[error(transparent)]
+    Snapshot(#[from] SnapshotError),
+    #[error("{0}: a site file cannot be merged with other inputs; give one site.toml, or one or more snapshots")]
+    Mixed(String),
+    #[error("{path}: cannot read: {source}")]
+    Read {
+        path: String,
+        source: std::io::Error,
+    },
+}
+
+/// A loaded input.
+#[derive(Debug)]
+pub struct Loaded {
+    pub snapshot: Snapshot,
+    /// The site file, when the input was one.
+    pub site: Option<Site>,
+    /// Where `gpaudit.toml` is looked for by default.
+    pub config_dir: PathBuf,
+}
+
+fn is_snapshot_text(text: &str) -> bool {
+    text.trim_start_matches('\u{feff}')
+        .trim_start()
+        .starts_with('{')
+}
+
+/// Load a site file (and scan it) or one or more snapshots (and merge them).
+/// The kind is told from the content, not the file name.
+pub fn load(inputs: &[PathBuf]) -> Result<Loaded, InputError> {
+    let mut texts = Vec::new();
+    for path in inputs {
+        let text = std::fs::read_to_string(path).map_err(|source| InputError::Read {
+            path: paths::display(path),
+            source,
+        })?;
+        texts.push((path, text));
+    }
+    let config_dir = inputs
+        .first()
+        .and_then(|p| p.parent())
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."))
+        .to_path_buf();
+    if let [(path, text)] = texts.as_slice() {
+        if !is_snapshot_text(text) {
+            let site = Site::parse(text, path)?;
+            let snapshot = scan::scan_site(&site);
+            return Ok(Loaded {
+                snapshot,
+                site: Some(site),
+                config_dir,
+            });
+        }
+    }
+    let mut parts = Vec::new();
+    for (path, text) in texts {
+        let display = paths::display(path);
+        if !is_snapshot_text(&text) {
+            return Err(InputError::Mixed(display));
+        }
+        parts.push((display.clone(), Snapshot::from_json(&text, &display)?));
+    }
+    Ok(Loaded {
+        snapshot: Snapshot::merge(parts)?,
+        site: None,
+        config_dir,
+    })
+}
+
+/// Check a snapshot and build the report.
+pub fn audit(snapshot: &Snapshot, policy: &Policy, today: Date) -> Report {
+    let releases = ReleaseTable::builtin();
+    let rules = RuleBook::builtin();
+    let ctx = Context::new(snapshot, &releases);
+    let findings = checks::run(&ctx);
+    let applied = policy.apply(findings, &rules, today);
+    Report {
+        schema: REPORT_SCHEMA,
+        tool: ToolInfo::current(),
+        site: ReportSite {
+            name: snapshot.site.name.clone(),
+            version: ctx.site_release.as_ref().map(|r| r.version.to_string()),
+            version_source: ctx.site_release.as_ref().map(|r| r.source.clone()),
+            machines: snapshot.machines.iter().map(|m| m.name.clone()).collect(),
+        },
+        summary: Summary::of(&applied.findings, applied.waived),
+        findings: applied.findings,
+    }
+}

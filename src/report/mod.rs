@@ -1,0 +1,100 @@
+//! The render phase: a [`Report`] (the audit's result as data, the stable
+//! JSON document) and its renderings as a terminal table or Markdown.
+
+mod markdown;
+mod table;
+
+pub use markdown::render_markdown;
+pub use table::render_table;
+
+use crate::finding::{Finding, Severity};
+use crate::snapshot::ToolInfo;
+use serde::Serialize;
+
+/// Version of the report JSON; bumped when a field changes meaning.
+pub const REPORT_SCHEMA: u32 = 1;
+
+#[derive(Debug, Serialize)]
+pub struct Report {
+    pub schema: u32,
+    pub tool: ToolInfo,
+    pub site: ReportSite,
+    pub summary: Summary,
+    pub findings: Vec<Finding>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct ReportSite {
+    pub name: String,
+    pub version: Option<String>,
+    pub version_source: Option<String>,
+    pub machines: Vec<String>,
+}
+
+#[derive(Debug, Serialize, Default, PartialEq, Eq)]
+pub struct Summary {
+    pub error: usize,
+    pub warning: usize,
+    pub info: usize,
+    pub waived: usize,
+}
+
+impl Summary {
+    pub fn of(findings: &[Finding], waived: usize) -> Summary {
+        let count = |s| findings.iter().filter(|f| f.severity == s).count();
+        Summary {
+            error: count(Severity::Error),
+            warning: count(Severity::Warning),
+            info: count(Severity::Info),
+            waived,
+        }
+    }
+
+    /// `2 errors, 1 warning, 0 info (3 waived)`.
+    pub fn line(&self) -> String {
+        let plural = |n: usize, word: &str| format!("{n} {word}{}", if n == 1 { "" } else { "s" });
+        let mut s = format!(
+            "{}, {}, {} info",
+            plural(self.error, "error"),
+            plural(self.warning, "warning"),
+            self.info
+        );
+        if self.waived > 0 {
+            s.push_str(&format!(" ({} waived)", self.waived));
+        }
+        s
+    }
+}
+
+impl Report {
+    pub fn to_json(&self) -> String {
+        // Serializing plain data with string keys cannot fail.
+        serde_json::to_string_pretty(self).unwrap_or_default()
+    }
+
+    pub fn site_line(&self) -> String {
+        let version = match (&self.site.version, &self.site.version_source) {
+            (Some(v), Some(src)) => format!("ArcGIS Server {v} ({src})"),
+            (Some(v), None) => format!("ArcGIS Server {v}"),
+            _ => "ArcGIS Server release unknown".into(),
+        };
+        format!(
+            "site {}, {version}, machines: {}",
+            self.site.name,
+            self.site.machines.join(", ")
+        )
+    }
+}
+
+/// Services of a finding, shortened for narrow renderings.
+pub(crate) fn services_brief(f: &Finding, max: usize) -> String {
+    if f.services.len() <= max {
+        f.services.join(", ")
+    } else {
+        format!(
+            "{} and {} more",
+            f.services[..max].join(", "),
+            f.services.len() - max
+        )
+    }
+}

@@ -1,0 +1,57 @@
+//! The terminal rendering: one row per finding, then the summary.
+
+use super::{services_brief, Report};
+use comfy_table::{presets, Cell, Color, ContentArrangement, Table};
+
+pub fn render_table(report: &Report, color: bool) -> String {
+    let mut out = String::new();
+    out.push_str(&format!("gpaudit: {}\n", report.site_line()));
+    if report.findings.is_empty() {
+        out.push_str(&format!("No findings. {}\n", report.summary.line()));
+        return out;
+    }
+    let mut table = Table::new();
+    table
+        .load_preset(if color {
+            presets::UTF8_FULL_CONDENSED
+        } else {
+            presets::ASCII_FULL_CONDENSED
+        })
+        .set_content_arrangement(ContentArrangement::Dynamic)
+        .set_header(vec!["Severity", "Code", "Where", "Problem", "Services"]);
+    if !color {
+        table.force_no_tty();
+        table.set_width(160);
+    }
+    for f in &report.findings {
+        let mut severity = Cell::new(f.severity.as_str());
+        if color {
+            severity = severity.fg(match f.severity {
+                crate::Severity::Error => Color::Red,
+                crate::Severity::Warning => Color::Yellow,
+                crate::Severity::Info => Color::Blue,
+            });
+        }
+        let place = match (&f.machine, &f.env) {
+            (Some(m), Some(e)) => format!("{m}\n{e}"),
+            (Some(m), None) => m.clone(),
+            (None, Some(e)) => e.clone(),
+            (None, None) => f.service.clone().unwrap_or_else(|| "site".into()),
+        };
+        let mut problem = f.message.clone();
+        if let (Some(e), Some(found)) = (&f.expected, &f.found) {
+            problem.push_str(&format!("\nexpected: {e}\nfound:    {found}"));
+        }
+        table.add_row(vec![
+            severity,
+            Cell::new(f.code.as_str()),
+            Cell::new(place),
+            Cell::new(problem),
+            Cell::new(services_brief(f, 4)),
+        ]);
+    }
+    out.push_str(&table.to_string());
+    out.push('\n');
+    out.push_str(&format!("{}\n", report.summary.line()));
+    out
+}
