@@ -3,17 +3,26 @@
 
 use super::{env_finding, env_release, Context};
 use crate::finding::{Code, Finding};
+use crate::release::Feature;
 use crate::snapshot::BindingVia;
 use std::collections::BTreeMap;
 
 pub fn env_missing(ctx: &Context) -> Vec<Finding> {
     let mut out = Vec::new();
     for machine in &ctx.snapshot.machines {
+        // A release before 10.8.1 ignores condaEnvironmentPath (reported by
+        // per-service-env-unsupported); the service runs in the active env.
+        let honours_property = ctx
+            .machine_release(machine)
+            .is_none_or(|r| ctx.releases.supports(&r, Feature::PerServiceEnv));
         // (env path) → (env name, why, services)
         let mut missing: BTreeMap<&str, (&str, Option<&str>, Vec<String>, BindingVia)> =
             BTreeMap::new();
         for b in &machine.bindings {
             if b.unresolved.is_none() && machine.env_at(&b.env_path).is_some() {
+                continue;
+            }
+            if b.via == BindingVia::ServiceProperty && !honours_property {
                 continue;
             }
             let entry = missing.entry(b.env_path.as_str()).or_insert_with(|| {
