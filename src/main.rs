@@ -65,7 +65,7 @@ enum Command {
         #[arg(long)]
         env: String,
         /// Print the whole graph as Graphviz DOT.
-        #[arg(long, conflicts_with = "query")]
+        #[arg(long)]
         dot: bool,
         #[command(subcommand)]
         query: Option<GraphQuery>,
@@ -228,7 +228,10 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 })?;
             let graph = DepGraph::build(e);
             let text = match (dot, query) {
-                (true, _) => graph.to_dot(&e.name),
+                (true, Some(_)) => return Err(anyhow!(
+                    "--dot prints the whole graph; it cannot be combined with why or dependents"
+                )),
+                (true, None) => graph.to_dot(&e.name),
                 (false, Some(GraphQuery::Why { package })) => {
                     graph.why(&package).ok_or_else(|| {
                         anyhow!(
@@ -293,5 +296,16 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn cli_definition_is_consistent() {
+        Cli::command().debug_assert();
     }
 }

@@ -346,8 +346,8 @@ reason = "typo"
             vec![
                 (Code::PinViolation, Some("scipy"), None),
                 (Code::PipInstalled, None, None),
-                (Code::WaiverExpired, None, Some("gpaudit.toml:8")),
-                (Code::WaiverUnmatched, None, Some("gpaudit.toml:13")),
+                (Code::WaiverExpired, None, Some("gpaudit.toml:9")),
+                (Code::WaiverUnmatched, None, Some("gpaudit.toml:14")),
             ]
         );
     }

@@ -11,7 +11,7 @@ pub fn pkg(name: &str, version: &str, build: &str, depends: &[&str]) -> Package 
     let mut record = PackageRecord::new(
         PackageName::from_str(name).unwrap(),
         VersionWithSource::from_str(version).unwrap(),
-        build.into(),
+        build.parse().unwrap(),
     );
     record.depends = depends.iter().map(|d| d.to_string()).collect();
     Package {
