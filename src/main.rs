@@ -228,9 +228,11 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 })?;
             let graph = DepGraph::build(e);
             let text = match (dot, query) {
-                (true, Some(_)) => return Err(anyhow!(
+                (true, Some(_)) => {
+                    return Err(anyhow!(
                     "--dot prints the whole graph; it cannot be combined with why or dependents"
-                )),
+                ))
+                }
                 (true, None) => graph.to_dot(&e.name),
                 (false, Some(GraphQuery::Why { package })) => {
                     graph.why(&package).ok_or_else(|| {

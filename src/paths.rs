@@ -64,7 +64,7 @@ impl PathMap {
             .map(|(from, to)| (components_key(from), to))
             .collect();
         // Longest prefix first, so `D:\envs\special` wins over `D:\`.
-        entries.sort_by(|a, b| b.0.len().cmp(&a.0.len()));
+        entries.sort_by_key(|e| std::cmp::Reverse(e.0.len()));
         PathMap { entries }
     }
 

@@ -7,6 +7,14 @@ use crate::release::Feature;
 use crate::snapshot::BindingVia;
 use std::collections::BTreeMap;
 
+/// An env that services on one machine run in, but which is not there.
+struct Missing<'a> {
+    name: &'a str,
+    why: Option<&'a str>,
+    services: Vec<String>,
+    via: BindingVia,
+}
+
 pub fn env_missing(ctx: &Context) -> Vec<Finding> {
     let mut out = Vec::new();
     for machine in &ctx.snapshot.machines {
@@ -15,9 +23,7 @@ pub fn env_missing(ctx: &Context) -> Vec<Finding> {
         let honours_property = ctx
             .machine_release(machine)
             .is_none_or(|r| ctx.releases.supports(&r, Feature::PerServiceEnv));
-        // (env path) → (env name, why, services)
-        let mut missing: BTreeMap<&str, (&str, Option<&str>, Vec<String>, BindingVia)> =
-            BTreeMap::new();
+        let mut missing: BTreeMap<&str, Missing> = BTreeMap::new();
         for b in &machine.bindings {
             if b.unresolved.is_none() && machine.env_at(&b.env_path).is_some() {
                 continue;
@@ -25,17 +31,27 @@ pub fn env_missing(ctx: &Context) -> Vec<Finding> {
             if b.via == BindingVia::ServiceProperty && !honours_property {
                 continue;
             }
-            let entry = missing.entry(b.env_path.as_str()).or_insert_with(|| {
-                (
-                    b.env_name.as_str(),
-                    b.unresolved.as_deref(),
-                    Vec::new(),
-                    b.via,
-                )
-            });
-            entry.2.push(b.service.clone());
+            missing
+                .entry(b.env_path.as_str())
+                .or_insert_with(|| Missing {
+                    name: b.env_name.as_str(),
+                    why: b.unresolved.as_deref(),
+                    services: Vec::new(),
+                    via: b.via,
+                })
+                .services
+                .push(b.service.clone());
         }
-        for (path, (name, why, services, via)) in missing {
+        for (
+            path,
+            Missing {
+                name,
+                why,
+                services,
+                via,
+            },
+        ) in missing
+        {
             let how = match via {
                 BindingVia::ServiceProperty => "named by condaEnvironmentPath",
                 BindingVia::ActiveEnv => "the machine's active env",

@@ -204,7 +204,7 @@ fn pip_dists(candidates: &[DistCandidate], scans: &[RecordScan], prefix: &Path) 
             }
         })
         .collect();
-    dists.sort_by(|a, b| a.name.to_lowercase().cmp(&b.name.to_lowercase()));
+    dists.sort_by_key(|d| d.name.to_lowercase());
     dists
 }
 

@@ -1,6 +1,6 @@
 //! Helpers for the integration tests: run the real binary, build small sites
 //! in temporary folders.
-#![allow(dead_code)]
+#![allow(dead_code, clippy::unwrap_used)]
 
 use assert_cmd::Command;
 use std::path::{Path, PathBuf};
