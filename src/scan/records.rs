@@ -92,12 +92,15 @@ impl Found {
         if probe.is_empty() {
             return;
         }
+        // One reused buffer: this runs for every path of every record.
         self.lower.clear();
-        self.lower
-            .extend(path.chars().map(|c| c.to_ascii_lowercase()));
-        let lower = self.lower.replace('\\', "/");
-        if probe.watched.contains(&lower) {
-            self.watched.push((lower.clone(), path.to_string()));
+        self.lower.extend(path.chars().map(|c| match c {
+            '\\' => '/',
+            c => c.to_ascii_lowercase(),
+        }));
+        let lower = self.lower.as_str();
+        if probe.watched.contains(lower) {
+            self.watched.push((lower.to_string(), path.to_string()));
         }
         for segment in lower.split('/') {
             if (segment.ends_with(".dist-info") || segment.ends_with(".egg-info"))
