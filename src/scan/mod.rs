@@ -71,11 +71,30 @@ fn read_capped_with(path: &Path, limit: u64) -> Result<Vec<u8>, ScanFailure> {
     Ok(bytes)
 }
 
-/// Read a text file (UTF-8, BOM stripped; invalid bytes replaced).
+/// Read a text file: UTF-8 (BOM stripped), or UTF-16 with a BOM, which is
+/// what Windows PowerShell 5's `conda list > file` writes. Invalid bytes are
+/// replaced, never fatal.
 pub fn read_capped_text(path: &Path) -> Result<String, ScanFailure> {
-    let bytes = read_capped(path)?;
-    let text = String::from_utf8_lossy(&bytes);
-    Ok(text.strip_prefix('\u{feff}').unwrap_or(&text).to_string())
+    Ok(decode_text(&read_capped(path)?))
+}
+
+fn decode_text(bytes: &[u8]) -> String {
+    let utf16 = |rest: &[u8], from: fn([u8; 2]) -> u16| {
+        let units = rest
+            .chunks(2)
+            .map(|c| from([c[0], *c.get(1).unwrap_or(&0)]));
+        char::decode_utf16(units)
+            .map(|c| c.unwrap_or(char::REPLACEMENT_CHARACTER))
+            .collect()
+    };
+    match bytes {
+        [0xff, 0xfe, rest @ ..] => utf16(rest, u16::from_le_bytes),
+        [0xfe, 0xff, rest @ ..] => utf16(rest, u16::from_be_bytes),
+        _ => {
+            let text = String::from_utf8_lossy(bytes);
+            text.strip_prefix('\u{feff}').unwrap_or(&text).to_string()
+        }
+    }
 }
 
 /// Scan a whole site into a snapshot.
@@ -169,5 +188,21 @@ mod tests {
         std::fs::write(&p, b"\xef\xbb\xbfnumpy 1.20.*\n\xff\n").unwrap();
         let text = read_capped_text(&p).unwrap();
         assert!(text.starts_with("numpy"));
+    }
+
+    #[test]
+    fn utf16_text_with_a_bom_is_decoded() {
+        let mut le = vec![0xff, 0xfe];
+        le.extend(
+            "numpy=1.20.1=py39_0\r\n"
+                .encode_utf16()
+                .flat_map(u16::to_le_bytes),
+        );
+        assert_eq!(decode_text(&le), "numpy=1.20.1=py39_0\r\n");
+        let mut be = vec![0xfe, 0xff];
+        be.extend("arcpy".encode_utf16().flat_map(u16::to_be_bytes));
+        assert_eq!(decode_text(&be), "arcpy");
+        // An odd trailing byte does not panic.
+        assert_eq!(decode_text(&[0xff, 0xfe, b'a', 0, b'b']), "ab");
     }
 }

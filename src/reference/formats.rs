@@ -1,0 +1,376 @@
+//! The text formats of an env listing: telling them apart by content and
+//! parsing each into packages. Conda formats go through `rattler_conda_types`
+//! (match specs, explicit specs, environment.yml, archive names); pip ones
+//! through `pep508_rs`. No format is parsed by hand beyond splitting lines.
+
+use super::{Ecosystem, EnvFormat, EnvPackage};
+use crate::scan::normalize_dist_name;
+use pep508_rs::pep440_rs::Operator;
+use pep508_rs::{Requirement, VersionOrUrl};
+use rattler_conda_types::{
+    package::CondaArchiveIdentifier, Channel, ChannelConfig, EnvironmentYaml, EqualityOperator,
+    ExplicitEnvironmentSpec, MatchSpec, PackageName, ParseStrictness, StringMatcher, Version,
+    VersionSpec,
+};
+use serde::Deserialize;
+use std::path::PathBuf;
+use std::str::FromStr;
+
+/// Packages as read, each with where it was read (`line 4`, `item 2`).
+#[derive(Debug, Default)]
+pub struct Parsed {
+    pub packages: Vec<(EnvPackage, String)>,
+    pub warnings: Vec<String>,
+}
+
+/// Lines that carry content: trimmed, without blank and `#` comment lines,
+/// with their 1-based numbers.
+fn content_lines(text: &str) -> impl Iterator<Item = (usize, &str)> {
+    text.lines()
+        .enumerate()
+        .map(|(i, l)| (i + 1, l.trim()))
+        .filter(|(_, l)| !l.is_empty() && !l.starts_with('#'))
+}
+
+/// Tell the format from the content. `None` when nothing fits.
+pub fn detect(text: &str) -> Option<EnvFormat> {
+    let trimmed = text.trim_start();
+    if trimmed.starts_with('{') {
+        return Some(EnvFormat::Snapshot);
+    }
+    if trimmed.starts_with('[') {
+        let items: Vec<serde_json::Value> = serde_json::from_str(trimmed).ok()?;
+        let conda_keys = ["build_string", "dist_name", "channel", "base_url"];
+        let first = items.first()?;
+        return if conda_keys.iter().any(|k| first.get(k).is_some()) {
+            Some(EnvFormat::CondaListJson)
+        } else if first.get("name").is_some() && first.get("version").is_some() {
+            Some(EnvFormat::PipListJson)
+        } else {
+            None
+        };
+    }
+    if content_lines(text).any(|(_, l)| l == "@EXPLICIT") {
+        return Some(EnvFormat::CondaListExplicit);
+    }
+    if text
+        .lines()
+        .any(|l| l.starts_with("dependencies:") || l.starts_with("channels:"))
+    {
+        return Some(EnvFormat::EnvironmentYml);
+    }
+    // The first content line decides, so that a bad line further down is
+    // reported with its number rather than as an unknown format.
+    let (_, first) = content_lines(text).next()?;
+    if is_export_line(first) {
+        return Some(EnvFormat::CondaListExport);
+    }
+    if first.starts_with('-')
+        || Requirement::<pep508_rs::VerbatimUrl>::from_str(strip_pip_comment(first)).is_ok()
+    {
+        return Some(EnvFormat::PipFreeze);
+    }
+    None
+}
+
+/// `name=version=build`, the shape of `conda list --export`.
+fn is_export_line(line: &str) -> bool {
+    !line.contains("==")
+        && !line.contains(char::is_whitespace)
+        && line.split('=').count() == 3
+        && line.split('=').all(|p| !p.is_empty())
+}
+
+/// Parse `text` as `format` (never [`EnvFormat::Prefix`] or
+/// [`EnvFormat::Snapshot`], which are read elsewhere).
+pub fn parse(format: EnvFormat, text: &str) -> Result<Parsed, String> {
+    match format {
+        EnvFormat::CondaListJson => conda_list_json(text),
+        EnvFormat::CondaListExplicit => conda_list_explicit(text),
+        EnvFormat::CondaListExport => conda_list_export(text),
+        EnvFormat::EnvironmentYml => environment_yml(text),
+        EnvFormat::PipFreeze => pip_freeze(text),
+        EnvFormat::PipListJson => pip_list_json(text),
+        EnvFormat::Prefix | EnvFormat::Snapshot => {
+            Err(format!("{} is not a text listing", format.describe()))
+        }
+    }
+}
+
+/// The short name of a channel given as a name or URL (`esri` for
+/// `https://conda.anaconda.org/esri`, `pkgs/main` for
+/// `https://repo.anaconda.com/pkgs/main`).
+pub fn channel_name(raw: &str) -> String {
+    let raw = raw.trim().trim_end_matches('/');
+    if raw.eq_ignore_ascii_case("pypi") {
+        return "pypi".into();
+    }
+    let config = ChannelConfig::default_with_root_dir(PathBuf::from("/"));
+    match Channel::from_str(raw, &config) {
+        Ok(channel) => channel.name().trim_end_matches('/').to_string(),
+        Err(_) => raw.to_string(),
+    }
+}
+
+fn conda_name(name: &str) -> Result<String, String> {
+    PackageName::try_from(name)
+        .map(|n| n.as_normalized().to_string())
+        .map_err(|e| format!("`{name}` is not a conda package name: {e}"))
+}
+
+fn conda_version(name: &str, version: &str) -> Result<String, String> {
+    Version::from_str(version)
+        .map(|_| version.to_string())
+        .map_err(|e| format!("`{name}`: `{version}` is not a conda version: {e}"))
+}
+
+fn is_pypi(channel: Option<&str>, build: Option<&str>) -> bool {
+    channel.is_some_and(|c| c.eq_ignore_ascii_case("pypi")) || build == Some("pypi_0")
+}
+
+/// A package named in a pip-installed entry of a conda listing.
+fn pypi_package(name: &str, version: Option<String>) -> EnvPackage {
+    EnvPackage {
+        name: normalize_dist_name(name),
+        ecosystem: Ecosystem::Pypi,
+        version,
+        build: None,
+        channel: Some("pypi".into()),
+        spec: None,
+    }
+}
+
+#[derive(Deserialize)]
+struct CondaListEntry {
+    name: String,
+    version: String,
+    #[serde(default)]
+    build_string: Option<String>,
+    #[serde(default)]
+    channel: Option<String>,
+    #[serde(default)]
+    base_url: Option<String>,
+}
+
+fn conda_list_json(text: &str) -> Result<Parsed, String> {
+    let entries: Vec<CondaListEntry> = serde_json::from_str(text).map_err(|e| e.to_string())?;
+    let mut out = Parsed::default();
+    for (i, e) in entries.into_iter().enumerate() {
+        let at = format!("item {}", i + 1);
+        let package = if is_pypi(e.channel.as_deref(), e.build_string.as_deref()) {
+            pypi_package(&e.name, Some(e.version))
+        } else {
+            let name = conda_name(&e.name).map_err(|m| format!("{at}: {m}"))?;
+            EnvPackage {
+                version: Some(conda_version(&name, &e.version).map_err(|m| format!("{at}: {m}"))?),
+                name,
+                ecosystem: Ecosystem::Conda,
+                build: e.build_string,
+                channel: e.base_url.or(e.channel).as_deref().map(channel_name),
+                spec: None,
+            }
+        };
+        out.packages.push((package, at));
+    }
+    Ok(out)
+}
+
+fn conda_list_explicit(text: &str) -> Result<Parsed, String> {
+    // rattler's parser takes every line after @EXPLICIT as a URL; blank
+    // lines are dropped first (Windows line endings are handled by `lines`).
+    let cleaned: String = text
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| format!("{}\n", l.trim_end()))
+        .collect();
+    let spec = ExplicitEnvironmentSpec::from_str(&cleaned).map_err(|e| e.to_string())?;
+    let mut out = Parsed::default();
+    for (i, entry) in spec.packages.iter().enumerate() {
+        let at = format!("URL {}", i + 1);
+        let id = CondaArchiveIdentifier::try_from_url(&entry.url).ok_or_else(|| {
+            format!(
+                "{at}: `{}` does not end in a conda package file name",
+                entry.url
+            )
+        })?;
+        let id = id.identifier;
+        let name = conda_name(&id.name).map_err(|m| format!("{at}: {m}"))?;
+        let version = conda_version(&name, &id.version).map_err(|m| format!("{at}: {m}"))?;
+        // The channel is the URL without its `<subdir>/<file>` tail.
+        let mut base = entry.url.clone();
+        base.set_fragment(None);
+        if let Ok(mut segments) = base.path_segments_mut() {
+            segments.pop().pop();
+        }
+        out.packages.push((
+            EnvPackage {
+                name,
+                ecosystem: Ecosystem::Conda,
+                version: Some(version),
+                build: Some(id.build_string),
+                channel: Some(channel_name(base.as_str())),
+                spec: None,
+            },
+            at,
+        ));
+    }
+    Ok(out)
+}
+
+/// A package from a conda match spec: exact when the spec pins a version
+/// (`name=1.2=build`, `name ==1.2`), otherwise the spec is kept as written.
+fn from_match_spec(spec: &MatchSpec, written: &str) -> Result<EnvPackage, String> {
+    let name = spec
+        .name
+        .as_exact()
+        .map(|n| n.as_normalized().to_string())
+        .ok_or_else(|| format!("`{written}` does not name one package"))?;
+    let build = match &spec.build {
+        Some(StringMatcher::Exact(b)) => Some(b.clone()),
+        _ => None,
+    };
+    let exact = match &spec.version {
+        Some(VersionSpec::Exact(EqualityOperator::Equals, v)) => Some(source_spelling(v, written)),
+        _ => None,
+    };
+    if is_pypi(spec.channel.as_ref().map(|c| c.name()), build.as_deref()) {
+        return Ok(pypi_package(&name, exact));
+    }
+    let loose = exact.is_none() && (spec.version.is_some() || spec.build.is_some());
+    Ok(EnvPackage {
+        name,
+        ecosystem: Ecosystem::Conda,
+        version: exact,
+        build,
+        channel: spec.channel.as_ref().map(|c| c.name().to_string()),
+        spec: loose.then(|| spec.to_string()),
+    })
+}
+
+/// The version as the source wrote it (`2023.01.10`, which conda displays
+/// as `2023.1.10`): the token of `written` that parses to `v`.
+fn source_spelling(v: &Version, written: &str) -> String {
+    written
+        .split(|c: char| c == '=' || c.is_whitespace() || "<>!,".contains(c))
+        .skip(1)
+        .find(|token| Version::from_str(token).is_ok_and(|t| t == *v))
+        .map_or_else(|| v.to_string(), str::to_string)
+}
+
+fn conda_list_export(text: &str) -> Result<Parsed, String> {
+    let mut out = Parsed::default();
+    for (n, line) in content_lines(text) {
+        let at = format!("line {n}");
+        let spec = MatchSpec::from_str(line, ParseStrictness::Lenient)
+            .map_err(|e| format!("{at}: `{line}`: {e}"))?;
+        let package = from_match_spec(&spec, line).map_err(|m| format!("{at}: {m}"))?;
+        out.packages.push((package, at));
+    }
+    Ok(out)
+}
+
+fn environment_yml(text: &str) -> Result<Parsed, String> {
+    let yaml = EnvironmentYaml::from_yaml_str(text).map_err(|e| e.to_string())?;
+    let mut out = Parsed::default();
+    for (i, spec) in yaml.match_specs().enumerate() {
+        let at = format!("dependency {}", i + 1);
+        let written = spec.to_string();
+        let package = from_match_spec(spec, &written).map_err(|m| format!("{at}: {m}"))?;
+        out.packages.push((package, at));
+    }
+    if let Some(pip) = yaml.pip_specs() {
+        for (i, line) in pip.iter().enumerate() {
+            let at = format!("pip dependency {}", i + 1);
+            match pip_requirement(line) {
+                Ok(Some(package)) => out.packages.push((package, at)),
+                Ok(None) => out
+                    .warnings
+                    .push(format!("{at}: `{line}` names no package; skipped")),
+                Err(m) => return Err(format!("{at}: {m}")),
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Drop a trailing ` # comment` from a requirements line.
+fn strip_pip_comment(line: &str) -> &str {
+    match line.find(" #") {
+        Some(i) => line[..i].trim_end(),
+        None => line,
+    }
+}
+
+/// One `pip freeze` / requirements line. `Ok(None)` for option lines that
+/// name no package (`-i URL`, an editable without `#egg=`).
+fn pip_requirement(line: &str) -> Result<Option<EnvPackage>, String> {
+    let line = strip_pip_comment(line.trim());
+    if let Some(rest) = line
+        .strip_prefix("-e")
+        .or_else(|| line.strip_prefix("--editable"))
+    {
+        let egg = rest.rsplit_once("#egg=").map(|(_, n)| n.trim());
+        return Ok(egg.filter(|n| !n.is_empty()).map(|n| pypi_package(n, None)));
+    }
+    if line.starts_with('-') {
+        return Ok(None);
+    }
+    let req = Requirement::<pep508_rs::VerbatimUrl>::from_str(line)
+        .map_err(|e| format!("`{line}` is not a pip requirement: {e}"))?;
+    let mut package = pypi_package(req.name.as_ref(), None);
+    if let Some(VersionOrUrl::VersionSpecifier(specifiers)) = &req.version_or_url {
+        let exact = match specifiers.iter().collect::<Vec<_>>().as_slice() {
+            [one] if matches!(one.operator(), Operator::Equal | Operator::ExactEqual) => {
+                Some(one.version().to_string())
+            }
+            _ => None,
+        };
+        if exact.is_some() {
+            package.version = exact;
+        } else if !specifiers.is_empty() {
+            package.spec = Some(specifiers.to_string());
+        }
+    }
+    Ok(Some(package))
+}
+
+fn pip_freeze(text: &str) -> Result<Parsed, String> {
+    let mut out = Parsed::default();
+    for (n, line) in content_lines(text) {
+        let at = format!("line {n}");
+        match pip_requirement(line) {
+            Ok(Some(package)) => out.packages.push((package, at)),
+            Ok(None) if line.starts_with("-e") || line.starts_with("--editable") => {
+                out.warnings.push(format!(
+                    "{at}: editable install without #egg= names no package; skipped"
+                ))
+            }
+            Ok(None) => {}
+            Err(m) => return Err(format!("{at}: {m}")),
+        }
+    }
+    Ok(out)
+}
+
+#[derive(Deserialize)]
+struct PipListEntry {
+    name: String,
+    version: String,
+}
+
+fn pip_list_json(text: &str) -> Result<Parsed, String> {
+    let entries: Vec<PipListEntry> = serde_json::from_str(text).map_err(|e| e.to_string())?;
+    Ok(Parsed {
+        packages: entries
+            .into_iter()
+            .enumerate()
+            .map(|(i, e)| {
+                (
+                    pypi_package(&e.name, Some(e.version)),
+                    format!("item {}", i + 1),
+                )
+            })
+            .collect(),
+        warnings: Vec::new(),
+    })
+}
