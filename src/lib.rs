@@ -3,7 +3,10 @@
 //! (`policy`) → render (`report`), as separate phases over a [`Snapshot`].
 
 pub mod audit;
+pub mod baseline;
 pub mod checks;
+pub mod compare;
+pub mod diff;
 pub mod finding;
 pub mod graph;
 pub mod output;

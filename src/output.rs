@@ -51,13 +51,19 @@ pub fn check_outside_site(
     site: &Site,
     config_store: Option<&Path>,
 ) -> Result<(), OutputError> {
-    let target = absolute(path);
     let mut roots: Vec<&Path> = Vec::new();
     for m in &site.machines {
         roots.push(&m.install_dir);
         roots.extend(m.extra_envs.iter().map(PathBuf::as_path));
     }
     roots.extend(config_store);
+    check_outside(path, &roots)
+}
+
+/// Refuse an output path inside any of `roots` (a site's folders, or an
+/// env being read).
+pub fn check_outside(path: &Path, roots: &[&Path]) -> Result<(), OutputError> {
+    let target = absolute(path);
     for root in roots {
         let root_abs = absolute(root);
         if target.starts_with(&root_abs) {

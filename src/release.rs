@@ -121,10 +121,22 @@ pub struct Release {
     pub server: ArcgisVersion,
     pub pro: ArcgisVersion,
     pub source: String,
+    /// Key packages of the release's arcgispro-py3, by conda name.
     #[serde(default)]
-    pub python: Option<SourcedPackage>,
-    #[serde(default)]
-    pub arcpy: Option<SourcedPackage>,
+    pub packages: BTreeMap<String, SourcedPackage>,
+}
+
+impl SourcedPackage {
+    /// Whether the value was seen in a source (not marked `unverified`).
+    pub fn is_verified(&self) -> bool {
+        !self.source.trim_start().starts_with("unverified")
+    }
+}
+
+impl Release {
+    pub fn package(&self, name: &str) -> Option<&SourcedPackage> {
+        self.packages.get(name)
+    }
 }
 
 /// A capability of ArcGIS Server and the release that introduced it.
@@ -185,6 +197,29 @@ impl ReleaseTable {
             if !file.capabilities.contains_key(feature.key()) {
                 return Err(format!("capability `{}` is missing", feature.key()));
             }
+        }
+        let mut problems = Vec::new();
+        for r in &file.release {
+            for (name, p) in &r.packages {
+                if rattler_conda_types::PackageName::try_from(name.as_str()).is_err() {
+                    problems.push(format!(
+                        "release {}: `{name}` is not a package name",
+                        r.server
+                    ));
+                }
+                if CondaVersion::from_str(&p.version).is_err() {
+                    problems.push(format!(
+                        "release {}: {name} version `{}` is not a conda version",
+                        r.server, p.version
+                    ));
+                }
+                if p.source.trim().is_empty() {
+                    problems.push(format!("release {}: {name} has no source", r.server));
+                }
+            }
+        }
+        if !problems.is_empty() {
+            return Err(problems.join("; "));
         }
         let mut releases = file.release;
         releases.sort_by(|a, b| a.server.cmp(&b.server).then(a.pro.cmp(&b.pro)));
@@ -266,9 +301,48 @@ mod tests {
         let table = ReleaseTable::builtin();
         for r in table.releases() {
             assert!(!r.source.trim().is_empty(), "{}", r.server);
-            for p in [&r.python, &r.arcpy].into_iter().flatten() {
+            for p in r.packages.values() {
                 assert!(!p.source.trim().is_empty(), "{}", r.server);
             }
         }
+    }
+
+    #[test]
+    fn releases_from_10_7_1_list_the_key_packages() {
+        let table = ReleaseTable::builtin();
+        let key = [
+            "python",
+            "arcpy",
+            "numpy",
+            "pandas",
+            "matplotlib",
+            "scipy",
+            "arcgis",
+        ];
+        for r in table.releases().iter().filter(|r| r.server >= v("10.7.1")) {
+            for name in key {
+                assert!(r.package(name).is_some(), "{} lacks {name}", r.server);
+            }
+            // arcpy's version is the Pro release.
+            let arcpy: CondaVersion = r.package("arcpy").unwrap().version.parse().unwrap();
+            let pro = r.pro.semver();
+            assert_eq!(
+                arcpy.as_major_minor(),
+                Some((pro.major, pro.minor)),
+                "{}",
+                r.server
+            );
+        }
+        assert!(table.releases().iter().any(|r| r.server == v("12.0")));
+    }
+
+    #[test]
+    fn bad_package_values_are_all_reported() {
+        let text = "[capabilities]\nper-service-env={since='10.8.1',source='s'}\narcmap-runtime-removed={since='11.0',source='s'}\nproup={since='11.0',source='s'}\n[[release]]\nserver='11.1'\npro='3.1'\nsource='s'\n[release.packages]\nnumpy={version='1..2',source='s'}\n'Bad Name'={version='1',source=' '}\n";
+        let err = ReleaseTable::parse(text).unwrap_err();
+        assert!(
+            err.contains("1..2") && err.contains("Bad Name") && err.contains("no source"),
+            "{err}"
+        );
     }
 }

@@ -23,6 +23,27 @@ struct SiteToml {
     config_store: Option<String>,
     #[serde(default)]
     machine: Vec<MachineToml>,
+    #[serde(default)]
+    reference: ReferenceToml,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ReferenceToml {
+    default: Option<String>,
+    #[serde(default)]
+    services: BTreeMap<String, String>,
+}
+
+/// `[reference]`: the env (usually a copy of the ArcGIS Pro env) each GP
+/// service was published from. Paths are local, relative to the site file,
+/// and may end in `#MACHINE/ENV` to pick an env from a snapshot.
+#[derive(Clone, Debug, Default)]
+pub struct References {
+    /// For every GP service without an entry of its own.
+    pub default: Option<String>,
+    /// Service key (`Folder/Name.GPServer`) → reference.
+    pub services: BTreeMap<String, String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -83,9 +104,17 @@ pub struct Site {
     /// The config store as given in site.toml (local path), if given.
     pub config_store: Option<PathBuf>,
     pub machines: Vec<MachineSpec>,
+    pub references: References,
 }
 
 impl Site {
+    /// A reference as written in the site file, made relative to where
+    /// gpaudit runs (the site file's folder joined in front of it).
+    pub fn reference_path(&self, written: &str) -> String {
+        let local = written.replace('\\', "/");
+        paths::display(&self.dir.join(local))
+    }
+
     pub fn load(file: &Path) -> Result<Site, SiteError> {
         let text = std::fs::read_to_string(file).map_err(|source| SiteError::Read {
             path: paths::display(file),
@@ -178,6 +207,10 @@ impl Site {
             config_store: raw.config_store.map(|c| dir.join(c.replace('\\', "/"))),
             dir,
             machines,
+            references: References {
+                default: raw.reference.default,
+                services: raw.reference.services,
+            },
         })
     }
 }
@@ -223,6 +256,24 @@ mod tests {
             &semver::Version::new(11, 3, 0)
         );
         assert!(!site.name.is_empty());
+    }
+
+    #[test]
+    fn references_are_read_strictly() {
+        let site = parse(
+            "[[machine]]\nname='A'\ninstall_dir='gis1'\n[reference]\ndefault='pro/clone'\n[reference.services]\n'Hydro/Flood.GPServer'='pro/flood.json'\n",
+        )
+        .unwrap();
+        assert_eq!(site.references.default.as_deref(), Some("pro/clone"));
+        assert_eq!(
+            site.references.services["Hydro/Flood.GPServer"],
+            "pro/flood.json"
+        );
+        assert!(site.reference_path("pro\\clone").ends_with("/pro/clone"));
+        let err = parse("[[machine]]\nname='A'\ninstall_dir='gis1'\n[reference]\ndefualt='x'\n")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("defualt"), "{err}");
     }
 
     #[test]

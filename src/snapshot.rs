@@ -3,6 +3,7 @@
 //! can be merged into one site). It holds data only; no checks live here.
 
 use crate::paths;
+use crate::reference::EnvListing;
 use rattler_conda_types::PackageRecord;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -38,8 +39,24 @@ pub struct Snapshot {
     pub machines: Vec<Machine>,
     /// Services from the site's config store (shared by all machines).
     pub services: Vec<Service>,
+    /// Reference envs (what each GP service was published from).
+    #[serde(default)]
+    pub references: Vec<Reference>,
     /// Files that could not be read or parsed.
     pub scan_errors: Vec<ScanError>,
+}
+
+/// A reference env and the GP services it applies to.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Reference {
+    /// As written in the site file or on the command line.
+    pub name: String,
+    /// Applies to every GP service without a reference of its own.
+    pub default: bool,
+    /// Service keys with this as their own reference.
+    pub services: Vec<String>,
+    pub listing: EnvListing,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -394,6 +411,15 @@ impl Snapshot {
                     merged.services.push(service);
                 }
             }
+            for reference in part.references {
+                if !merged
+                    .references
+                    .iter()
+                    .any(|r| r.listing.source == reference.listing.source)
+                {
+                    merged.references.push(reference);
+                }
+            }
             merged.scan_errors.extend(part.scan_errors);
         }
         merged.services.sort_by(|a, b| a.key.cmp(&b.key));
@@ -405,5 +431,35 @@ impl Snapshot {
     /// GP services by key.
     pub fn service(&self, key: &str) -> Option<&Service> {
         self.services.iter().find(|s| s.key == key)
+    }
+
+    /// The reference env of a GP service: its own, else the default.
+    pub fn reference_for(&self, service: &str) -> Option<&Reference> {
+        self.references
+            .iter()
+            .find(|r| r.services.iter().any(|s| s.eq_ignore_ascii_case(service)))
+            .or_else(|| self.references.iter().find(|r| r.default))
+    }
+
+    /// Make `listing` the default reference (`audit --reference`), in place
+    /// of the site file's default; per-service references stay.
+    pub fn set_default_reference(&mut self, name: String, listing: EnvListing) {
+        for r in &mut self.references {
+            r.default = false;
+        }
+        self.references.retain(|r| !r.services.is_empty());
+        match self
+            .references
+            .iter_mut()
+            .find(|r| r.listing.source == listing.source)
+        {
+            Some(r) => r.default = true,
+            None => self.references.push(Reference {
+                name,
+                default: true,
+                services: Vec::new(),
+                listing,
+            }),
+        }
     }
 }

@@ -11,11 +11,13 @@ mod env;
 mod per_service_env;
 mod pin;
 mod pip;
+mod reference;
 mod scan_error;
 mod site;
 
 use crate::finding::{Code, Finding};
 use crate::release::{ArcgisVersion, ReleaseTable};
+use crate::roles::Roles;
 use crate::snapshot::{Env, Machine, Snapshot};
 use rattler_conda_types::{MatchSpec, ParseStrictness};
 use rayon::prelude::*;
@@ -32,6 +34,7 @@ pub struct SiteRelease {
 pub struct Context<'a> {
     pub snapshot: &'a Snapshot,
     pub releases: &'a ReleaseTable,
+    pub roles: Roles,
     pub site_release: Option<SiteRelease>,
 }
 
@@ -41,6 +44,7 @@ impl<'a> Context<'a> {
         Context {
             snapshot,
             releases,
+            roles: Roles::builtin(),
             site_release,
         }
     }
@@ -127,6 +131,7 @@ const CHECKS: &[Check] = &[
     default_env::default_env_modified,
     arcmap::arcmap_service,
     per_service_env::per_service_env_unsupported,
+    reference::reference_findings,
     scan_error::scan_errors,
 ];
 

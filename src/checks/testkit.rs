@@ -102,6 +102,7 @@ pub fn snapshot(machines: Vec<Machine>, version: Option<&str>) -> Snapshot {
         },
         machines,
         services: Vec::new(),
+        references: Vec::new(),
         scan_errors: Vec::new(),
     }
 }

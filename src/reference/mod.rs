@@ -291,11 +291,12 @@ pub fn parse_selector(sel: &str) -> (Option<&str>, Option<&str>) {
     }
 }
 
-/// Read the listing at `path` (a file, or a prefix folder). `selector`
-/// picks the env from a snapshot; `forced` skips detection.
+/// Read the listing at `path` (a file, or a prefix folder). `machine` and
+/// `env` pick the env from a snapshot; `forced` skips detection.
 pub fn load(
     path: &Path,
-    selector: Option<&str>,
+    machine: Option<&str>,
+    env: Option<&str>,
     forced: Option<EnvFormat>,
 ) -> Result<EnvListing, ReadError> {
     if path.is_dir() || forced == Some(EnvFormat::Prefix) {
@@ -327,9 +328,8 @@ pub fn load(
             path: source.clone(),
             message: strip_path(&e.to_string(), &source),
         })?;
-        let (m, e) = selector.map(parse_selector).unwrap_or((None, None));
         let (machine, env) =
-            select_env(&snapshot, m, e).map_err(|message| ReadError::new(path, message))?;
+            select_env(&snapshot, machine, env).map_err(|message| ReadError::new(path, message))?;
         return Ok(EnvListing::from_env(
             env,
             format!("{source}#{machine}/{}", env.name),

@@ -33,7 +33,7 @@ fn read_text(text: &str) -> Result<EnvListing, ReadError> {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("listing");
     std::fs::write(&path, text).unwrap();
-    load(&path, None, None)
+    load(&path, None, None, None)
 }
 
 const PRO_31: &[&str] = &[
@@ -55,7 +55,7 @@ fn pro_31_with(extra: &[&str]) -> Vec<String> {
 
 #[test]
 fn conda_list_json() {
-    let l = load(&sample("conda-list.json"), None, None).unwrap();
+    let l = load(&sample("conda-list.json"), None, None, None).unwrap();
     assert_eq!(l.format, EnvFormat::CondaListJson);
     assert_eq!(summary(&l), pro_31_with(&["requests-toolbelt(pypi) 1.0.0"]));
     let by = l.by_name();
@@ -65,7 +65,7 @@ fn conda_list_json() {
 
 #[test]
 fn conda_list_explicit_with_hashes_and_crlf() {
-    let l = load(&sample("conda-list-explicit.txt"), None, None).unwrap();
+    let l = load(&sample("conda-list-explicit.txt"), None, None, None).unwrap();
     assert_eq!(l.format, EnvFormat::CondaListExplicit);
     assert_eq!(summary(&l), pro_31_with(&[]));
     let by = l.by_name();
@@ -77,14 +77,14 @@ fn conda_list_explicit_with_hashes_and_crlf() {
 fn conda_list_export_with_bom_crlf_and_blank_lines() {
     let bytes = std::fs::read(sample("conda-list-export.txt")).unwrap();
     assert!(bytes.starts_with(b"\xef\xbb\xbf") && bytes.windows(2).any(|w| w == b"\r\n"));
-    let l = load(&sample("conda-list-export.txt"), None, None).unwrap();
+    let l = load(&sample("conda-list-export.txt"), None, None, None).unwrap();
     assert_eq!(l.format, EnvFormat::CondaListExport);
     assert_eq!(summary(&l), pro_31_with(&["requests-toolbelt(pypi) 1.0.0"]));
 }
 
 #[test]
 fn environment_yml_with_a_pip_section() {
-    let l = load(&sample("environment.yml"), None, None).unwrap();
+    let l = load(&sample("environment.yml"), None, None, None).unwrap();
     assert_eq!(l.format, EnvFormat::EnvironmentYml);
     // rattler's EnvironmentYaml keeps parsed specs, not their text, so a
     // version reads back in conda's normal form (equal in conda's order).
@@ -97,7 +97,7 @@ fn environment_yml_with_a_pip_section() {
 
 #[test]
 fn pip_freeze_with_urls_comments_and_editables() {
-    let l = load(&sample("pip-freeze.txt"), None, None).unwrap();
+    let l = load(&sample("pip-freeze.txt"), None, None, None).unwrap();
     assert_eq!(l.format, EnvFormat::PipFreeze);
     assert_eq!(
         summary(&l),
@@ -115,7 +115,7 @@ fn pip_freeze_with_urls_comments_and_editables() {
 
 #[test]
 fn pip_list_json() {
-    let l = load(&sample("pip-list.json"), None, None).unwrap();
+    let l = load(&sample("pip-list.json"), None, None, None).unwrap();
     assert_eq!(l.format, EnvFormat::PipListJson);
     assert_eq!(summary(&l)[0], "arcgis(pypi) 2.1.0");
     assert_eq!(l.packages.len(), 6);
@@ -124,7 +124,7 @@ fn pip_list_json() {
 #[test]
 fn prefix_folder_or_its_conda_meta() {
     for p in ["arcgispro-py3-clone", "arcgispro-py3-clone/conda-meta"] {
-        let l = load(&sample(p), None, None).unwrap();
+        let l = load(&sample(p), None, None, None).unwrap();
         assert_eq!(l.format, EnvFormat::Prefix);
         assert_eq!(
             summary(&l),
@@ -138,15 +138,15 @@ fn prefix_folder_or_its_conda_meta() {
 #[test]
 fn snapshot_with_a_selector() {
     let path = sample("snapshot.json");
-    let l = load(&path, Some("PRO-WS1/arcgispro-py3-clone"), None).unwrap();
+    let l = load(&path, Some("PRO-WS1"), Some("arcgispro-py3-clone"), None).unwrap();
     assert_eq!(l.format, EnvFormat::Prefix);
     assert!(l
         .source
         .ends_with("snapshot.json#PRO-WS1/arcgispro-py3-clone"));
     assert_eq!(summary(&l), pro_31_with(&["requests-toolbelt(pypi) 1.0.0"]));
-    let err = load(&path, None, None).unwrap_err();
+    let err = load(&path, None, None, None).unwrap_err();
     assert!(err.message.contains("more than one env"), "{err}");
-    let err = load(&path, Some("nope"), None).unwrap_err();
+    let err = load(&path, None, Some("nope"), None).unwrap_err();
     assert!(err.message.contains("no env matches `nope`"), "{err}");
 }
 
@@ -158,7 +158,7 @@ fn utf16_listing_from_powershell() {
     let text = "# platform: win-64\r\narcpy=3.1=py39_arcgispro_41759\r\n";
     bytes.extend(text.encode_utf16().flat_map(u16::to_le_bytes));
     std::fs::write(&path, bytes).unwrap();
-    let l = load(&path, None, None).unwrap();
+    let l = load(&path, None, None, None).unwrap();
     assert_eq!(summary(&l), ["arcpy 3.1 py39_arcgispro_41759"]);
 }
 
@@ -204,14 +204,14 @@ fn forcing_a_format_reports_that_format_s_error() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("x.txt");
     std::fs::write(&path, "numpy==1.20.1\n").unwrap();
-    let err = load(&path, None, Some(EnvFormat::CondaListExplicit)).unwrap_err();
+    let err = load(&path, None, None, Some(EnvFormat::CondaListExplicit)).unwrap_err();
     assert!(
         err.message.contains("not valid conda list --explicit"),
         "{err}"
     );
-    let ok = load(&path, None, Some(EnvFormat::PipFreeze)).unwrap();
+    let ok = load(&path, None, None, Some(EnvFormat::PipFreeze)).unwrap();
     assert_eq!(summary(&ok), ["numpy(pypi) 1.20.1"]);
-    let err = load(dir.path(), None, Some(EnvFormat::PipFreeze)).unwrap_err();
+    let err = load(dir.path(), None, None, Some(EnvFormat::PipFreeze)).unwrap_err();
     assert!(err.message.contains("is a folder"), "{err}");
 }
 

@@ -6,7 +6,7 @@ use crate::finding::Finding;
 use std::collections::BTreeMap;
 
 /// Escape the characters Markdown would interpret inside inline text.
-fn esc(s: &str) -> String {
+pub(crate) fn esc(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
         if matches!(

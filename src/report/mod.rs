@@ -1,7 +1,7 @@
 //! The render phase: a [`Report`] (the audit's result as data, the stable
 //! JSON document) and its renderings as a terminal table or Markdown.
 
-mod markdown;
+pub(crate) mod markdown;
 mod table;
 
 pub use markdown::render_markdown;

@@ -9,6 +9,7 @@ mod history;
 mod machine;
 mod pip;
 mod records;
+mod references;
 mod services;
 
 pub use config_store::read_connection_string;
@@ -110,6 +111,7 @@ pub fn scan_site(site: &Site) -> Snapshot {
         .par_iter()
         .map(|m| machine::scan_machine(m, &services))
         .collect();
+    let references = references::gather_references(site, &services, &mut errors);
     let mut out_machines = Vec::with_capacity(machines.len());
     for (machine, machine_errors) in machines {
         out_machines.push(machine);
@@ -127,6 +129,7 @@ pub fn scan_site(site: &Site) -> Snapshot {
         },
         machines: out_machines,
         services,
+        references,
         scan_errors: errors,
     }
 }

@@ -1,0 +1,311 @@
+//! `gpaudit baseline`: the `conda-meta/pinned` file (or an environment.yml)
+//! that holds an env to a release's critical stack (python, numpy,
+//! matplotlib, scipy, pandas, arcpy, from `rules/releases.toml`), or to the
+//! exact core and native packages of an existing env. Every spec is built
+//! and checked with rattler's `MatchSpec`. Builds text; writes nothing.
+
+use crate::reference::{Ecosystem, EnvListing};
+use crate::release::{ArcgisVersion, Release, ReleaseTable};
+use crate::roles::{Role, Roles};
+use rattler_conda_types::{
+    EnvironmentYaml, MatchSpec, MatchSpecOrSubSection, NamedChannelOrUrl, ParseStrictness,
+};
+
+/// The packages a release baseline pins (the USGS "critical stack").
+pub const CRITICAL_STACK: &[&str] = &["python", "numpy", "matplotlib", "scipy", "pandas", "arcpy"];
+
+/// One pinned spec and the comment line written above it.
+#[derive(Debug, Clone)]
+pub struct Pin {
+    pub spec: String,
+    pub note: Option<String>,
+}
+
+/// A baseline as data: header lines, pins, and what was left out.
+#[derive(Debug, Clone)]
+pub struct Baseline {
+    /// Becomes the env name in environment.yml.
+    pub name: String,
+    pub header: Vec<String>,
+    pub pins: Vec<Pin>,
+    /// Pins whose value is marked `unverified` in the release table.
+    pub unverified: Vec<String>,
+}
+
+/// Build a spec through rattler (strict) so that only valid match specs are
+/// ever written, in rattler's canonical spelling.
+fn spec(text: &str) -> Result<String, String> {
+    MatchSpec::from_str(text, ParseStrictness::Strict)
+        .map(|s| s.to_string())
+        .map_err(|e| format!("`{text}` is not a valid match spec: {e}"))
+}
+
+/// The release for a Server version; of two Pro releases on one Server
+/// release (10.8.1), the later.
+pub fn release_for<'a>(
+    table: &'a ReleaseTable,
+    server: &ArcgisVersion,
+) -> Result<&'a Release, String> {
+    table
+        .releases()
+        .iter()
+        .rfind(|r| r.server == *server)
+        .ok_or_else(|| {
+            let mut known: Vec<String> = table
+                .releases()
+                .iter()
+                .map(|r| r.server.to_string())
+                .collect();
+            known.dedup();
+            format!(
+                "ArcGIS Server {server} is not in the release table (known: {})",
+                known.join(", ")
+            )
+        })
+}
+
+/// Pin a release's critical stack at the versions the release table gives.
+pub fn from_release(release: &Release) -> Result<Baseline, String> {
+    let mut pins = Vec::new();
+    let mut unverified = Vec::new();
+    let mut missing = Vec::new();
+    for name in CRITICAL_STACK {
+        let Some(p) = release.package(name) else {
+            missing.push(*name);
+            continue;
+        };
+        // arcpy's version is the Pro release; Pro patches ship 3.3.x.
+        let text = if *name == "arcpy" {
+            format!("{name} {}.*", p.version)
+        } else {
+            format!("{name} =={}", p.version)
+        };
+        if !p.is_verified() {
+            unverified.push(name.to_string());
+        }
+        pins.push(Pin {
+            spec: spec(&text)?,
+            note: Some(format!("{name} {}: {}", p.version, p.source)),
+        });
+    }
+    if pins.is_empty() {
+        return Err(format!(
+            "the release table has none of {} for ArcGIS Server {}",
+            CRITICAL_STACK.join(", "),
+            release.server
+        ));
+    }
+    let mut header = vec![
+        format!(
+            "The critical stack of ArcGIS Server {} (ArcGIS Pro {}), from gpaudit {}'s release table.",
+            release.server,
+            release.pro,
+            env!("CARGO_PKG_VERSION")
+        ),
+        "conda reads one match spec per line; these stop `conda install` from moving the stack.".into(),
+    ];
+    if !unverified.is_empty() {
+        header.push(format!(
+            "UNVERIFIED: {} — check with `conda list` in that release's arcgispro-py3, or use `gpaudit baseline --from ENV`.",
+            unverified.join(", ")
+        ));
+    }
+    if !missing.is_empty() {
+        header.push(format!(
+            "Not pinned (no version known): {}.",
+            missing.join(", ")
+        ));
+    }
+    Ok(Baseline {
+        name: format!("arcgis-server-{}-baseline", release.server),
+        header,
+        pins,
+        unverified,
+    })
+}
+
+/// Pin the exact core and native conda packages of an env.
+pub fn from_env(listing: &EnvListing, roles: &Roles) -> Result<Baseline, String> {
+    let mut pins = Vec::new();
+    let mut skipped_pip = Vec::new();
+    let mut unpinnable = Vec::new();
+    for p in &listing.packages {
+        if roles.of(&p.name) == Role::Python {
+            continue;
+        }
+        if p.ecosystem == Ecosystem::Pypi {
+            skipped_pip.push(p.name.clone());
+            continue;
+        }
+        let Some(version) = &p.version else {
+            unpinnable.push(p.name.clone());
+            continue;
+        };
+        let text = match &p.build {
+            Some(build) => format!("{} =={version} {build}", p.name),
+            None => format!("{} =={version}", p.name),
+        };
+        pins.push(Pin {
+            spec: spec(&text)?,
+            note: None,
+        });
+    }
+    if pins.is_empty() {
+        return Err(format!(
+            "{} has no core or native conda package with a version to pin",
+            listing.source
+        ));
+    }
+    let mut header = vec![
+        format!(
+            "The core and native packages of {} ({}), pinned exactly by gpaudit {}.",
+            listing.source,
+            listing.format.describe(),
+            env!("CARGO_PKG_VERSION")
+        ),
+        "conda reads one match spec per line; these stop `conda install` from moving them.".into(),
+    ];
+    if !skipped_pip.is_empty() {
+        header.push(format!(
+            "Installed by pip, which conda cannot pin: {}.",
+            skipped_pip.join(", ")
+        ));
+    }
+    if !unpinnable.is_empty() {
+        header.push(format!(
+            "Listed without a version, not pinned: {}.",
+            unpinnable.join(", ")
+        ));
+    }
+    let base = crate::paths::last_component(&listing.source).to_string();
+    Ok(Baseline {
+        name: format!(
+            "{}-baseline",
+            base.trim_end_matches(".json").trim_end_matches(".txt")
+        ),
+        header,
+        pins,
+        unverified: Vec::new(),
+    })
+}
+
+impl Baseline {
+    /// The `conda-meta/pinned` file.
+    pub fn render_pinned(&self) -> String {
+        let mut out = String::from("# conda-meta/pinned\n");
+        for line in &self.header {
+            out.push_str(&format!("# {line}\n"));
+        }
+        for pin in &self.pins {
+            if let Some(note) = &pin.note {
+                out.push_str(&format!("# {note}\n"));
+            }
+            out.push_str(&pin.spec);
+            out.push('\n');
+        }
+        out
+    }
+
+    /// An environment.yml with the pins as its dependencies.
+    pub fn render_environment_yml(&self) -> String {
+        let yaml = EnvironmentYaml {
+            name: Some(self.name.clone()),
+            channels: vec![
+                NamedChannelOrUrl::Name("esri".into()),
+                NamedChannelOrUrl::Name("defaults".into()),
+            ],
+            dependencies: self
+                .pins
+                .iter()
+                .filter_map(|p| MatchSpec::from_str(&p.spec, ParseStrictness::Strict).ok())
+                .map(|s| MatchSpecOrSubSection::MatchSpec(Box::new(s)))
+                .collect(),
+            ..EnvironmentYaml::default()
+        };
+        let mut out = String::new();
+        for line in &self.header {
+            out.push_str(&format!("# {line}\n"));
+        }
+        for pin in &self.pins {
+            if let Some(note) = &pin.note {
+                out.push_str(&format!("# {note}\n"));
+            }
+        }
+        out.push_str(&yaml.to_yaml_string());
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::reference;
+
+    #[test]
+    fn release_baseline_pins_the_critical_stack() {
+        let table = ReleaseTable::builtin();
+        let release = release_for(&table, &"11.1".parse().unwrap()).unwrap();
+        let b = from_release(release).unwrap();
+        let specs: Vec<&str> = b.pins.iter().map(|p| p.spec.as_str()).collect();
+        assert_eq!(
+            specs,
+            [
+                "python ==3.9.16",
+                "numpy ==1.20.1",
+                "matplotlib ==3.6.0",
+                "scipy ==1.6.2",
+                "pandas ==1.4.4",
+                "arcpy 3.1.*"
+            ]
+        );
+        let text = b.render_pinned();
+        assert!(text.starts_with(
+            "# conda-meta/pinned\n# The critical stack of ArcGIS Server 11.1 (ArcGIS Pro 3.1)"
+        ));
+        assert!(
+            text.contains("UNVERIFIED: numpy, matplotlib, scipy, pandas"),
+            "{text}"
+        );
+        // Every non-comment line is a match spec conda (and rattler) reads,
+        // and the pinned versions match what they should.
+        for line in text.lines().filter(|l| !l.starts_with('#')) {
+            let s = MatchSpec::from_str(line, ParseStrictness::Strict).unwrap();
+            if line.starts_with("numpy") {
+                let ok: rattler_conda_types::Version = "1.20.1".parse().unwrap();
+                let other: rattler_conda_types::Version = "1.20.2".parse().unwrap();
+                assert!(s.version.as_ref().unwrap().matches(&ok));
+                assert!(!s.version.as_ref().unwrap().matches(&other));
+            }
+        }
+    }
+
+    #[test]
+    fn unknown_release_lists_known_ones() {
+        let table = ReleaseTable::builtin();
+        let err = release_for(&table, &"9.3".parse().unwrap()).unwrap_err();
+        assert!(err.contains("9.3") && err.contains("11.3"), "{err}");
+    }
+
+    #[test]
+    fn env_baseline_pins_core_and_native_exactly() {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("fixtures/reference/conda-list.json");
+        let listing = reference::load(&path, None, None, None).unwrap();
+        let b = from_env(&listing, &Roles::builtin()).unwrap();
+        let specs: Vec<&str> = b.pins.iter().map(|p| p.spec.as_str()).collect();
+        assert_eq!(
+            specs,
+            [
+                "arcgis ==2.1.0 py39_3480",
+                "arcpy ==3.1 py39_arcgispro_41759",
+                "gdal ==3.4.1 py39_arcgispro_0",
+                "numpy ==1.20.1 py39h34a8a5c_0",
+                "python ==3.9.16 h6244533_2",
+            ]
+        );
+        let yml = b.render_environment_yml();
+        let parsed = EnvironmentYaml::from_yaml_str(&yml).unwrap();
+        assert_eq!(parsed.match_specs().count(), 5);
+        assert_eq!(parsed.name.as_deref(), Some("conda-list-baseline"));
+    }
+}

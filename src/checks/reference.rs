@@ -1,0 +1,300 @@
+//! `reference-drift`, `reference-missing`, `reference-extra`: each GP
+//! service's env on each machine against the reference env (the ArcGIS Pro
+//! env) it was published from. One comparison per (machine, env, reference);
+//! each finding lists the services it hits. The package's role and the size
+//! of the difference go out as the condition; the rule book sets severity.
+
+use super::Context;
+use crate::compare::{compare, ChangeKind};
+use crate::finding::{Code, Finding};
+use crate::reference::EnvListing;
+use crate::snapshot::{Env, Machine, Reference};
+use std::collections::BTreeMap;
+
+pub fn reference_findings(ctx: &Context) -> Vec<Finding> {
+    let snapshot = ctx.snapshot;
+    if snapshot.references.is_empty() {
+        return Vec::new();
+    }
+    let mut out = Vec::new();
+    for machine in &snapshot.machines {
+        // env path → (env, reference index → services)
+        let mut by_env: BTreeMap<String, (&Env, BTreeMap<usize, Vec<String>>)> = BTreeMap::new();
+        for binding in machine.bindings.iter().filter(|b| b.unresolved.is_none()) {
+            let Some(env) = machine.env_at(&binding.env_path) else {
+                continue;
+            };
+            let Some(reference) = snapshot.reference_for(&binding.service) else {
+                continue;
+            };
+            let index = snapshot
+                .references
+                .iter()
+                .position(|r| std::ptr::eq(r, reference))
+                .unwrap_or_default();
+            by_env
+                .entry(crate::paths::path_key(&env.path))
+                .or_insert_with(|| (env, BTreeMap::new()))
+                .1
+                .entry(index)
+                .or_default()
+                .push(binding.service.clone());
+        }
+        for (env, refs) in by_env.values() {
+            let refs: Vec<(&Reference, &Vec<String>)> = refs
+                .iter()
+                .map(|(i, services)| (&snapshot.references[*i], services))
+                .collect();
+            compare_env(ctx, machine, env, &refs, &mut out);
+        }
+    }
+    out
+}
+
+fn compare_env(
+    ctx: &Context,
+    machine: &Machine,
+    env: &Env,
+    refs: &[(&Reference, &Vec<String>)],
+    out: &mut Vec<Finding>,
+) {
+    let listing = EnvListing::from_env(env, format!("{}/{}", machine.name, env.name));
+    // name → (package description, count of references lacking it)
+    let mut extra: BTreeMap<String, (String, usize)> = BTreeMap::new();
+    let mut all_services = Vec::new();
+    for (reference, services) in refs {
+        all_services.extend(services.iter().cloned());
+        let source = &reference.listing.source;
+        for change in compare(&reference.listing, &listing, &ctx.roles) {
+            let base = |message: String| {
+                Finding::new(change.code(), message)
+                    .machine(&machine.name)
+                    .env(&env.name, &env.path)
+                    .package(&change.name)
+                    .source(source.clone())
+                    .services(services.to_vec())
+                    .condition(change.condition())
+            };
+            let before = change.before.as_ref().map(|p| p.describe());
+            let after = change.after.as_ref().map(|p| p.describe());
+            match change.kind {
+                ChangeKind::Added => {
+                    let entry = extra
+                        .entry(change.name.clone())
+                        .or_insert((after.unwrap_or_default(), 0));
+                    entry.1 += 1;
+                }
+                ChangeKind::Removed => out.push(
+                    base(format!(
+                        "{} {} ({}) is in the reference env but not installed in `{}` on {}",
+                        change.name,
+                        before.clone().unwrap_or_default(),
+                        change.role,
+                        env.name,
+                        machine.name
+                    ))
+                    .expected(before.unwrap_or_default()),
+                ),
+                ChangeKind::ChannelChanged => {}
+                kind => out.push(
+                    base(format!(
+                        "{} ({}) is {} in `{}` on {} but {} in the reference env ({})",
+                        change.name,
+                        change.role,
+                        after.clone().unwrap_or_default(),
+                        env.name,
+                        machine.name,
+                        before.clone().unwrap_or_default(),
+                        match (kind, change.magnitude) {
+                            (ChangeKind::Unsatisfied, _) => "does not meet the requirement".into(),
+                            (ChangeKind::Rebuilt, _) => "same version, other build".into(),
+                            (k, Some(m)) => format!("{} {}", m.as_str(), k.as_str()),
+                            (k, None) => k.as_str().to_string(),
+                        }
+                    ))
+                    .expected(before.unwrap_or_default())
+                    .found(after.unwrap_or_default()),
+                ),
+            }
+        }
+    }
+    let sources: Vec<&str> = refs
+        .iter()
+        .map(|(r, _)| r.listing.source.as_str())
+        .collect();
+    for (name, (found, lacking)) in extra {
+        if lacking < refs.len() {
+            continue;
+        }
+        out.push(
+            Finding::new(
+                Code::ReferenceExtra,
+                format!(
+                    "{name} {found} is installed in `{}` on {} but in no reference env of the services that use it",
+                    env.name, machine.name
+                ),
+            )
+            .machine(&machine.name)
+            .env(&env.name, &env.path)
+            .package(&name)
+            .found(found)
+            .source(sources.join(", "))
+            .services(all_services.clone())
+            .condition("extra"),
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::testkit::*;
+    use super::*;
+    use crate::reference::{Ecosystem, EnvFormat, EnvPackage};
+    use crate::rules::RuleBook;
+    use crate::Severity;
+
+    fn reference(
+        name: &str,
+        default: bool,
+        services: &[&str],
+        pkgs: &[(&str, &str, &str)],
+    ) -> Reference {
+        Reference {
+            name: name.into(),
+            default,
+            services: services.iter().map(|s| s.to_string()).collect(),
+            listing: EnvListing {
+                source: name.into(),
+                format: EnvFormat::CondaListExport,
+                packages: pkgs
+                    .iter()
+                    .map(|(n, v, b)| EnvPackage {
+                        name: n.to_string(),
+                        ecosystem: Ecosystem::Conda,
+                        version: Some(v.to_string()),
+                        build: Some(b.to_string()),
+                        channel: None,
+                        spec: None,
+                    })
+                    .collect(),
+                warnings: Vec::new(),
+            },
+        }
+    }
+
+    fn severity(f: &Finding) -> Severity {
+        RuleBook::builtin().severity(f.code, f.condition)
+    }
+
+    #[test]
+    fn drift_missing_and_extra_with_role_severities() {
+        let hydro = env(
+            "hydro",
+            &[
+                ("arcpy", "3.1", "py39_arcgispro_41759"),
+                ("numpy", "1.24.3", "py39_0"),
+                ("libgdal", "3.4.3", "h_arcgispro_0"),
+                ("requests", "2.31.0", "py39_0"),
+                ("xgboost", "2.0.3", "py39_0"),
+            ],
+        );
+        let mut m = machine("GIS1", vec![hydro]);
+        bind(&mut m, "Hydro/Flood.GPServer", "/envs/hydro", "hydro");
+        bind(&mut m, "Hydro/Ebb.GPServer", "/envs/hydro", "hydro");
+        let mut s = snapshot(vec![m], Some("11.1"));
+        s.references.push(reference(
+            "pro/clone",
+            true,
+            &[],
+            &[
+                ("arcpy", "3.1", "py39_arcgispro_41759"),
+                ("numpy", "1.20.1", "py39_0"),
+                ("libgdal", "3.4.1", "h_arcgispro_0"),
+                ("requests", "2.28.1", "py39_0"),
+                ("arcgis", "2.1.0", "py39_3480"),
+                ("affine", "2.3.0", "py_0"),
+            ],
+        ));
+        let got: Vec<String> = run_one(&s, reference_findings)
+            .iter()
+            .map(|f| {
+                format!(
+                    "{} {} {} {}",
+                    f.code,
+                    severity(f),
+                    f.package.as_deref().unwrap_or(""),
+                    f.services.join(",")
+                )
+            })
+            .collect();
+        assert_eq!(
+            got,
+            [
+                "reference-drift warning libgdal Hydro/Ebb.GPServer,Hydro/Flood.GPServer",
+                "reference-drift error numpy Hydro/Ebb.GPServer,Hydro/Flood.GPServer",
+                "reference-drift info requests Hydro/Ebb.GPServer,Hydro/Flood.GPServer",
+                "reference-extra info xgboost Hydro/Ebb.GPServer,Hydro/Flood.GPServer",
+                "reference-missing warning affine Hydro/Ebb.GPServer,Hydro/Flood.GPServer",
+                "reference-missing error arcgis Hydro/Ebb.GPServer,Hydro/Flood.GPServer",
+            ]
+        );
+    }
+
+    #[test]
+    fn per_service_references_split_the_services_and_extras_need_every_reference() {
+        let hydro = env(
+            "hydro",
+            &[
+                ("numpy", "1.20.1", "py39_0"),
+                ("scipy", "1.9.3", "py39_0"),
+                ("tqdm", "4.64.1", "py_0"),
+            ],
+        );
+        let mut m = machine("GIS1", vec![hydro]);
+        bind(&mut m, "Hydro/Flood.GPServer", "/envs/hydro", "hydro");
+        bind(&mut m, "Hydro/Ebb.GPServer", "/envs/hydro", "hydro");
+        bind(
+            &mut m,
+            "Other/NoRef.GPServer",
+            "/envs/elsewhere",
+            "elsewhere",
+        );
+        let mut s = snapshot(vec![m], Some("11.1"));
+        s.references.push(reference(
+            "flood.json",
+            false,
+            &["Hydro/Flood.GPServer"],
+            &[("numpy", "1.20.1", "py39_0"), ("scipy", "1.9.3", "py39_0")],
+        ));
+        s.references.push(reference(
+            "ebb.json",
+            false,
+            &["hydro/ebb.gpserver"],
+            &[("numpy", "1.20.1", "py39_0")],
+        ));
+        let got: Vec<String> = run_one(&s, reference_findings)
+            .iter()
+            .map(|f| {
+                format!(
+                    "{} {} {}",
+                    f.code,
+                    f.package.as_deref().unwrap_or(""),
+                    f.services.join(",")
+                )
+            })
+            .collect();
+        // scipy is in Flood's reference, so it is not extra; tqdm is in neither.
+        assert_eq!(
+            got,
+            ["reference-extra tqdm Hydro/Ebb.GPServer,Hydro/Flood.GPServer"]
+        );
+    }
+
+    #[test]
+    fn no_reference_no_findings() {
+        let mut m = machine("GIS1", vec![env("hydro", &[("numpy", "1.24.3", "py39_0")])]);
+        bind(&mut m, "Hydro/Flood.GPServer", "/envs/hydro", "hydro");
+        let s = snapshot(vec![m], Some("11.1"));
+        assert!(run_one(&s, reference_findings).is_empty());
+    }
+}

@@ -1,0 +1,312 @@
+//! `gpaudit diff`: two envs, each from any listing form (or a site's
+//! machine/env), compared package by package. Builds the diff as data (a
+//! versioned JSON document) and renders it as a table or Markdown. Each
+//! change gets the severity the rule book gives the matching `reference-*`
+//! finding, so `--fail-on` means the same here as in an audit.
+
+use crate::compare::{compare, Change};
+use crate::finding::Severity;
+use crate::reference::{self, parse_selector, split_selector, EnvFormat, EnvListing, ReadError};
+use crate::report::markdown::esc;
+use crate::roles::Roles;
+use crate::rules::RuleBook;
+use crate::scan;
+use crate::site::Site;
+use crate::snapshot::ToolInfo;
+use comfy_table::{presets, Cell, Color, ContentArrangement, Table};
+use serde::Serialize;
+use std::path::Path;
+
+/// Version of the diff JSON; bumped when a field changes meaning.
+pub const DIFF_SCHEMA: u32 = 1;
+
+#[derive(Debug, Serialize)]
+pub struct DiffReport {
+    pub schema: u32,
+    pub kind: &'static str,
+    pub tool: ToolInfo,
+    pub a: DiffSide,
+    pub b: DiffSide,
+    pub summary: DiffSummary,
+    pub changes: Vec<DiffEntry>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct DiffSide {
+    pub source: String,
+    pub format: EnvFormat,
+    pub packages: usize,
+}
+
+#[derive(Debug, Serialize, Default, PartialEq, Eq)]
+pub struct DiffSummary {
+    pub error: usize,
+    pub warning: usize,
+    pub info: usize,
+}
+
+#[derive(Debug, Serialize)]
+pub struct DiffEntry {
+    pub severity: Severity,
+    #[serde(flatten)]
+    pub change: Change,
+}
+
+/// Compare `a` (the reference side) with `b`.
+pub fn diff(a: &EnvListing, b: &EnvListing) -> DiffReport {
+    let rules = RuleBook::builtin();
+    let roles = Roles::builtin();
+    let changes: Vec<DiffEntry> = compare(a, b, &roles)
+        .into_iter()
+        .map(|change| DiffEntry {
+            severity: rules.severity(change.code(), Some(change.condition())),
+            change,
+        })
+        .collect();
+    let count = |s| changes.iter().filter(|c| c.severity == s).count();
+    let side = |l: &EnvListing| DiffSide {
+        source: l.source.clone(),
+        format: l.format,
+        packages: l.packages.len(),
+    };
+    DiffReport {
+        schema: DIFF_SCHEMA,
+        kind: "gpaudit-diff",
+        tool: ToolInfo::current(),
+        a: side(a),
+        b: side(b),
+        summary: DiffSummary {
+            error: count(Severity::Error),
+            warning: count(Severity::Warning),
+            info: count(Severity::Info),
+        },
+        changes,
+    }
+}
+
+/// Read one side: a listing in any form, or a site file with a machine and
+/// env picked by `#MACHINE/ENV` or by `machine`/`env`.
+pub fn load_side(
+    arg: &str,
+    machine: Option<&str>,
+    env: Option<&str>,
+    forced: Option<EnvFormat>,
+) -> Result<EnvListing, ReadError> {
+    let (path, inline) = split_selector(arg);
+    let (m, e) = match inline.as_deref() {
+        Some(sel) => parse_selector(sel),
+        None => (machine, env),
+    };
+    if forced.is_none() && path.is_file() {
+        if let Some(listing) = try_site(&path, m, e)? {
+            return Ok(listing);
+        }
+    }
+    reference::load(&path, m, e, forced)
+}
+
+/// A site file (TOML with `[[machine]]`): scan it and pick the env.
+fn try_site(
+    path: &Path,
+    machine: Option<&str>,
+    env: Option<&str>,
+) -> Result<Option<EnvListing>, ReadError> {
+    let Ok(text) = scan::read_capped_text(path) else {
+        return Ok(None);
+    };
+    if !text
+        .lines()
+        .any(|l| l.trim_start().starts_with("[[machine]]"))
+    {
+        return Ok(None);
+    }
+    let fail = |message: String| ReadError {
+        path: crate::paths::display(path),
+        message,
+    };
+    let site = Site::parse(&text, path).map_err(|e| fail(e.to_string()))?;
+    let snapshot = scan::scan_site(&site);
+    let (machine_name, found) = reference::select_env(&snapshot, machine, env).map_err(fail)?;
+    let mut listing = EnvListing::from_env(found, format!("{machine_name}/{}", found.name));
+    listing.warnings = snapshot
+        .scan_errors
+        .iter()
+        .filter(|e| e.env_path.as_deref() == Some(found.path.as_str()))
+        .map(|e| format!("{}: {}", e.path, e.message))
+        .collect();
+    Ok(Some(listing))
+}
+
+impl DiffReport {
+    pub fn to_json(&self) -> String {
+        serde_json::to_string_pretty(self).unwrap_or_default() + "\n"
+    }
+
+    fn header(&self) -> String {
+        format!(
+            "A: {} ({}, {} packages)\nB: {} ({}, {} packages)\n",
+            self.a.source,
+            self.a.format.describe(),
+            self.a.packages,
+            self.b.source,
+            self.b.format.describe(),
+            self.b.packages
+        )
+    }
+
+    fn summary_line(&self) -> String {
+        let s = &self.summary;
+        format!(
+            "{} difference(s): {} error, {} warning, {} info",
+            self.changes.len(),
+            s.error,
+            s.warning,
+            s.info
+        )
+    }
+
+    pub fn render_table(&self, color: bool) -> String {
+        let mut out = self.header();
+        if self.changes.is_empty() {
+            out.push_str("The two envs have the same packages.\n");
+            return out;
+        }
+        let mut table = Table::new();
+        table
+            .load_preset(if color {
+                presets::UTF8_FULL_CONDENSED
+            } else {
+                presets::ASCII_FULL_CONDENSED
+            })
+            .set_content_arrangement(ContentArrangement::Dynamic)
+            .set_header(vec!["Severity", "Package", "Role", "Change", "A", "B"]);
+        if !color {
+            table.force_no_tty();
+            table.set_width(160);
+        }
+        for entry in &self.changes {
+            let c = &entry.change;
+            let mut severity = Cell::new(entry.severity.as_str());
+            if color {
+                severity = severity.fg(match entry.severity {
+                    Severity::Error => Color::Red,
+                    Severity::Warning => Color::Yellow,
+                    Severity::Info => Color::Blue,
+                });
+            }
+            table.add_row(vec![
+                severity,
+                Cell::new(&c.name),
+                Cell::new(c.role.as_str()),
+                Cell::new(change_label(c)),
+                Cell::new(side_text(c.before.as_ref())),
+                Cell::new(side_text(c.after.as_ref())),
+            ]);
+        }
+        out.push_str(&table.to_string());
+        out.push('\n');
+        out.push_str(&self.summary_line());
+        out.push('\n');
+        out
+    }
+
+    pub fn render_markdown(&self) -> String {
+        let mut out = String::from("# Environment diff\n\n");
+        for line in self.header().lines() {
+            out.push_str(&format!("- {}\n", esc(line)));
+        }
+        out.push_str(&format!("\n{}\n", self.summary_line()));
+        if self.changes.is_empty() {
+            return out;
+        }
+        out.push_str(
+            "\n| Severity | Package | Role | Change | A | B |\n|---|---|---|---|---|---|\n",
+        );
+        for entry in &self.changes {
+            let c = &entry.change;
+            out.push_str(&format!(
+                "| {} | `{}` | {} | {} | {} | {} |\n",
+                entry.severity,
+                c.name,
+                c.role,
+                change_label(c),
+                esc(&side_text(c.before.as_ref())),
+                esc(&side_text(c.after.as_ref()))
+            ));
+        }
+        out
+    }
+}
+
+fn change_label(c: &Change) -> String {
+    match c.magnitude {
+        Some(m) if m != crate::compare::Magnitude::Build => {
+            format!("{} ({})", c.kind.as_str(), m.as_str())
+        }
+        _ => c.kind.as_str().to_string(),
+    }
+}
+
+fn side_text(p: Option<&crate::reference::EnvPackage>) -> String {
+    match p {
+        None => "-".into(),
+        Some(p) => match &p.channel {
+            Some(ch) => format!("{} [{ch}]", p.describe()),
+            None => p.describe(),
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fixture(name: &str) -> String {
+        format!("{}/fixtures/reference/{name}", env!("CARGO_MANIFEST_DIR"))
+    }
+
+    #[test]
+    fn same_env_in_two_forms_differs_only_where_the_forms_do() {
+        let a = load_side(&fixture("conda-list.json"), None, None, None).unwrap();
+        let b = load_side(&fixture("conda-list-export.txt"), None, None, None).unwrap();
+        let report = diff(&a, &b);
+        // conda list --export carries no channels: nothing to compare there.
+        assert!(report.changes.is_empty(), "{:?}", report.changes);
+    }
+
+    #[test]
+    fn pip_view_of_a_conda_env() {
+        let a = load_side(&fixture("conda-list.json"), None, None, None).unwrap();
+        let b = load_side(&fixture("pip-list.json"), None, None, None).unwrap();
+        let report = diff(&a, &b);
+        let got: Vec<String> = report
+            .changes
+            .iter()
+            .map(|e| {
+                format!(
+                    "{} {} {}",
+                    e.severity,
+                    e.change.name,
+                    change_label(&e.change)
+                )
+            })
+            .collect();
+        assert_eq!(
+            got,
+            [
+                "info arcgis channel-changed",
+                "error arcpy removed",
+                "warning ca-certificates removed",
+                "info certifi added",
+                "error gdal removed",
+                "info numpy channel-changed",
+                "info pandas channel-changed",
+                "error python removed",
+                "info python-dateutil added",
+            ]
+        );
+        assert!(report
+            .render_table(false)
+            .contains("9 difference(s): 3 error, 1 warning, 5 info"));
+    }
+}
