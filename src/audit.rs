@@ -22,11 +22,8 @@ pub enum InputError {
     Snapshot(#[from] SnapshotError),
     #[error("{0}: a site file cannot be merged with other inputs; give one site.toml, or one or more snapshots")]
     Mixed(String),
-    #[error("{path}: cannot read: {source}")]
-    Read {
-        path: String,
-        source: std::io::Error,
-    },
+    #[error("{path}: cannot read: {cause}")]
+    Read { path: String, cause: std::io::Error },
 }
 
 /// A loaded input.
@@ -46,13 +43,25 @@ fn is_snapshot_text(text: &str) -> bool {
 }
 
 /// Load a site file (and scan it) or one or more snapshots (and merge them).
-/// The kind is told from the content, not the file name.
+/// The kind is told from the content, not the file name. A folder stands for
+/// the `site.toml` inside it.
 pub fn load(inputs: &[PathBuf]) -> Result<Loaded, InputError> {
+    let inputs: Vec<PathBuf> = inputs
+        .iter()
+        .map(|p| {
+            let inside = p.join("site.toml");
+            if p.is_dir() && inside.is_file() {
+                inside
+            } else {
+                p.clone()
+            }
+        })
+        .collect();
     let mut texts = Vec::new();
-    for path in inputs {
-        let text = std::fs::read_to_string(path).map_err(|source| InputError::Read {
+    for path in &inputs {
+        let text = std::fs::read_to_string(path).map_err(|cause| InputError::Read {
             path: paths::display(path),
-            source,
+            cause,
         })?;
         texts.push((path, text));
     }

@@ -10,6 +10,7 @@ use crate::roles::{Role, Roles};
 use rattler_conda_types::{
     EnvironmentYaml, MatchSpec, MatchSpecOrSubSection, NamedChannelOrUrl, ParseStrictness,
 };
+use std::str::FromStr;
 
 /// The packages a release baseline pins (the USGS "critical stack").
 pub const CRITICAL_STACK: &[&str] = &["python", "numpy", "matplotlib", "scipy", "pandas", "arcpy"];
@@ -186,6 +187,20 @@ pub fn from_env(listing: &EnvListing, roles: &Roles) -> Result<Baseline, String>
         header,
         pins,
         unverified: Vec::new(),
+    })
+}
+
+/// When the env's arcpy is not the release's, say so: `--from` pins what
+/// the env has, whatever `--release` says.
+pub fn release_mismatch(listing: &EnvListing, release: &Release) -> Option<String> {
+    let arcpy = listing.by_name().get("arcpy")?.version.clone()?;
+    let version = rattler_conda_types::Version::from_str(&arcpy).ok()?;
+    let pro = release.pro.semver();
+    (version.as_major_minor() != Some((pro.major, pro.minor))).then(|| {
+        format!(
+            "{} has arcpy {arcpy}, not ArcGIS Pro {}'s (Server {}); the pins are the env's",
+            listing.source, release.pro, release.server
+        )
     })
 }
 

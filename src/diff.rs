@@ -137,6 +137,32 @@ fn try_site(
     Ok(Some(listing))
 }
 
+/// The folders (or file) an input reads, which output must not land in: a
+/// prefix, a site's install dirs, extra envs and config store, or the file.
+pub fn read_roots(arg: &str) -> Vec<std::path::PathBuf> {
+    let (path, _) = split_selector(arg);
+    if path.is_file() {
+        if let Ok(text) = scan::read_capped_text(&path) {
+            if text
+                .lines()
+                .any(|l| l.trim_start().starts_with("[[machine]]"))
+            {
+                if let Ok(site) = Site::parse(&text, &path) {
+                    let mut roots: Vec<std::path::PathBuf> = Vec::new();
+                    for m in &site.machines {
+                        roots.push(m.install_dir.clone());
+                        roots.extend(m.extra_envs.iter().cloned());
+                    }
+                    roots.extend(site.config_store.clone());
+                    roots.push(path.clone());
+                    return roots;
+                }
+            }
+        }
+    }
+    vec![path]
+}
+
 impl DiffReport {
     pub fn to_json(&self) -> String {
         serde_json::to_string_pretty(self).unwrap_or_default() + "\n"

@@ -5,10 +5,15 @@
 use anyhow::{anyhow, Context as _};
 use clap::{Parser, Subcommand, ValueEnum};
 use gpaudit::audit::{self, Loaded};
+use gpaudit::baseline;
+use gpaudit::diff;
 use gpaudit::graph::DepGraph;
 use gpaudit::output;
 use gpaudit::policy::Policy;
+use gpaudit::reference::{self, EnvFormat};
+use gpaudit::release::{ArcgisVersion, ReleaseTable};
 use gpaudit::report::{render_markdown, render_table};
+use gpaudit::roles::Roles;
 use gpaudit::rules::RuleBook;
 use gpaudit::{paths, Severity};
 use std::io::IsTerminal;
@@ -43,6 +48,61 @@ enum Command {
         #[arg(long, value_enum, default_value_t = FailOn::Error)]
         fail_on: FailOn,
         /// Write the report to this file (atomically) instead of stdout.
+        #[arg(short, long)]
+        output: Option<PathBuf>,
+        /// Compare every GP service without a reference of its own with this
+        /// env (replaces site.toml's [reference] default). Any listing form;
+        /// FILE#MACHINE/ENV picks an env from a snapshot.
+        #[arg(long, value_name = "FILE")]
+        reference: Option<String>,
+        /// Read --reference as this format instead of detecting it.
+        #[arg(long, value_parser = parse_env_format, value_name = "FORMAT")]
+        reference_format: Option<EnvFormat>,
+    },
+    /// Compare two envs package by package (A is the reference side).
+    ///
+    /// Each of A and B is a conda prefix, conda list --json/--explicit/--export
+    /// output, a conda env export YAML, pip freeze / pip list --format=json
+    /// output, a snapshot, or a site.toml; FILE#MACHINE/ENV (or --machine and
+    /// --env) picks the env from a snapshot or site.
+    Diff {
+        a: String,
+        b: String,
+        /// The machine, for an A or B that is a site or snapshot.
+        #[arg(long)]
+        machine: Option<String>,
+        /// The env, for an A or B that is a site or snapshot.
+        #[arg(long)]
+        env: Option<String>,
+        /// Read A and B as this format instead of detecting it.
+        #[arg(long, value_parser = parse_env_format, value_name = "FORMAT")]
+        input_format: Option<EnvFormat>,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
+        /// Exit 1 when a difference is at or above this severity.
+        #[arg(long, value_enum, default_value_t = FailOn::Error)]
+        fail_on: FailOn,
+    },
+    /// Print a conda-meta/pinned file (or environment.yml) that pins a
+    /// release's critical stack, or the exact core and native packages of an env.
+    Baseline {
+        /// The ArcGIS Server release (11.3) whose critical stack to pin.
+        #[arg(long, required_unless_present = "from")]
+        release: Option<ArcgisVersion>,
+        /// Pin the core and native packages of this env instead (any form diff takes).
+        #[arg(long, value_name = "ENV")]
+        from: Option<String>,
+        /// The machine, for a --from that is a site or snapshot.
+        #[arg(long, requires = "from")]
+        machine: Option<String>,
+        /// The env, for a --from that is a site or snapshot.
+        #[arg(long, requires = "from")]
+        env: Option<String>,
+        /// What to write.
+        #[arg(long, value_enum, default_value_t = BaselineFormat::Pinned)]
+        format: BaselineFormat,
+        /// Write to this file (atomically) instead of stdout.
         #[arg(short, long)]
         output: Option<PathBuf>,
     },
@@ -87,6 +147,27 @@ enum Format {
     Table,
     Json,
     Markdown,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+enum BaselineFormat {
+    /// conda-meta/pinned: one match spec a line.
+    Pinned,
+    /// An environment.yml with the pins as dependencies.
+    EnvironmentYml,
+}
+
+fn parse_env_format(s: &str) -> Result<EnvFormat, String> {
+    EnvFormat::parse(s).ok_or_else(|| {
+        let names: Vec<&str> = EnvFormat::ALL.iter().map(|f| f.as_str()).collect();
+        format!("expected one of: {}", names.join(", "))
+    })
+}
+
+fn warn_all(warnings: &[String]) {
+    for w in warnings {
+        eprintln!("gpaudit: warning: {w}");
+    }
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum, PartialEq, Eq)]
@@ -147,8 +228,19 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             format,
             fail_on,
             output,
+            reference,
+            reference_format,
         } => {
-            let loaded = audit::load(&inputs)?;
+            let mut loaded = audit::load(&inputs)?;
+            if let Some(arg) = reference {
+                let (path, selector) = reference::split_selector(&arg);
+                let (m, e) = selector
+                    .as_deref()
+                    .map_or((None, None), reference::parse_selector);
+                let listing = reference::load(&path, m, e, reference_format)?;
+                warn_all(&listing.warnings);
+                loaded.snapshot.set_default_reference(arg, listing);
+            }
             let policy = match config {
                 Some(path) => Policy::load(&path)?,
                 None => {
@@ -177,6 +269,84 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             } else {
                 ExitCode::SUCCESS
             })
+        }
+        Command::Diff {
+            a,
+            b,
+            machine,
+            env,
+            input_format,
+            format,
+            fail_on,
+        } => {
+            let (m, e) = (machine.as_deref(), env.as_deref());
+            let a = diff::load_side(&a, m, e, input_format)?;
+            let b = diff::load_side(&b, m, e, input_format)?;
+            warn_all(&a.warnings);
+            warn_all(&b.warnings);
+            let report = diff::diff(&a, &b);
+            let text = match format {
+                Format::Json => report.to_json(),
+                Format::Markdown => report.render_markdown(),
+                Format::Table => report.render_table(std::io::stdout().is_terminal()),
+            };
+            print!("{text}");
+            let failed = fail_on
+                .threshold()
+                .is_some_and(|t| report.changes.iter().any(|c| c.severity >= t));
+            Ok(if failed {
+                ExitCode::from(1)
+            } else {
+                ExitCode::SUCCESS
+            })
+        }
+        Command::Baseline {
+            release,
+            from,
+            machine,
+            env,
+            format,
+            output,
+        } => {
+            let table = ReleaseTable::builtin();
+            let release = release
+                .map(|r| baseline::release_for(&table, &r))
+                .transpose()
+                .map_err(|e| anyhow!(e))?;
+            let built = match &from {
+                Some(arg) => {
+                    let listing = diff::load_side(arg, machine.as_deref(), env.as_deref(), None)?;
+                    warn_all(&listing.warnings);
+                    if let Some(r) = release {
+                        if let Some(note) = baseline::release_mismatch(&listing, r) {
+                            eprintln!("gpaudit: warning: {note}");
+                        }
+                    }
+                    baseline::from_env(&listing, &Roles::builtin())
+                }
+                None => match release {
+                    Some(r) => baseline::from_release(r),
+                    None => Err("give --release or --from".into()),
+                },
+            }
+            .map_err(|e| anyhow!(e))?;
+            if !built.unverified.is_empty() {
+                eprintln!(
+                    "gpaudit: warning: unverified versions pinned ({}); see the file's header",
+                    built.unverified.join(", ")
+                );
+            }
+            let text = match format {
+                BaselineFormat::Pinned => built.render_pinned(),
+                BaselineFormat::EnvironmentYml => built.render_environment_yml(),
+            };
+            if let (Some(out), Some(arg)) = (&output, &from) {
+                for root in diff::read_roots(arg) {
+                    output::check_outside(out, &[root.as_path()])?;
+                }
+            }
+            emit(&text, output.as_deref(), None)?;
+            Ok(ExitCode::SUCCESS)
         }
         Command::Scan { site, output } => {
             let loaded = audit::load(std::slice::from_ref(&site))?;

@@ -13,11 +13,8 @@ pub enum OutputError {
         "{path}: refusing to write inside the audited site ({inside}); choose a path outside it"
     )]
     InsideSite { path: String, inside: String },
-    #[error("{path}: cannot write: {source}")]
-    Write {
-        path: String,
-        source: std::io::Error,
-    },
+    #[error("{path}: cannot write: {cause}")]
+    Write { path: String, cause: std::io::Error },
 }
 
 fn absolute(path: &Path) -> PathBuf {
@@ -78,9 +75,9 @@ pub fn check_outside(path: &Path, roots: &[&Path]) -> Result<(), OutputError> {
 
 /// Write `bytes` to `path` atomically.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), OutputError> {
-    let err = |source| OutputError::Write {
+    let err = |cause| OutputError::Write {
         path: paths::display(path),
-        source,
+        cause,
     };
     let dir = path
         .parent()

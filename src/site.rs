@@ -61,11 +61,8 @@ struct MachineToml {
 /// A problem with the site file itself: the site cannot be audited.
 #[derive(Debug, thiserror::Error)]
 pub enum SiteError {
-    #[error("{path}: cannot read the site file: {source}")]
-    Read {
-        path: String,
-        source: std::io::Error,
-    },
+    #[error("{path}: cannot read the site file: {cause}")]
+    Read { path: String, cause: std::io::Error },
     #[error("{path}: {message}")]
     Invalid { path: String, message: String },
 }
@@ -116,9 +113,9 @@ impl Site {
     }
 
     pub fn load(file: &Path) -> Result<Site, SiteError> {
-        let text = std::fs::read_to_string(file).map_err(|source| SiteError::Read {
+        let text = std::fs::read_to_string(file).map_err(|cause| SiteError::Read {
             path: paths::display(file),
-            source,
+            cause,
         })?;
         Site::parse(&text, file)
     }

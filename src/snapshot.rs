@@ -314,11 +314,8 @@ pub struct ScanError {
 /// Why snapshots could not be loaded or merged.
 #[derive(Debug, thiserror::Error)]
 pub enum SnapshotError {
-    #[error("{path}: cannot read: {source}")]
-    Read {
-        path: String,
-        source: std::io::Error,
-    },
+    #[error("{path}: cannot read: {cause}")]
+    Read { path: String, cause: std::io::Error },
     #[error("{path}: not a gpaudit snapshot: {message}")]
     Parse { path: String, message: String },
     #[error(
@@ -357,9 +354,9 @@ impl Snapshot {
 
     pub fn load(path: &Path) -> Result<Snapshot, SnapshotError> {
         let display = paths::display(path);
-        let text = std::fs::read_to_string(path).map_err(|source| SnapshotError::Read {
+        let text = std::fs::read_to_string(path).map_err(|cause| SnapshotError::Read {
             path: display.clone(),
-            source,
+            cause,
         })?;
         Snapshot::from_json(&text, &display)
     }

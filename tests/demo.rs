@@ -18,6 +18,9 @@ const ALL_CODES: &[&str] = &[
     "default-env-modified",
     "arcmap-service",
     "per-service-env-unsupported",
+    "reference-drift",
+    "reference-missing",
+    "reference-extra",
     "scan-error",
     "waiver-expired",
     "waiver-unmatched",
@@ -184,7 +187,7 @@ fn table_and_markdown_render_the_same_findings() {
     assert!(text.contains("pin-violation"));
     assert!(
         text.trim_end()
-            .ends_with("33 errors, 5 warnings, 0 info (1 waived)"),
+            .ends_with("52 errors, 11 warnings, 9 info (1 waived)"),
         "{text}"
     );
     let md = gpaudit()
@@ -195,7 +198,7 @@ fn table_and_markdown_render_the_same_findings() {
     assert!(md.starts_with("# gpaudit report: demo\n"));
     assert!(md.contains("## Machine GIS1.EXAMPLE.COM"));
     assert!(md.contains("### Env hydro"));
-    assert!(md.contains("| error | 33 |"));
+    assert!(md.contains("| error | 52 |"));
 }
 
 #[test]

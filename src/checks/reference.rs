@@ -8,6 +8,7 @@ use super::Context;
 use crate::compare::{compare, ChangeKind};
 use crate::finding::{Code, Finding};
 use crate::reference::EnvListing;
+use crate::roles::Role;
 use crate::snapshot::{Env, Machine, Reference};
 use std::collections::BTreeMap;
 
@@ -51,6 +52,15 @@ pub fn reference_findings(ctx: &Context) -> Vec<Finding> {
     out
 }
 
+/// The Server release a listing's arcpy belongs to.
+fn listing_release(listing: &EnvListing, ctx: &Context) -> Option<String> {
+    let arcpy = listing.by_name().get("arcpy")?.version.clone()?;
+    let version = arcpy.parse().ok()?;
+    ctx.releases
+        .server_for_arcpy(&version)
+        .map(|r| r.server.to_string())
+}
+
 fn compare_env(
     ctx: &Context,
     machine: &Machine,
@@ -59,71 +69,110 @@ fn compare_env(
     out: &mut Vec<Finding>,
 ) {
     let listing = EnvListing::from_env(env, format!("{}/{}", machine.name, env.name));
+    let env_release = listing_release(&listing, ctx);
+    // One finding per (code, package, expected, found): references that
+    // agree on a package give one finding listing all their services.
+    let mut merged: BTreeMap<(Code, String, String, String), Finding> = BTreeMap::new();
     // name → (package description, count of references lacking it)
     let mut extra: BTreeMap<String, (String, usize)> = BTreeMap::new();
     let mut all_services = Vec::new();
+    let mut compared_fully = Vec::new();
     for (reference, services) in refs {
         all_services.extend(services.iter().cloned());
         let source = &reference.listing.source;
+        // An env on another ArcGIS release than its reference differs in
+        // everything the release brings; env-release-mismatch says so once.
+        // Only the core stack is compared until the env is upgraded.
+        let ref_release = listing_release(&reference.listing, ctx);
+        let cross_release = matches!((&env_release, &ref_release), (Some(a), Some(b)) if a != b);
+        let note = if cross_release {
+            format!(
+                "; the env is on ArcGIS Server {}, the reference on {}: only core packages are compared until the env is upgraded",
+                env_release.as_deref().unwrap_or("?"),
+                ref_release.as_deref().unwrap_or("?")
+            )
+        } else {
+            compared_fully.push(source.as_str());
+            String::new()
+        };
         for change in compare(&reference.listing, &listing, &ctx.roles) {
-            let base = |message: String| {
-                Finding::new(change.code(), message)
-                    .machine(&machine.name)
-                    .env(&env.name, &env.path)
-                    .package(&change.name)
-                    .source(source.clone())
-                    .services(services.to_vec())
-                    .condition(change.condition())
-            };
-            let before = change.before.as_ref().map(|p| p.describe());
-            let after = change.after.as_ref().map(|p| p.describe());
-            match change.kind {
+            if cross_release && change.role != Role::Core {
+                continue;
+            }
+            let before = change
+                .before
+                .as_ref()
+                .map(|p| p.describe())
+                .unwrap_or_default();
+            let after = change
+                .after
+                .as_ref()
+                .map(|p| p.describe())
+                .unwrap_or_default();
+            let message = match change.kind {
                 ChangeKind::Added => {
-                    let entry = extra
-                        .entry(change.name.clone())
-                        .or_insert((after.unwrap_or_default(), 0));
-                    entry.1 += 1;
+                    if !cross_release {
+                        extra.entry(change.name.clone()).or_insert((after, 0)).1 += 1;
+                    }
+                    continue;
                 }
-                ChangeKind::Removed => out.push(
-                    base(format!(
-                        "{} {} ({}) is in the reference env but not installed in `{}` on {}",
-                        change.name,
-                        before.clone().unwrap_or_default(),
-                        change.role,
-                        env.name,
-                        machine.name
-                    ))
-                    .expected(before.unwrap_or_default()),
+                ChangeKind::ChannelChanged => continue,
+                ChangeKind::Removed => format!(
+                    "{} {before} ({}) is in the reference env but not installed in `{}` on {}{note}",
+                    change.name, change.role, env.name, machine.name
                 ),
-                ChangeKind::ChannelChanged => {}
-                kind => out.push(
-                    base(format!(
-                        "{} ({}) is {} in `{}` on {} but {} in the reference env ({})",
-                        change.name,
-                        change.role,
-                        after.clone().unwrap_or_default(),
-                        env.name,
-                        machine.name,
-                        before.clone().unwrap_or_default(),
-                        match (kind, change.magnitude) {
-                            (ChangeKind::Unsatisfied, _) => "does not meet the requirement".into(),
-                            (ChangeKind::Rebuilt, _) => "same version, other build".into(),
-                            (k, Some(m)) => format!("{} {}", m.as_str(), k.as_str()),
-                            (k, None) => k.as_str().to_string(),
+                kind => format!(
+                    "{} ({}) is {after} in `{}` on {} but {before} in the reference env ({}){note}",
+                    change.name,
+                    change.role,
+                    env.name,
+                    machine.name,
+                    match (kind, change.magnitude) {
+                        (ChangeKind::Unsatisfied, _) => "does not meet the requirement".into(),
+                        (ChangeKind::Rebuilt, _) => "same version, other build".into(),
+                        (k, Some(m)) => format!("{} {}", m.as_str(), k.as_str()),
+                        (k, None) => k.as_str().to_string(),
+                    }
+                ),
+            };
+            let key = (
+                change.code(),
+                change.name.clone(),
+                before.clone(),
+                after.clone(),
+            );
+            match merged.get_mut(&key) {
+                Some(f) => {
+                    let mut all = f.services.clone();
+                    all.extend(services.iter().cloned());
+                    *f = f.clone().services(all);
+                    if let Some(src) = &mut f.source {
+                        if !src.split(", ").any(|s| s == source) {
+                            src.push_str(", ");
+                            src.push_str(source);
                         }
-                    ))
-                    .expected(before.unwrap_or_default())
-                    .found(after.unwrap_or_default()),
-                ),
+                    }
+                }
+                None => {
+                    let mut f = Finding::new(change.code(), message)
+                        .machine(&machine.name)
+                        .env(&env.name, &env.path)
+                        .package(&change.name)
+                        .source(source.clone())
+                        .services(services.to_vec())
+                        .condition(change.condition())
+                        .expected(before);
+                    if change.kind != ChangeKind::Removed {
+                        f = f.found(after);
+                    }
+                    merged.insert(key, f);
+                }
             }
         }
     }
-    let sources: Vec<&str> = refs
-        .iter()
-        .map(|(r, _)| r.listing.source.as_str())
-        .collect();
+    out.extend(merged.into_values());
     for (name, (found, lacking)) in extra {
-        if lacking < refs.len() {
+        if lacking < compared_fully.len() {
             continue;
         }
         out.push(
@@ -138,7 +187,7 @@ fn compare_env(
             .env(&env.name, &env.path)
             .package(&name)
             .found(found)
-            .source(sources.join(", "))
+            .source(compared_fully.join(", "))
             .services(all_services.clone())
             .condition("extra"),
         );
@@ -287,6 +336,60 @@ mod tests {
         assert_eq!(
             got,
             ["reference-extra tqdm Hydro/Ebb.GPServer,Hydro/Flood.GPServer"]
+        );
+    }
+
+    #[test]
+    fn agreeing_references_give_one_finding_and_other_releases_compare_core_only() {
+        let legacy = env(
+            "legacy",
+            &[
+                ("arcpy", "3.0", "py39_arcgispro_36045"),
+                ("python", "3.9.11", "h6244533_2"),
+                ("libgdal", "3.4.0", "h_arcgispro_0"),
+                ("tqdm", "4.64.1", "py_0"),
+            ],
+        );
+        let mut m = machine("GIS1", vec![legacy]);
+        bind(&mut m, "A/One.GPServer", "/envs/legacy", "legacy");
+        bind(&mut m, "A/Two.GPServer", "/envs/legacy", "legacy");
+        let mut s = snapshot(vec![m], Some("11.1"));
+        let pro31 = [
+            ("arcpy", "3.1", "py39_arcgispro_41759"),
+            ("python", "3.9.16", "h6244533_2"),
+            ("libgdal", "3.4.1", "h_arcgispro_0"),
+        ];
+        s.references
+            .push(reference("one.json", false, &["A/One.GPServer"], &pro31));
+        s.references
+            .push(reference("two.yml", false, &["A/Two.GPServer"], &pro31));
+        let findings = run_one(&s, reference_findings);
+        let got: Vec<String> = findings
+            .iter()
+            .map(|f| {
+                format!(
+                    "{} {} {} [{}]",
+                    f.code,
+                    f.package.as_deref().unwrap_or(""),
+                    f.services.join(","),
+                    f.source.as_deref().unwrap_or("")
+                )
+            })
+            .collect();
+        // libgdal (native) and tqdm (extra) are not compared across releases.
+        assert_eq!(
+            got,
+            [
+                "reference-drift arcpy A/One.GPServer,A/Two.GPServer [one.json, two.yml]",
+                "reference-drift python A/One.GPServer,A/Two.GPServer [one.json, two.yml]",
+            ]
+        );
+        assert!(
+            findings[0]
+                .message
+                .contains("only core packages are compared"),
+            "{}",
+            findings[0].message
         );
     }
 

@@ -92,6 +92,35 @@ impl TinySite {
         );
     }
 
+    /// A service in the config store (`conda_env` sets condaEnvironmentPath).
+    pub fn service(&self, folder: &str, name: &str, kind: &str, conda_env: Option<&str>) {
+        let dir = self
+            .dir
+            .path()
+            .join("store/services")
+            .join(folder)
+            .join(format!("{name}.{kind}"));
+        std::fs::create_dir_all(&dir).unwrap();
+        let mut properties =
+            serde_json::json!({"toolbox": "tools.tbx", "executionType": "Asynchronous"});
+        if let Some(env) = conda_env {
+            properties["condaEnvironmentPath"] = env.into();
+        }
+        let body = serde_json::json!({
+            "serviceName": name, "type": kind, "provider": "ArcObjects11",
+            "configuredState": "STARTED", "properties": properties,
+        });
+        std::fs::write(dir.join(format!("{name}.{kind}.json")), body.to_string()).unwrap();
+    }
+
+    /// Add TOML at the end of site.toml.
+    pub fn append_site_toml(&self, text: &str) {
+        let path = self.site_file();
+        let mut toml = std::fs::read_to_string(&path).unwrap();
+        toml.push_str(text);
+        std::fs::write(path, toml).unwrap();
+    }
+
     pub fn raw_record(&self, env: &str, file: &str, body: &str) {
         let meta = self.env_dir(env).join("conda-meta");
         std::fs::create_dir_all(&meta).unwrap();
