@@ -305,7 +305,7 @@ mod tests {
     fn env_baseline_pins_core_and_native_exactly() {
         let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
             .join("fixtures/reference/conda-list.json");
-        let listing = reference::load(&path, None, None, None).unwrap();
+        let listing = reference::load(&path, reference::Selection::default(), None).unwrap();
         let b = from_env(&listing, &Roles::builtin()).unwrap();
         let specs: Vec<&str> = b.pins.iter().map(|p| p.spec.as_str()).collect();
         assert_eq!(

@@ -157,28 +157,32 @@ pub fn compare(before: &EnvListing, after: &EnvListing, roles: &Roles) -> Vec<Ch
     let a = before.by_name();
     let b = after.by_name();
     let mut changes = Vec::new();
-    let change =
-        |name: &str, kind, magnitude, x: Option<&EnvPackage>, y: Option<&EnvPackage>| Change {
-            name: name.to_string(),
+    let change = |kind, magnitude, x: Option<&EnvPackage>, y: Option<&EnvPackage>| {
+        // Named as the sides spell it (conda's `zope.interface`), not by
+        // the PEP 503 key (`zope-interface`) the sides are matched on.
+        let name = x.or(y).map(|p| p.name.clone()).unwrap_or_default();
+        Change {
+            role: roles.of(&name),
+            name,
             kind,
-            role: roles.of(name),
             magnitude,
             before: x.cloned(),
             after: y.cloned(),
-        };
-    for (name, x) in &a {
-        match b.get(name) {
-            None => changes.push(change(name, ChangeKind::Removed, None, Some(x), None)),
+        }
+    };
+    for (key, x) in &a {
+        match b.get(key) {
+            None => changes.push(change(ChangeKind::Removed, None, Some(x), None)),
             Some(y) => {
                 if let Some((kind, magnitude)) = difference(x, y) {
-                    changes.push(change(name, kind, magnitude, Some(x), Some(y)));
+                    changes.push(change(kind, magnitude, Some(x), Some(y)));
                 }
             }
         }
     }
-    for (name, y) in &b {
-        if !a.contains_key(name) {
-            changes.push(change(name, ChangeKind::Added, None, None, Some(y)));
+    for (key, y) in &b {
+        if !a.contains_key(key) {
+            changes.push(change(ChangeKind::Added, None, None, Some(y)));
         }
     }
     changes.sort_by(|p, q| p.name.cmp(&q.name));
@@ -238,10 +242,24 @@ pub fn magnitude(a: &str, b: &str) -> Magnitude {
     let (Ok(x), Ok(y)) = (Version::from_str(a), Version::from_str(b)) else {
         return Magnitude::Major;
     };
-    let head = |v: &Version, n: usize| v.with_segments(..n.min(v.segment_count()));
-    if x.epoch() != y.epoch() || head(&x, 1) != head(&y, 1) {
+    if x.epoch() != y.epoch() {
+        return Magnitude::Major;
+    }
+    // The leading number of each release segment, local part left out:
+    // `1.0rc1` → [1, 0], `1.13.1+cpu` → [1, 13]. A missing part is 0
+    // (conda reads `3` and `3.0` as one version).
+    let head = |v: &Version| -> Vec<Option<u64>> {
+        v.strip_local()
+            .segments()
+            .take(2)
+            .map(|s| s.components().next().and_then(|c| c.as_number()))
+            .collect()
+    };
+    let (hx, hy) = (head(&x), head(&y));
+    let part = |h: &[Option<u64>], i: usize| h.get(i).copied().unwrap_or(Some(0));
+    if part(&hx, 0) != part(&hy, 0) {
         Magnitude::Major
-    } else if head(&x, 2) != head(&y, 2) {
+    } else if part(&hx, 1) != part(&hy, 1) {
         Magnitude::Minor
     } else {
         Magnitude::Patch
@@ -360,6 +378,10 @@ mod tests {
         assert_eq!(magnitude("1!0.5", "0.5"), Magnitude::Major);
         assert_eq!(magnitude("3", "3.1"), Magnitude::Minor);
         assert_eq!(magnitude("1.1.1t", "1.1.1w"), Magnitude::Patch);
+        // Local parts and pre-releases are not version parts.
+        assert_eq!(magnitude("1.13.1+cpu", "1.13.1+cu117"), Magnitude::Patch);
+        assert_eq!(magnitude("1.0rc1", "1.0"), Magnitude::Patch);
+        assert_eq!(magnitude("2.0", "10.0"), Magnitude::Major);
         // PEP 440 for pip packages: a post release sorts after its release.
         assert_eq!(
             compare_versions("1.0.post1", "1.0", true),

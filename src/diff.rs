@@ -6,7 +6,7 @@
 
 use crate::compare::{compare, Change};
 use crate::finding::Severity;
-use crate::reference::{self, parse_selector, split_selector, EnvFormat, EnvListing, ReadError};
+use crate::reference::{self, split_selector, EnvFormat, EnvListing, ReadError, Selection};
 use crate::report::markdown::esc;
 use crate::roles::Roles;
 use crate::rules::RuleBook;
@@ -84,8 +84,8 @@ pub fn diff(a: &EnvListing, b: &EnvListing) -> DiffReport {
     }
 }
 
-/// Read one side: a listing in any form, or a site file with a machine and
-/// env picked by `#MACHINE/ENV` or by `machine`/`env`.
+/// Read one side: a listing in any form, or a site (its file or folder)
+/// with a machine and env picked by `#MACHINE/ENV` or by `machine`/`env`.
 pub fn load_side(
     arg: &str,
     machine: Option<&str>,
@@ -93,25 +93,33 @@ pub fn load_side(
     forced: Option<EnvFormat>,
 ) -> Result<EnvListing, ReadError> {
     let (path, inline) = split_selector(arg);
-    let (m, e) = match inline.as_deref() {
-        Some(sel) => parse_selector(sel),
-        None => (machine, env),
+    let select = match inline.as_deref() {
+        Some(sel) => Selection::inline(Some(sel)),
+        None => Selection {
+            machine,
+            env,
+            strict: false,
+        },
     };
-    if forced.is_none() && path.is_file() {
-        if let Some(listing) = try_site(&path, m, e)? {
-            return Ok(listing);
+    if forced.is_none() {
+        if let Some(site) = site_at(&path)? {
+            return site_env(site, select.machine, select.env);
         }
     }
-    reference::load(&path, m, e, forced)
+    reference::load(&path, select, forced)
 }
 
-/// A site file (TOML with `[[machine]]`): scan it and pick the env.
-fn try_site(
-    path: &Path,
-    machine: Option<&str>,
-    env: Option<&str>,
-) -> Result<Option<EnvListing>, ReadError> {
-    let Ok(text) = scan::read_capped_text(path) else {
+/// The site file at `path` (or in the folder `path`), if it is one.
+fn site_at(path: &Path) -> Result<Option<Site>, ReadError> {
+    let file = if path.is_dir() {
+        path.join("site.toml")
+    } else {
+        path.to_path_buf()
+    };
+    if !file.is_file() {
+        return Ok(None);
+    }
+    let Ok(text) = scan::read_capped_text(&file) else {
         return Ok(None);
     };
     if !text
@@ -120,13 +128,26 @@ fn try_site(
     {
         return Ok(None);
     }
-    let fail = |message: String| ReadError {
-        path: crate::paths::display(path),
-        message,
-    };
-    let site = Site::parse(&text, path).map_err(|e| fail(e.to_string()))?;
+    Site::parse(&text, &file).map(Some).map_err(|e| ReadError {
+        path: crate::paths::display(&file),
+        message: e.to_string(),
+    })
+}
+
+/// Scan a site (without its reference envs, which are not needed) and pick
+/// one env.
+fn site_env(
+    mut site: Site,
+    machine: Option<&str>,
+    env: Option<&str>,
+) -> Result<EnvListing, ReadError> {
+    site.references = Default::default();
     let snapshot = scan::scan_site(&site);
-    let (machine_name, found) = reference::select_env(&snapshot, machine, env).map_err(fail)?;
+    let (machine_name, found) =
+        reference::select_env(&snapshot, machine, env).map_err(|message| ReadError {
+            path: crate::paths::display(&site.file),
+            message,
+        })?;
     let mut listing = EnvListing::from_env(found, format!("{machine_name}/{}", found.name));
     listing.warnings = snapshot
         .scan_errors
@@ -134,33 +155,26 @@ fn try_site(
         .filter(|e| e.env_path.as_deref() == Some(found.path.as_str()))
         .map(|e| format!("{}: {}", e.path, e.message))
         .collect();
-    Ok(Some(listing))
+    Ok(listing)
 }
 
 /// The folders (or file) an input reads, which output must not land in: a
 /// prefix, a site's install dirs, extra envs and config store, or the file.
 pub fn read_roots(arg: &str) -> Vec<std::path::PathBuf> {
     let (path, _) = split_selector(arg);
-    if path.is_file() {
-        if let Ok(text) = scan::read_capped_text(&path) {
-            if text
-                .lines()
-                .any(|l| l.trim_start().starts_with("[[machine]]"))
-            {
-                if let Ok(site) = Site::parse(&text, &path) {
-                    let mut roots: Vec<std::path::PathBuf> = Vec::new();
-                    for m in &site.machines {
-                        roots.push(m.install_dir.clone());
-                        roots.extend(m.extra_envs.iter().cloned());
-                    }
-                    roots.extend(site.config_store.clone());
-                    roots.push(path.clone());
-                    return roots;
-                }
+    match site_at(&path) {
+        Ok(Some(site)) => {
+            let mut roots: Vec<std::path::PathBuf> = Vec::new();
+            for m in &site.machines {
+                roots.push(m.install_dir.clone());
+                roots.extend(m.extra_envs.iter().cloned());
             }
+            roots.extend(site.config_store.clone());
+            roots.push(site.file.clone());
+            roots
         }
+        _ => vec![path],
     }
-    vec![path]
 }
 
 impl DiffReport {
@@ -251,9 +265,9 @@ impl DiffReport {
         for entry in &self.changes {
             let c = &entry.change;
             out.push_str(&format!(
-                "| {} | `{}` | {} | {} | {} | {} |\n",
+                "| {} | {} | {} | {} | {} | {} |\n",
                 entry.severity,
-                c.name,
+                esc(&c.name),
                 c.role,
                 change_label(c),
                 esc(&side_text(c.before.as_ref())),

@@ -56,7 +56,7 @@ enum Command {
         #[arg(long, value_name = "FILE")]
         reference: Option<String>,
         /// Read --reference as this format instead of detecting it.
-        #[arg(long, value_parser = parse_env_format, value_name = "FORMAT")]
+        #[arg(long, value_parser = parse_env_format, value_name = "FORMAT", requires = "reference")]
         reference_format: Option<EnvFormat>,
     },
     /// Compare two envs package by package (A is the reference side).
@@ -164,6 +164,15 @@ fn parse_env_format(s: &str) -> Result<EnvFormat, String> {
     })
 }
 
+/// Add "use FLAG to force one" to a format-detection failure.
+fn hint(e: reference::ReadError, flag: &str) -> anyhow::Error {
+    if e.message.contains("not a recognised environment listing") {
+        anyhow!("{e}; use {flag} to force a format")
+    } else {
+        anyhow!(e)
+    }
+}
+
 fn warn_all(warnings: &[String]) {
     for w in warnings {
         eprintln!("gpaudit: warning: {w}");
@@ -234,10 +243,9 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let mut loaded = audit::load(&inputs)?;
             if let Some(arg) = reference {
                 let (path, selector) = reference::split_selector(&arg);
-                let (m, e) = selector
-                    .as_deref()
-                    .map_or((None, None), reference::parse_selector);
-                let listing = reference::load(&path, m, e, reference_format)?;
+                let select = reference::Selection::inline(selector.as_deref());
+                let listing = reference::load(&path, select, reference_format)
+                    .map_err(|e| hint(e, "--reference-format"))?;
                 warn_all(&listing.warnings);
                 loaded.snapshot.set_default_reference(arg, listing);
             }
@@ -280,8 +288,10 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             fail_on,
         } => {
             let (m, e) = (machine.as_deref(), env.as_deref());
-            let a = diff::load_side(&a, m, e, input_format)?;
-            let b = diff::load_side(&b, m, e, input_format)?;
+            let a =
+                diff::load_side(&a, m, e, input_format).map_err(|e| hint(e, "--input-format"))?;
+            let b =
+                diff::load_side(&b, m, e, input_format).map_err(|e| hint(e, "--input-format"))?;
             warn_all(&a.warnings);
             warn_all(&b.warnings);
             let report = diff::diff(&a, &b);

@@ -53,7 +53,10 @@ struct RoleList {
 /// The role of every listed package; unlisted packages are [`Role::Python`].
 #[derive(Clone, Debug)]
 pub struct Roles {
+    /// PEP 503 form of the name → role.
     by_name: BTreeMap<String, Role>,
+    /// As listed in the file.
+    listed: Vec<(String, Role)>,
 }
 
 impl Roles {
@@ -67,17 +70,19 @@ impl Roles {
     pub fn parse(text: &str) -> Result<Roles, String> {
         let file: RolesFile = toml::from_str(text).map_err(|e| e.to_string())?;
         let mut by_name = BTreeMap::new();
+        let mut listed = Vec::new();
         let mut problems = Vec::new();
         for (role, list) in [(Role::Core, file.core), (Role::Native, file.native)] {
             for name in list.packages {
-                let key = name.to_ascii_lowercase();
+                let key = crate::scan::normalize_dist_name(&name);
+                listed.push((name.clone(), role));
                 if let Some(previous) = by_name.insert(key, role) {
                     problems.push(format!("`{name}` is listed as {previous} and as {role}"));
                 }
             }
         }
         if problems.is_empty() {
-            Ok(Roles { by_name })
+            Ok(Roles { by_name, listed })
         } else {
             Err(problems.join("; "))
         }
@@ -86,18 +91,21 @@ impl Roles {
     /// The role of a package, by conda or (normalized) pip name.
     pub fn of(&self, name: &str) -> Role {
         self.by_name
-            .get(&name.to_ascii_lowercase())
+            .get(&crate::scan::normalize_dist_name(name))
             .copied()
             .unwrap_or(Role::Python)
     }
 
     /// The listed packages of a role, sorted.
     pub fn members(&self, role: Role) -> Vec<&str> {
-        self.by_name
+        let mut names: Vec<&str> = self
+            .listed
             .iter()
-            .filter(|(_, r)| **r == role)
+            .filter(|(_, r)| *r == role)
             .map(|(n, _)| n.as_str())
-            .collect()
+            .collect();
+        names.sort();
+        names
     }
 }
 

@@ -409,12 +409,25 @@ impl Snapshot {
                 }
             }
             for reference in part.references {
-                if !merged
+                let has_default = merged.references.iter().any(|r| r.default);
+                match merged
                     .references
-                    .iter()
-                    .any(|r| r.listing.source == reference.listing.source)
+                    .iter_mut()
+                    .find(|r| r.listing.source == reference.listing.source)
                 {
-                    merged.references.push(reference);
+                    Some(r) => {
+                        for s in reference.services {
+                            if !r.services.contains(&s) {
+                                r.services.push(s);
+                            }
+                        }
+                        r.default |= reference.default && !has_default;
+                    }
+                    None => {
+                        let mut reference = reference;
+                        reference.default &= !has_default;
+                        merged.references.push(reference);
+                    }
                 }
             }
             merged.scan_errors.extend(part.scan_errors);
@@ -432,10 +445,16 @@ impl Snapshot {
 
     /// The reference env of a GP service: its own, else the default.
     pub fn reference_for(&self, service: &str) -> Option<&Reference> {
+        self.reference_index_for(service)
+            .map(|i| &self.references[i])
+    }
+
+    /// Where in `references` the reference of a GP service is.
+    pub fn reference_index_for(&self, service: &str) -> Option<usize> {
         self.references
             .iter()
-            .find(|r| r.services.iter().any(|s| s.eq_ignore_ascii_case(service)))
-            .or_else(|| self.references.iter().find(|r| r.default))
+            .position(|r| r.services.iter().any(|s| s.eq_ignore_ascii_case(service)))
+            .or_else(|| self.references.iter().position(|r| r.default))
     }
 
     /// Make `listing` the default reference (`audit --reference`), in place

@@ -275,7 +275,7 @@ fn diff_with_machine_and_env_flags_and_markdown() {
     );
     let md = String::from_utf8_lossy(&out.stdout);
     assert!(
-        md.contains("| warning | `libgdal` | native | rebuilt |"),
+        md.contains("| warning | libgdal | native | rebuilt |"),
         "{md}"
     );
     assert!(

@@ -25,14 +25,9 @@ pub fn reference_findings(ctx: &Context) -> Vec<Finding> {
             let Some(env) = machine.env_at(&binding.env_path) else {
                 continue;
             };
-            let Some(reference) = snapshot.reference_for(&binding.service) else {
+            let Some(index) = snapshot.reference_index_for(&binding.service) else {
                 continue;
             };
-            let index = snapshot
-                .references
-                .iter()
-                .position(|r| std::ptr::eq(r, reference))
-                .unwrap_or_default();
             by_env
                 .entry(crate::paths::path_key(&env.path))
                 .or_insert_with(|| (env, BTreeMap::new()))
@@ -52,13 +47,38 @@ pub fn reference_findings(ctx: &Context) -> Vec<Finding> {
     out
 }
 
-/// The Server release a listing's arcpy belongs to.
+/// The Server release a listing's arcpy belongs to: from its version, or,
+/// for a requirement (`arcpy=3.1` in an environment.yml made with
+/// `--from-history`), the one release whose Pro version meets it.
 fn listing_release(listing: &EnvListing, ctx: &Context) -> Option<String> {
-    let arcpy = listing.by_name().get("arcpy")?.version.clone()?;
-    let version = arcpy.parse().ok()?;
-    ctx.releases
-        .server_for_arcpy(&version)
+    let by_name = listing.by_name();
+    let arcpy = by_name.get("arcpy")?;
+    if let Some(version) = &arcpy.version {
+        let version = version.parse().ok()?;
+        return ctx
+            .releases
+            .server_for_arcpy(&version)
+            .map(|r| r.server.to_string());
+    }
+    let spec = super::parse_spec(arcpy.spec.as_deref()?).ok()?;
+    let version_spec = spec.version?;
+    let mut servers: Vec<String> = ctx
+        .releases
+        .releases()
+        .iter()
+        .filter(|r| {
+            let pro = r.pro.semver();
+            format!("{}.{}", pro.major, pro.minor)
+                .parse()
+                .is_ok_and(|v| version_spec.matches(&v))
+        })
         .map(|r| r.server.to_string())
+        .collect();
+    servers.dedup();
+    match servers.as_slice() {
+        [one] => Some(one.clone()),
+        _ => None,
+    }
 }
 
 fn compare_env(
@@ -72,13 +92,10 @@ fn compare_env(
     let env_release = listing_release(&listing, ctx);
     // One finding per (code, package, expected, found): references that
     // agree on a package give one finding listing all their services.
-    let mut merged: BTreeMap<(Code, String, String, String), Finding> = BTreeMap::new();
-    // name → (package description, count of references lacking it)
-    let mut extra: BTreeMap<String, (String, usize)> = BTreeMap::new();
-    let mut all_services = Vec::new();
-    let mut compared_fully = Vec::new();
+    let mut merged: BTreeMap<(Code, String, String, String, bool), Finding> = BTreeMap::new();
+    // References compared in full (same release), for reference-extra.
+    let mut compared_fully: Vec<(&Reference, &Vec<String>)> = Vec::new();
     for (reference, services) in refs {
-        all_services.extend(services.iter().cloned());
         let source = &reference.listing.source;
         // An env on another ArcGIS release than its reference differs in
         // everything the release brings; env-release-mismatch says so once.
@@ -92,7 +109,7 @@ fn compare_env(
                 ref_release.as_deref().unwrap_or("?")
             )
         } else {
-            compared_fully.push(source.as_str());
+            compared_fully.push((reference, services));
             String::new()
         };
         for change in compare(&reference.listing, &listing, &ctx.roles) {
@@ -110,13 +127,7 @@ fn compare_env(
                 .map(|p| p.describe())
                 .unwrap_or_default();
             let message = match change.kind {
-                ChangeKind::Added => {
-                    if !cross_release {
-                        extra.entry(change.name.clone()).or_insert((after, 0)).1 += 1;
-                    }
-                    continue;
-                }
-                ChangeKind::ChannelChanged => continue,
+                ChangeKind::Added | ChangeKind::ChannelChanged => continue,
                 ChangeKind::Removed => format!(
                     "{} {before} ({}) is in the reference env but not installed in `{}` on {}{note}",
                     change.name, change.role, env.name, machine.name
@@ -140,6 +151,7 @@ fn compare_env(
                 change.name.clone(),
                 before.clone(),
                 after.clone(),
+                cross_release,
             );
             match merged.get_mut(&key) {
                 Some(f) => {
@@ -171,24 +183,54 @@ fn compare_env(
         }
     }
     out.extend(merged.into_values());
-    for (name, (found, lacking)) in extra {
-        if lacking < compared_fully.len() {
+    extras(machine, env, &listing, &compared_fully, out);
+}
+
+/// `reference-extra`: a package of the env that no reference able to list
+/// it has. A pip-only listing (pip freeze) cannot list conda packages, an
+/// explicit one cannot list pip packages, and a `--from-history` export lists
+/// only what was asked for, so each only speaks for what it covers.
+fn extras(
+    machine: &Machine,
+    env: &Env,
+    listing: &EnvListing,
+    refs: &[(&Reference, &Vec<String>)],
+    out: &mut Vec<Finding>,
+) {
+    let indexes: Vec<_> = refs.iter().map(|(r, _)| r.listing.by_name()).collect();
+    for package in &listing.packages {
+        let key = crate::scan::normalize_dist_name(&package.name);
+        let covering: Vec<usize> = (0..refs.len())
+            .filter(|i| refs[*i].0.listing.covers(package.ecosystem))
+            .collect();
+        if covering.is_empty() || covering.iter().any(|i| indexes[*i].contains_key(&key)) {
             continue;
         }
+        let services: Vec<String> = covering
+            .iter()
+            .flat_map(|i| refs[*i].1.iter().cloned())
+            .collect();
+        let sources: Vec<&str> = covering
+            .iter()
+            .map(|i| refs[*i].0.listing.source.as_str())
+            .collect();
         out.push(
             Finding::new(
                 Code::ReferenceExtra,
                 format!(
-                    "{name} {found} is installed in `{}` on {} but in no reference env of the services that use it",
-                    env.name, machine.name
+                    "{} {} is installed in `{}` on {} but in no reference env of the services that use it",
+                    package.name,
+                    package.describe(),
+                    env.name,
+                    machine.name
                 ),
             )
             .machine(&machine.name)
             .env(&env.name, &env.path)
-            .package(&name)
-            .found(found)
-            .source(compared_fully.join(", "))
-            .services(all_services.clone())
+            .package(&package.name)
+            .found(package.describe())
+            .source(sources.join(", "))
+            .services(services)
             .condition("extra"),
         );
     }
@@ -391,6 +433,72 @@ mod tests {
             "{}",
             findings[0].message
         );
+    }
+
+    #[test]
+    fn partial_listings_only_speak_for_what_they_cover() {
+        let mut hydro = env(
+            "hydro",
+            &[("numpy", "1.20.1", "py39_0"), ("tqdm", "4.64.1", "py_0")],
+        );
+        hydro.pip.push(crate::snapshot::PipDist {
+            name: "requests_toolbelt".into(),
+            version: "1.0.0".into(),
+            installer: Some("pip".into()),
+            path: "Lib/site-packages/requests_toolbelt-1.0.0.dist-info".into(),
+            overwrote: Vec::new(),
+        });
+        let mut m = machine("GIS1", vec![hydro]);
+        bind(&mut m, "Hydro/Flood.GPServer", "/envs/hydro", "hydro");
+        let mut s = snapshot(vec![m], Some("11.1"));
+        let mut pip_only = reference("freeze.txt", true, &[], &[]);
+        pip_only.listing.format = EnvFormat::PipFreeze;
+        pip_only.listing.packages.push(EnvPackage {
+            name: "numpy".into(),
+            ecosystem: Ecosystem::Pypi,
+            version: None,
+            build: None,
+            channel: Some("pypi".into()),
+            spec: None,
+        });
+        s.references.push(pip_only);
+        let got: Vec<String> = run_one(&s, reference_findings)
+            .iter()
+            .map(|f| format!("{} {}", f.code, f.package.as_deref().unwrap_or("")))
+            .collect();
+        // tqdm (conda) is not extra: pip freeze cannot list it; the pip
+        // package is, since pip freeze would have listed it.
+        assert_eq!(got, ["reference-extra requests-toolbelt"]);
+    }
+
+    #[test]
+    fn a_requirement_on_arcpy_still_tells_the_release() {
+        let legacy = env(
+            "legacy",
+            &[
+                ("arcpy", "3.0", "py39_arcgispro_36045"),
+                ("tqdm", "4.64.1", "py_0"),
+            ],
+        );
+        let mut m = machine("GIS1", vec![legacy]);
+        bind(&mut m, "A/One.GPServer", "/envs/legacy", "legacy");
+        let mut s = snapshot(vec![m], Some("11.1"));
+        let mut history = reference("history.yml", true, &[], &[]);
+        history.listing.format = EnvFormat::EnvironmentYml;
+        history.listing.packages.push(EnvPackage {
+            name: "arcpy".into(),
+            ecosystem: Ecosystem::Conda,
+            version: None,
+            build: None,
+            channel: None,
+            spec: Some("arcpy 3.1.*".into()),
+        });
+        s.references.push(history);
+        let findings = run_one(&s, reference_findings);
+        assert_eq!(findings.len(), 1, "{findings:#?}");
+        assert!(findings[0]
+            .message
+            .contains("on ArcGIS Server 11.0, the reference on 11.1"));
     }
 
     #[test]

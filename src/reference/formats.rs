@@ -9,8 +9,8 @@ use pep508_rs::pep440_rs::Operator;
 use pep508_rs::{Requirement, VersionOrUrl};
 use rattler_conda_types::{
     package::CondaArchiveIdentifier, Channel, ChannelConfig, EnvironmentYaml, EqualityOperator,
-    ExplicitEnvironmentSpec, MatchSpec, PackageName, ParseStrictness, StringMatcher, Version,
-    VersionSpec,
+    ExplicitEnvironmentSpec, MatchSpec, PackageName, ParseExplicitEnvironmentSpecError,
+    ParseStrictness, StringMatcher, Version, VersionSpec,
 };
 use serde::Deserialize;
 use std::path::PathBuf;
@@ -32,20 +32,42 @@ fn content_lines(text: &str) -> impl Iterator<Item = (usize, &str)> {
         .filter(|(_, l)| !l.is_empty() && !l.starts_with('#'))
 }
 
-/// Tell the format from the content. `None` when nothing fits.
+/// Tell the format from the content. `None` when nothing fits (an empty
+/// listing is told apart by the caller).
 pub fn detect(text: &str) -> Option<EnvFormat> {
     let trimmed = text.trim_start();
     if trimmed.starts_with('{') {
-        return Some(EnvFormat::Snapshot);
+        // `conda env export --json` is an object too, without a `kind`.
+        let value: Option<serde_json::Value> = serde_json::from_str(trimmed).ok();
+        let is_env_export = value
+            .as_ref()
+            .is_some_and(|v| v.get("kind").is_none() && v.get("dependencies").is_some());
+        return Some(if is_env_export {
+            EnvFormat::EnvironmentYml
+        } else {
+            EnvFormat::Snapshot
+        });
     }
     if trimmed.starts_with('[') {
-        let items: Vec<serde_json::Value> = serde_json::from_str(trimmed).ok()?;
+        // Any item decides; an empty or broken array is handed to the
+        // conda list parser, which says what is wrong with it.
+        let Ok(items) = serde_json::from_str::<Vec<serde_json::Value>>(trimmed) else {
+            return Some(EnvFormat::CondaListJson);
+        };
         let conda_keys = ["build_string", "dist_name", "channel", "base_url"];
-        let first = items.first()?;
-        return if conda_keys.iter().any(|k| first.get(k).is_some()) {
+        let pip_keys = ["name", "version"];
+        return if items
+            .iter()
+            .any(|i| conda_keys.iter().any(|k| i.get(k).is_some()))
+        {
             Some(EnvFormat::CondaListJson)
-        } else if first.get("name").is_some() && first.get("version").is_some() {
+        } else if items
+            .iter()
+            .any(|i| pip_keys.iter().all(|k| i.get(k).is_some()))
+        {
             Some(EnvFormat::PipListJson)
+        } else if items.is_empty() {
+            Some(EnvFormat::CondaListJson)
         } else {
             None
         };
@@ -59,18 +81,48 @@ pub fn detect(text: &str) -> Option<EnvFormat> {
     {
         return Some(EnvFormat::EnvironmentYml);
     }
+    if text
+        .lines()
+        .any(|l| l.trim_start().starts_with("# packages in environment at"))
+    {
+        return Some(EnvFormat::CondaList);
+    }
     // The first content line decides, so that a bad line further down is
     // reported with its number rather than as an unknown format.
     let (_, first) = content_lines(text).next()?;
     if is_export_line(first) {
         return Some(EnvFormat::CondaListExport);
     }
-    if first.starts_with('-')
-        || Requirement::<pep508_rs::VerbatimUrl>::from_str(strip_pip_comment(first)).is_ok()
-    {
+    if is_conda_list_row(first) {
+        return Some(EnvFormat::CondaList);
+    }
+    if first.starts_with('-') || parse_pip(strip_pip_comment(first)).is_ok() {
         return Some(EnvFormat::PipFreeze);
     }
     None
+}
+
+/// `name  version  build  [channel]`, a row of plain `conda list`.
+fn is_conda_list_row(line: &str) -> bool {
+    let cols: Vec<&str> = line.split_whitespace().collect();
+    (3..=4).contains(&cols.len())
+        && PackageName::try_from(cols[0]).is_ok()
+        && Version::from_str(cols[1]).is_ok()
+        && !cols[1].contains(['=', '<', '>', '*'])
+}
+
+/// A PEP 508 requirement. The name is checked first: pep508_rs 0.9 panics
+/// on a name ending in `-`, `.` or `_` that is followed by an operator.
+fn parse_pip(line: &str) -> Result<Requirement<pep508_rs::VerbatimUrl>, String> {
+    let name_end = line
+        .find(|c: char| !(c.is_ascii_alphanumeric() || "-_.".contains(c)))
+        .unwrap_or(line.len());
+    let name = &line[..name_end];
+    if name.is_empty() || !name.ends_with(|c: char| c.is_ascii_alphanumeric()) {
+        return Err(format!("`{name}` is not a Python package name"));
+    }
+    pep508_rs::PackageName::from_str(name).map_err(|e| e.to_string())?;
+    Requirement::<pep508_rs::VerbatimUrl>::from_str(line).map_err(|e| e.to_string())
 }
 
 /// `name=version=build`, the shape of `conda list --export`.
@@ -85,6 +137,7 @@ fn is_export_line(line: &str) -> bool {
 /// [`EnvFormat::Snapshot`], which are read elsewhere).
 pub fn parse(format: EnvFormat, text: &str) -> Result<Parsed, String> {
     match format {
+        EnvFormat::CondaList => conda_list(text),
         EnvFormat::CondaListJson => conda_list_json(text),
         EnvFormat::CondaListExplicit => conda_list_explicit(text),
         EnvFormat::CondaListExport => conda_list_export(text),
@@ -104,6 +157,15 @@ pub fn channel_name(raw: &str) -> String {
     let raw = raw.trim().trim_end_matches('/');
     if raw.eq_ignore_ascii_case("pypi") {
         return "pypi".into();
+    }
+    if let Ok(url) = url::Url::parse(raw) {
+        // Tokens and credentials are not part of a channel's name.
+        let stripped = crate::redact::strip(&url);
+        let channel = Channel::from_url(stripped.clone());
+        return match stripped.host_str() {
+            Some(_) => channel.name().trim_end_matches('/').to_string(),
+            None => stripped.as_str().trim_end_matches('/').to_string(),
+        };
     }
     let config = ChannelConfig::default_with_root_dir(PathBuf::from("/"));
     match Channel::from_str(raw, &config) {
@@ -138,6 +200,40 @@ fn pypi_package(name: &str, version: Option<String>) -> EnvPackage {
         channel: Some("pypi".into()),
         spec: None,
     }
+}
+
+/// Plain `conda list`: `name version build [channel]` columns under a
+/// `# packages in environment at ...` header.
+fn conda_list(text: &str) -> Result<Parsed, String> {
+    let mut out = Parsed::default();
+    for (n, line) in content_lines(text) {
+        let at = format!("line {n}");
+        let cols: Vec<&str> = line.split_whitespace().collect();
+        let [name, version, build, rest @ ..] = cols.as_slice() else {
+            return Err(format!("{at}: expected `name version build [channel]`"));
+        };
+        if rest.len() > 1 {
+            return Err(format!("{at}: expected `name version build [channel]`"));
+        }
+        let channel = rest.first().copied();
+        let package = if is_pypi(channel, Some(build)) {
+            pypi_package(name, Some(version.to_string()))
+        } else {
+            let name = conda_name(name).map_err(|m| format!("{at}: {m}"))?;
+            EnvPackage {
+                version: Some(conda_version(&name, version).map_err(|m| format!("{at}: {m}"))?),
+                name,
+                ecosystem: Ecosystem::Conda,
+                build: Some(build.to_string()),
+                // conda list leaves the column empty for the default
+                // channels, which one is not said: left unknown.
+                channel: channel.map(channel_name),
+                spec: None,
+            }
+        };
+        out.packages.push((package, at));
+    }
+    Ok(out)
 }
 
 #[derive(Deserialize)]
@@ -183,14 +279,20 @@ fn conda_list_explicit(text: &str) -> Result<Parsed, String> {
         .filter(|l| !l.trim().is_empty())
         .map(|l| format!("{}\n", l.trim_end()))
         .collect();
-    let spec = ExplicitEnvironmentSpec::from_str(&cleaned).map_err(|e| e.to_string())?;
+    let spec = ExplicitEnvironmentSpec::from_str(&cleaned).map_err(|e| match e {
+        // The URL itself is not repeated: it may carry a token.
+        ParseExplicitEnvironmentSpecError::InvalidUrl(_, e) => {
+            format!("a line after @EXPLICIT is not a package URL ({e})")
+        }
+        e => e.to_string(),
+    })?;
     let mut out = Parsed::default();
     for (i, entry) in spec.packages.iter().enumerate() {
         let at = format!("URL {}", i + 1);
         let id = CondaArchiveIdentifier::try_from_url(&entry.url).ok_or_else(|| {
             format!(
                 "{at}: `{}` does not end in a conda package file name",
-                entry.url
+                crate::redact::url(&entry.url)
             )
         })?;
         let id = id.identifier;
@@ -242,7 +344,10 @@ fn from_match_spec(spec: &MatchSpec, written: &str) -> Result<EnvPackage, String
         ecosystem: Ecosystem::Conda,
         version: exact,
         build,
-        channel: spec.channel.as_ref().map(|c| c.name().to_string()),
+        channel: spec
+            .channel
+            .as_ref()
+            .map(|c| channel_name(c.base_url.as_str())),
         spec: loose.then(|| spec.to_string()),
     })
 }
@@ -309,14 +414,17 @@ fn pip_requirement(line: &str) -> Result<Option<EnvPackage>, String> {
         .strip_prefix("-e")
         .or_else(|| line.strip_prefix("--editable"))
     {
-        let egg = rest.rsplit_once("#egg=").map(|(_, n)| n.trim());
-        return Ok(egg.filter(|n| !n.is_empty()).map(|n| pypi_package(n, None)));
+        let egg = rest
+            .rsplit_once("#egg=")
+            .map(|(_, n)| n.split('&').next().unwrap_or("").trim());
+        return Ok(egg
+            .filter(|n| pep508_rs::PackageName::from_str(n).is_ok())
+            .map(|n| pypi_package(n, None)));
     }
     if line.starts_with('-') {
         return Ok(None);
     }
-    let req = Requirement::<pep508_rs::VerbatimUrl>::from_str(line)
-        .map_err(|e| format!("`{line}` is not a pip requirement: {e}"))?;
+    let req = parse_pip(line).map_err(|e| format!("`{line}` is not a pip requirement: {e}"))?;
     let mut package = pypi_package(req.name.as_ref(), None);
     if let Some(VersionOrUrl::VersionSpecifier(specifiers)) = &req.version_or_url {
         let exact = match specifiers.iter().collect::<Vec<_>>().as_slice() {
@@ -342,7 +450,7 @@ fn pip_freeze(text: &str) -> Result<Parsed, String> {
             Ok(Some(package)) => out.packages.push((package, at)),
             Ok(None) if line.starts_with("-e") || line.starts_with("--editable") => {
                 out.warnings.push(format!(
-                    "{at}: editable install without #egg= names no package; skipped"
+                    "{at}: editable install names no package (#egg= missing or invalid); skipped"
                 ))
             }
             Ok(None) => {}

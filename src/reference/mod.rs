@@ -62,6 +62,7 @@ impl EnvPackage {
 pub enum EnvFormat {
     /// A conda prefix (its `conda-meta/`).
     Prefix,
+    CondaList,
     CondaListJson,
     CondaListExplicit,
     CondaListExport,
@@ -74,6 +75,7 @@ pub enum EnvFormat {
 impl EnvFormat {
     pub const ALL: &'static [EnvFormat] = &[
         EnvFormat::Prefix,
+        EnvFormat::CondaList,
         EnvFormat::CondaListJson,
         EnvFormat::CondaListExplicit,
         EnvFormat::CondaListExport,
@@ -86,6 +88,7 @@ impl EnvFormat {
     pub fn as_str(self) -> &'static str {
         match self {
             EnvFormat::Prefix => "prefix",
+            EnvFormat::CondaList => "conda-list",
             EnvFormat::CondaListJson => "conda-list-json",
             EnvFormat::CondaListExplicit => "conda-list-explicit",
             EnvFormat::CondaListExport => "conda-list-export",
@@ -100,6 +103,7 @@ impl EnvFormat {
     pub fn describe(self) -> &'static str {
         match self {
             EnvFormat::Prefix => "a conda prefix folder",
+            EnvFormat::CondaList => "conda list",
             EnvFormat::CondaListJson => "conda list --json",
             EnvFormat::CondaListExplicit => "conda list --explicit",
             EnvFormat::CondaListExport => "conda list --export",
@@ -171,19 +175,36 @@ impl EnvListing {
         }
     }
 
-    /// Packages by name. Where pip and conda both list a name, the pip one
-    /// is what Python imports, so it is the one returned.
-    pub fn by_name(&self) -> BTreeMap<&str, &EnvPackage> {
-        let mut map: BTreeMap<&str, &EnvPackage> = BTreeMap::new();
+    /// Packages by name, in PEP 503 form so that conda's `zope.interface`
+    /// and pip's `zope-interface` meet. Where pip and conda both list a
+    /// name, the pip one is what Python imports, so it is the one returned.
+    pub fn by_name(&self) -> BTreeMap<String, &EnvPackage> {
+        let mut map: BTreeMap<String, &EnvPackage> = BTreeMap::new();
         for p in &self.packages {
-            match map.get(p.name.as_str()) {
+            let key = scan::normalize_dist_name(&p.name);
+            match map.get(&key) {
                 Some(existing) if existing_wins(existing, p) => {}
                 _ => {
-                    map.insert(p.name.as_str(), p);
+                    map.insert(key, p);
                 }
             }
         }
         map
+    }
+}
+
+impl EnvListing {
+    /// Whether this listing names every package of `ecosystem` its env has,
+    /// so that a package it lacks is really not there: pip listings know no
+    /// conda packages, explicit ones no pip packages, and an environment.yml
+    /// with requirements (`--from-history`) only what was asked for.
+    pub fn covers(&self, ecosystem: Ecosystem) -> bool {
+        match self.format {
+            EnvFormat::PipFreeze | EnvFormat::PipListJson => ecosystem == Ecosystem::Pypi,
+            EnvFormat::CondaListExplicit => ecosystem == Ecosystem::Conda,
+            EnvFormat::EnvironmentYml => self.packages.iter().all(|p| p.version.is_some()),
+            _ => true,
+        }
     }
 }
 
@@ -200,10 +221,11 @@ pub struct ReadError {
 }
 
 impl ReadError {
+    /// Any URL in the message is masked: listings carry channel tokens.
     fn new(path: &Path, message: impl Into<String>) -> ReadError {
         ReadError {
             path: paths::display(path),
-            message: message.into(),
+            message: crate::redact::text(&message.into()),
         }
     }
 }
@@ -291,14 +313,54 @@ pub fn parse_selector(sel: &str) -> (Option<&str>, Option<&str>) {
     }
 }
 
-/// Read the listing at `path` (a file, or a prefix folder). `machine` and
-/// `env` pick the env from a snapshot; `forced` skips detection.
+/// Which env of a snapshot or site to read, and whether naming one for a
+/// plain listing is an error (a `#MACHINE/ENV` written on it) or ignored
+/// (`--machine`/`--env` given for two inputs of which one is plain).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Selection<'a> {
+    pub machine: Option<&'a str>,
+    pub env: Option<&'a str>,
+    pub strict: bool,
+}
+
+impl<'a> Selection<'a> {
+    /// From a `MACHINE/ENV` or `ENV` written after `#`.
+    pub fn inline(sel: Option<&'a str>) -> Selection<'a> {
+        let (machine, env) = sel.map_or((None, None), parse_selector);
+        Selection {
+            machine,
+            env,
+            strict: true,
+        }
+    }
+
+    fn is_some(&self) -> bool {
+        self.machine.is_some() || self.env.is_some()
+    }
+}
+
+/// Read the listing at `path` (a file, or a prefix folder). `select` picks
+/// the env from a snapshot; `forced` skips detection.
 pub fn load(
     path: &Path,
-    machine: Option<&str>,
-    env: Option<&str>,
+    select: Selection,
     forced: Option<EnvFormat>,
 ) -> Result<EnvListing, ReadError> {
+    let Selection { machine, env, .. } = select;
+    let not_selectable = |format: EnvFormat| {
+        ReadError::new(
+            path,
+            format!(
+                "is {}, not a snapshot or site: `#{}` picks nothing in it",
+                format.describe(),
+                [machine, env]
+                    .into_iter()
+                    .flatten()
+                    .collect::<Vec<_>>()
+                    .join("/")
+            ),
+        )
+    };
     if path.is_dir() || forced == Some(EnvFormat::Prefix) {
         if forced.is_some_and(|f| f != EnvFormat::Prefix) {
             return Err(ReadError::new(
@@ -306,21 +368,39 @@ pub fn load(
                 format!("is a folder, not {}", forced.map_or("", |f| f.describe())),
             ));
         }
+        if select.strict && select.is_some() {
+            return Err(not_selectable(EnvFormat::Prefix));
+        }
         return load_prefix(path);
     }
     let text = read_capped_text(path).map_err(|e| ReadError::new(path, e.message))?;
+    if text.trim().is_empty() {
+        return Err(ReadError::new(path, "is empty: it lists no packages"));
+    }
     let format = match forced {
         Some(f) => f,
-        None => formats::detect(&text).ok_or_else(|| {
-            let tried: Vec<&str> = EnvFormat::ALL.iter().map(|f| f.describe()).collect();
-            ReadError::new(
-                path,
-                format!(
-                    "not a recognised environment listing (tried: {}); use --reference-format to force one",
-                    tried.join(", ")
-                ),
-            )
-        })?,
+        None => match formats::detect(&text) {
+            Some(f) => f,
+            None if text
+                .lines()
+                .all(|l| l.trim().is_empty() || l.trim_start().starts_with('#')) =>
+            {
+                return Err(ReadError::new(
+                    path,
+                    "holds only comments: it lists no packages",
+                ));
+            }
+            None => {
+                let tried: Vec<&str> = EnvFormat::ALL.iter().map(|f| f.describe()).collect();
+                return Err(ReadError::new(
+                    path,
+                    format!(
+                        "not a recognised environment listing (tried: {})",
+                        tried.join(", ")
+                    ),
+                ));
+            }
+        },
     };
     let source = paths::display(path);
     if format == EnvFormat::Snapshot {
@@ -330,10 +410,12 @@ pub fn load(
         })?;
         let (machine, env) =
             select_env(&snapshot, machine, env).map_err(|message| ReadError::new(path, message))?;
-        return Ok(EnvListing::from_env(
-            env,
-            format!("{source}#{machine}/{}", env.name),
-        ));
+        let mut listing = EnvListing::from_env(env, format!("{source}#{machine}/{}", env.name));
+        listing.format = EnvFormat::Snapshot;
+        return Ok(listing);
+    }
+    if select.strict && select.is_some() {
+        return Err(not_selectable(format));
     }
     let parsed = formats::parse(format, &text).map_err(|message| {
         ReadError::new(path, format!("not valid {}: {message}", format.describe()))
@@ -359,6 +441,12 @@ fn load_prefix(path: &Path) -> Result<EnvListing, ReadError> {
     } else {
         path
     };
+    if !path.is_dir() {
+        return Err(ReadError::new(
+            path,
+            "is not a folder: a conda prefix is one",
+        ));
+    }
     if !prefix.join("conda-meta").is_dir() {
         return Err(ReadError::new(
             path,
@@ -394,9 +482,14 @@ fn finish(
         let key = (package.name.clone(), package.ecosystem);
         match by_key.get(&key) {
             Some((existing, first_at)) => {
-                if existing.version != package.version
-                    || existing.build != package.build
-                    || existing.spec != package.spec
+                let same_version = match (&existing.version, &package.version) {
+                    (Some(a), Some(b)) => {
+                        crate::compare::compare_versions(a, b, package.ecosystem == Ecosystem::Pypi)
+                            == std::cmp::Ordering::Equal
+                    }
+                    (a, b) => a == b,
+                };
+                if !same_version || existing.build != package.build || existing.spec != package.spec
                 {
                     problems.push(format!(
                         "names `{}` twice: {} ({first_at}) and {} ({at})",

@@ -33,7 +33,7 @@ fn read_text(text: &str) -> Result<EnvListing, ReadError> {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("listing");
     std::fs::write(&path, text).unwrap();
-    load(&path, None, None, None)
+    load(&path, Selection::default(), None)
 }
 
 const PRO_31: &[&str] = &[
@@ -55,7 +55,7 @@ fn pro_31_with(extra: &[&str]) -> Vec<String> {
 
 #[test]
 fn conda_list_json() {
-    let l = load(&sample("conda-list.json"), None, None, None).unwrap();
+    let l = load(&sample("conda-list.json"), Selection::default(), None).unwrap();
     assert_eq!(l.format, EnvFormat::CondaListJson);
     assert_eq!(summary(&l), pro_31_with(&["requests-toolbelt(pypi) 1.0.0"]));
     let by = l.by_name();
@@ -65,7 +65,12 @@ fn conda_list_json() {
 
 #[test]
 fn conda_list_explicit_with_hashes_and_crlf() {
-    let l = load(&sample("conda-list-explicit.txt"), None, None, None).unwrap();
+    let l = load(
+        &sample("conda-list-explicit.txt"),
+        Selection::default(),
+        None,
+    )
+    .unwrap();
     assert_eq!(l.format, EnvFormat::CondaListExplicit);
     assert_eq!(summary(&l), pro_31_with(&[]));
     let by = l.by_name();
@@ -77,14 +82,14 @@ fn conda_list_explicit_with_hashes_and_crlf() {
 fn conda_list_export_with_bom_crlf_and_blank_lines() {
     let bytes = std::fs::read(sample("conda-list-export.txt")).unwrap();
     assert!(bytes.starts_with(b"\xef\xbb\xbf") && bytes.windows(2).any(|w| w == b"\r\n"));
-    let l = load(&sample("conda-list-export.txt"), None, None, None).unwrap();
+    let l = load(&sample("conda-list-export.txt"), Selection::default(), None).unwrap();
     assert_eq!(l.format, EnvFormat::CondaListExport);
     assert_eq!(summary(&l), pro_31_with(&["requests-toolbelt(pypi) 1.0.0"]));
 }
 
 #[test]
 fn environment_yml_with_a_pip_section() {
-    let l = load(&sample("environment.yml"), None, None, None).unwrap();
+    let l = load(&sample("environment.yml"), Selection::default(), None).unwrap();
     assert_eq!(l.format, EnvFormat::EnvironmentYml);
     // rattler's EnvironmentYaml keeps parsed specs, not their text, so a
     // version reads back in conda's normal form (equal in conda's order).
@@ -97,7 +102,7 @@ fn environment_yml_with_a_pip_section() {
 
 #[test]
 fn pip_freeze_with_urls_comments_and_editables() {
-    let l = load(&sample("pip-freeze.txt"), None, None, None).unwrap();
+    let l = load(&sample("pip-freeze.txt"), Selection::default(), None).unwrap();
     assert_eq!(l.format, EnvFormat::PipFreeze);
     assert_eq!(
         summary(&l),
@@ -115,7 +120,7 @@ fn pip_freeze_with_urls_comments_and_editables() {
 
 #[test]
 fn pip_list_json() {
-    let l = load(&sample("pip-list.json"), None, None, None).unwrap();
+    let l = load(&sample("pip-list.json"), Selection::default(), None).unwrap();
     assert_eq!(l.format, EnvFormat::PipListJson);
     assert_eq!(summary(&l)[0], "arcgis(pypi) 2.1.0");
     assert_eq!(l.packages.len(), 6);
@@ -124,7 +129,7 @@ fn pip_list_json() {
 #[test]
 fn prefix_folder_or_its_conda_meta() {
     for p in ["arcgispro-py3-clone", "arcgispro-py3-clone/conda-meta"] {
-        let l = load(&sample(p), None, None, None).unwrap();
+        let l = load(&sample(p), Selection::default(), None).unwrap();
         assert_eq!(l.format, EnvFormat::Prefix);
         assert_eq!(
             summary(&l),
@@ -138,15 +143,20 @@ fn prefix_folder_or_its_conda_meta() {
 #[test]
 fn snapshot_with_a_selector() {
     let path = sample("snapshot.json");
-    let l = load(&path, Some("PRO-WS1"), Some("arcgispro-py3-clone"), None).unwrap();
-    assert_eq!(l.format, EnvFormat::Prefix);
+    let l = load(
+        &path,
+        Selection::inline(Some("PRO-WS1/arcgispro-py3-clone")),
+        None,
+    )
+    .unwrap();
+    assert_eq!(l.format, EnvFormat::Snapshot);
     assert!(l
         .source
         .ends_with("snapshot.json#PRO-WS1/arcgispro-py3-clone"));
     assert_eq!(summary(&l), pro_31_with(&["requests-toolbelt(pypi) 1.0.0"]));
-    let err = load(&path, None, None, None).unwrap_err();
+    let err = load(&path, Selection::default(), None).unwrap_err();
     assert!(err.message.contains("more than one env"), "{err}");
-    let err = load(&path, None, Some("nope"), None).unwrap_err();
+    let err = load(&path, Selection::inline(Some("nope")), None).unwrap_err();
     assert!(err.message.contains("no env matches `nope`"), "{err}");
 }
 
@@ -158,7 +168,7 @@ fn utf16_listing_from_powershell() {
     let text = "# platform: win-64\r\narcpy=3.1=py39_arcgispro_41759\r\n";
     bytes.extend(text.encode_utf16().flat_map(u16::to_le_bytes));
     std::fs::write(&path, bytes).unwrap();
-    let l = load(&path, None, None, None).unwrap();
+    let l = load(&path, Selection::default(), None).unwrap();
     assert_eq!(summary(&l), ["arcpy 3.1 py39_arcgispro_41759"]);
 }
 
@@ -181,18 +191,18 @@ fn a_package_named_twice() {
 
 #[test]
 fn empty_and_unrecognised_listings_name_the_file_and_formats_tried() {
-    for empty in ["", "# nothing here\n\n", "[]"] {
+    for empty in ["", "# nothing here\n\n", "[]", "\u{feff}\r\n"] {
         let err = read_text(empty).unwrap_err();
         assert!(err.path.ends_with("listing"), "{err}");
         assert!(
-            err.message.contains("lists no packages") || err.message.contains("tried:"),
+            err.message.contains("lists no packages"),
             "{empty:?}: {err}"
         );
     }
     let err = read_text("<html>not a listing</html>\n").unwrap_err();
     assert!(
         err.message
-            .contains("tried: a conda prefix folder, conda list --json"),
+            .contains("tried: a conda prefix folder, conda list, conda list --json"),
         "{err}"
     );
     let err = read_text("{\"kind\": \"something\"}").unwrap_err();
@@ -204,14 +214,19 @@ fn forcing_a_format_reports_that_format_s_error() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("x.txt");
     std::fs::write(&path, "numpy==1.20.1\n").unwrap();
-    let err = load(&path, None, None, Some(EnvFormat::CondaListExplicit)).unwrap_err();
+    let err = load(
+        &path,
+        Selection::default(),
+        Some(EnvFormat::CondaListExplicit),
+    )
+    .unwrap_err();
     assert!(
         err.message.contains("not valid conda list --explicit"),
         "{err}"
     );
-    let ok = load(&path, None, None, Some(EnvFormat::PipFreeze)).unwrap();
+    let ok = load(&path, Selection::default(), Some(EnvFormat::PipFreeze)).unwrap();
     assert_eq!(summary(&ok), ["numpy(pypi) 1.20.1"]);
-    let err = load(dir.path(), None, None, Some(EnvFormat::PipFreeze)).unwrap_err();
+    let err = load(dir.path(), Selection::default(), Some(EnvFormat::PipFreeze)).unwrap_err();
     assert!(err.message.contains("is a folder"), "{err}");
 }
 
@@ -246,4 +261,101 @@ fn selectors_split_only_when_the_path_does_not_exist() {
     std::fs::write(&odd, "").unwrap();
     let arg = odd.to_str().unwrap();
     assert_eq!(split_selector(arg), (odd.clone(), None));
+}
+
+#[test]
+fn plain_conda_list_output() {
+    let text = "# packages in environment at C:\\Users\\a\\AppData\\Local\\ESRI\\conda\\envs\\clone:\r\n#\r\n# Name                    Version                   Build  Channel\r\narcpy                     3.1             py39_arcgispro_41759    esri\r\nnumpy                     1.20.1          py39h34a8a5c_0\r\nrequests-toolbelt         1.0.0                    pypi_0    pypi\r\n";
+    let l = read_text(text).unwrap();
+    assert_eq!(l.format, EnvFormat::CondaList);
+    assert_eq!(
+        summary(&l),
+        [
+            "arcpy 3.1 py39_arcgispro_41759",
+            "numpy 1.20.1 py39h34a8a5c_0",
+            "requests-toolbelt(pypi) 1.0.0"
+        ]
+    );
+    assert_eq!(l.by_name()["arcpy"].channel.as_deref(), Some("esri"));
+    assert_eq!(l.by_name()["numpy"].channel, None);
+}
+
+#[test]
+fn conda_env_export_as_json() {
+    let l = read_text(r#"{"name": "clone", "channels": ["esri"], "dependencies": ["arcpy=3.1=py39_arcgispro_41759", {"pip": ["xgboost==1.7.6"]}]}"#).unwrap();
+    assert_eq!(l.format, EnvFormat::EnvironmentYml);
+    assert_eq!(
+        summary(&l),
+        ["arcpy 3.1 py39_arcgispro_41759", "xgboost(pypi) 1.7.6"]
+    );
+}
+
+#[test]
+fn regression_pip_name_ending_in_a_separator_does_not_panic() {
+    // pep508_rs 0.9 panics on this; gpaudit must report it instead.
+    for text in ["nump-==1.0\n", "numpy==1.0\nnump_.==1.0\n"] {
+        assert!(read_text(text).is_err(), "{text}");
+    }
+    let err = read_text("name: x\ndependencies:\n  - pip:\n    - nump-==1.0\n").unwrap_err();
+    assert!(err.message.contains("nump-"), "{err}");
+}
+
+#[test]
+fn channel_tokens_and_passwords_never_reach_output() {
+    let explicit = "@EXPLICIT\nhttps://user:hunter2@conda.example.com/t/tk-SECRET/esri/win-64/arcpy-3.1-py39_arcgispro_41759.tar.bz2\n";
+    let l = read_text(explicit).unwrap();
+    let json = serde_json::to_string(&l).unwrap();
+    assert!(
+        !json.contains("hunter2") && !json.contains("tk-SECRET"),
+        "{json}"
+    );
+    assert_eq!(l.packages[0].channel.as_deref(), Some("esri"));
+    let bad =
+        "@EXPLICIT\nhttps://user:hunter2@conda.example.com/t/tk-SECRET/esri/win-64/not-a-package\n";
+    let err = read_text(bad).unwrap_err().to_string();
+    assert!(
+        !err.contains("hunter2") && !err.contains("tk-SECRET"),
+        "{err}"
+    );
+    let yml = "dependencies:\n  - https://conda.example.com/t/tk-SECRET/esri::arcpy=3.1=py39_0\n";
+    if let Ok(l) = read_text(yml) {
+        let json = serde_json::to_string(&l).unwrap();
+        assert!(!json.contains("tk-SECRET"), "{json}");
+    }
+}
+
+#[test]
+fn editable_egg_names_are_cut_and_checked() {
+    let l = read_text("-e git+https://x/y.git#egg=bad|name\n").unwrap_err();
+    // The line names no usable package: the listing is empty.
+    assert!(l.message.contains("lists no packages"), "{l}");
+    let ok = read_text(
+        "-e git+https://example.com/r.git#egg=floodtools&subdirectory=pkgs/a\nnumpy==1.20.1\n",
+    )
+    .unwrap();
+    assert_eq!(
+        summary(&ok),
+        ["floodtools(pypi) (any version)", "numpy(pypi) 1.20.1"]
+    );
+}
+
+#[test]
+fn a_selector_on_a_plain_listing_is_an_error_unless_it_came_from_flags() {
+    let path = sample("conda-list.json");
+    let err = load(&path, Selection::inline(Some("GIS1/hydro")), None).unwrap_err();
+    assert!(err.message.contains("picks nothing"), "{err}");
+    let lenient = Selection {
+        machine: Some("GIS1"),
+        env: Some("hydro"),
+        strict: false,
+    };
+    assert!(load(&path, lenient, None).is_ok());
+    let err = load(&path, Selection::default(), Some(EnvFormat::Prefix)).unwrap_err();
+    assert!(err.message.contains("is not a folder"), "{err}");
+}
+
+#[test]
+fn versions_spelled_two_ways_are_one_package() {
+    let l = read_text("ca-certificates=2023.01.10=h_0\nca-certificates=2023.1.10=h_0\n").unwrap();
+    assert_eq!(l.packages.len(), 1);
 }

@@ -81,12 +81,14 @@ pub fn read_capped_text(path: &Path) -> Result<String, ScanFailure> {
 
 fn decode_text(bytes: &[u8]) -> String {
     let utf16 = |rest: &[u8], from: fn([u8; 2]) -> u16| {
-        let units = rest
-            .chunks(2)
-            .map(|c| from([c[0], *c.get(1).unwrap_or(&0)]));
-        char::decode_utf16(units)
+        let units = rest.chunks_exact(2).map(|c| from([c[0], c[1]]));
+        let mut text: String = char::decode_utf16(units)
             .map(|c| c.unwrap_or(char::REPLACEMENT_CHARACTER))
-            .collect()
+            .collect();
+        if rest.len() % 2 == 1 {
+            text.push(char::REPLACEMENT_CHARACTER);
+        }
+        text
     };
     match bytes {
         [0xff, 0xfe, rest @ ..] => utf16(rest, u16::from_le_bytes),
@@ -206,6 +208,6 @@ mod tests {
         be.extend("arcpy".encode_utf16().flat_map(u16::to_be_bytes));
         assert_eq!(decode_text(&be), "arcpy");
         // An odd trailing byte does not panic.
-        assert_eq!(decode_text(&[0xff, 0xfe, b'a', 0, b'b']), "ab");
+        assert_eq!(decode_text(&[0xff, 0xfe, b'a', 0, b'b']), "a\u{fffd}");
     }
 }

@@ -4,7 +4,7 @@
 //! error; the audit goes on without it.
 
 use crate::paths;
-use crate::reference::{self, parse_selector, split_selector};
+use crate::reference::{self, split_selector, Selection};
 use crate::site::Site;
 use crate::snapshot::{Reference, ScanError, Service};
 use rayon::prelude::*;
@@ -52,8 +52,7 @@ pub fn gather_references(
         .into_par_iter()
         .map(|(written, keys)| {
             let (path, selector) = split_selector(&site.reference_path(written));
-            let (machine, env) = selector.as_deref().map_or((None, None), parse_selector);
-            let result = reference::load(&path, machine, env, None);
+            let result = reference::load(&path, Selection::inline(selector.as_deref()), None);
             (written, keys, result)
         })
         .collect();
