@@ -38,13 +38,13 @@ pub fn scan_env(
         .iter()
         .flat_map(|rel| pip::scan_site_packages(prefix, rel, &mut failures))
         .collect();
-    let probe = OwnershipProbe {
-        dist_infos: candidates.iter().map(|c| c.key.clone()).collect(),
-        watched: candidates
+    let probe = OwnershipProbe::new(
+        candidates.iter().map(|c| c.key.clone()).collect(),
+        candidates
             .iter()
             .flat_map(|c| c.record.iter().cloned())
             .collect(),
-    };
+    );
 
     let results: Vec<(PathBuf, Result<RecordScan, ScanFailure>)> = record_files
         .into_par_iter()

@@ -16,14 +16,40 @@ use std::path::Path;
 #[derive(Debug, Default)]
 pub struct OwnershipProbe {
     /// Lower-cased names of the `.dist-info`/`.egg-info` entries in site-packages.
-    pub dist_infos: HashSet<String>,
+    dist_infos: HashSet<String>,
     /// Lower-cased prefix-relative paths listed by pip `RECORD`s.
-    pub watched: HashSet<String>,
+    watched: HashSet<String>,
+    /// `watched_len[n]`: some watched path is `n` bytes long.
+    watched_len: Vec<bool>,
 }
 
 impl OwnershipProbe {
+    pub fn new(dist_infos: HashSet<String>, watched: HashSet<String>) -> OwnershipProbe {
+        let mut watched_len =
+            vec![false; watched.iter().map(String::len).max().map_or(0, |m| m + 1)];
+        for w in &watched {
+            watched_len[w.len()] = true;
+        }
+        OwnershipProbe {
+            dist_infos,
+            watched,
+            watched_len,
+        }
+    }
+
     fn is_empty(&self) -> bool {
         self.dist_infos.is_empty() && self.watched.is_empty()
+    }
+
+    /// A cheap test run on every path of every record before the costly
+    /// one: a path can only matter if it has a watched path's length or
+    /// names an `-info` folder.
+    fn may_match(&self, path: &str) -> bool {
+        self.watched_len.get(path.len()).copied().unwrap_or(false)
+            || path
+                .as_bytes()
+                .windows(5)
+                .any(|w| w.eq_ignore_ascii_case(b"-info"))
     }
 }
 
@@ -89,7 +115,7 @@ struct Found {
 
 impl Found {
     fn see(&mut self, path: &str, probe: &OwnershipProbe) {
-        if probe.is_empty() {
+        if probe.is_empty() || !probe.may_match(path) {
             return;
         }
         // One reused buffer: this runs for every path of every record.
@@ -247,10 +273,10 @@ mod tests {
     fn reads_package_fields_and_probes_files() {
         let dir = tempfile::tempdir().unwrap();
         let p = write(dir.path(), "numpy-1.20.1-py39h34a8a5c_0.json", NUMPY);
-        let probe = OwnershipProbe {
-            dist_infos: ["numpy-1.20.1.dist-info".to_string()].into(),
-            watched: ["lib/site-packages/numpy/__init__.py".to_string()].into(),
-        };
+        let probe = OwnershipProbe::new(
+            ["numpy-1.20.1.dist-info".to_string()].into(),
+            ["lib/site-packages/numpy/__init__.py".to_string()].into(),
+        );
         let scan = read_record(&p, &probe).unwrap();
         assert_eq!(scan.package.name(), "numpy");
         assert_eq!(scan.package.record.version.as_str(), "1.20.1");
