@@ -164,6 +164,9 @@ pub struct Package {
     pub channel: Option<String>,
     /// The record file it was read from.
     pub file: String,
+    /// Top-level Python modules it installs (lower-cased), from its `files`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub modules: Vec<String>,
 }
 
 impl Package {
@@ -190,6 +193,9 @@ pub struct PipDist {
     pub path: String,
     /// Files its `RECORD` lists that a conda record also owns.
     pub overwrote: Vec<OverwrittenFile>,
+    /// Top-level Python modules it installs (lower-cased), from `RECORD`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub modules: Vec<String>,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq, PartialOrd, Ord)]
@@ -268,6 +274,10 @@ pub struct Service {
     pub provider: Option<String>,
     pub configured_state: Option<String>,
     pub conda_environment_path: Option<String>,
+    /// `properties.toolbox`: where the published toolbox (and the service's
+    /// code beside it) is, as `${arcgisinput}\Folder\Name.GPServer\...`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub toolbox: Option<String>,
     /// The service JSON it was read from.
     pub file: String,
 }

@@ -134,6 +134,7 @@ mod tests {
                     package: o.to_string(),
                 })
                 .collect(),
+            modules: vec![name.to_lowercase()],
         }
     }
 

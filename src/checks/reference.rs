@@ -447,6 +447,7 @@ mod tests {
             installer: Some("pip".into()),
             path: "Lib/site-packages/requests_toolbelt-1.0.0.dist-info".into(),
             overwrote: Vec::new(),
+            modules: vec!["requests_toolbelt".into()],
         });
         let mut m = machine("GIS1", vec![hydro]);
         bind(&mut m, "Hydro/Flood.GPServer", "/envs/hydro", "hydro");

@@ -18,6 +18,7 @@ pub fn pkg(name: &str, version: &str, build: &str, depends: &[&str]) -> Package 
         record,
         channel: Some("https://conda.anaconda.org/esri".into()),
         file: format!("conda-meta/{name}-{version}-{build}.json"),
+        modules: vec![name.replace('-', "_")],
     }
 }
 
@@ -86,6 +87,7 @@ pub fn service(key: &str, provider: &str, conda_env: Option<&str>) -> Service {
         provider: Some(provider.into()),
         configured_state: Some("STARTED".into()),
         conda_environment_path: conda_env.map(str::to_string),
+        toolbox: None,
         file: format!("config-store/services/{key}.json"),
     }
 }

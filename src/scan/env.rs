@@ -195,12 +195,17 @@ fn pip_dists(candidates: &[DistCandidate], scans: &[RecordScan], prefix: &Path) 
                 .collect();
             overwrote.sort();
             overwrote.dedup();
+            let mut modules = super::modules::ModuleSet::default();
+            for p in &c.record {
+                modules.see(p);
+            }
             PipDist {
                 name: c.name.clone(),
                 version: c.version.clone(),
                 installer: c.installer.clone(),
                 path: paths::display(c.path.strip_prefix(prefix).unwrap_or(&c.path)),
                 overwrote,
+                modules: modules.finish(),
             }
         })
         .collect();

@@ -7,6 +7,7 @@ mod config_store;
 mod env;
 mod history;
 mod machine;
+pub mod modules;
 mod pip;
 mod records;
 mod references;

@@ -100,6 +100,7 @@ pub fn read_record(path: &Path, probe: &OwnershipProbe) -> Result<RecordScan, Sc
             record,
             channel,
             file: crate::paths::display(path),
+            modules: std::mem::take(&mut found.modules).finish(),
         },
         owned_dist_infos: found.dist_infos,
         owned_watched: found.watched,
@@ -111,10 +112,12 @@ struct Found {
     dist_infos: Vec<String>,
     watched: Vec<(String, String)>,
     lower: String,
+    modules: super::modules::ModuleSet,
 }
 
 impl Found {
     fn see(&mut self, path: &str, probe: &OwnershipProbe) {
+        self.modules.see(path);
         if probe.is_empty() || !probe.may_match(path) {
             return;
         }

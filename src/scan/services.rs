@@ -107,6 +107,13 @@ fn read_service(folder: Option<String>, dir: &Path) -> Result<Service, ScanError
         .map(str::trim)
         .filter(|s| !s.is_empty())
         .map(str::to_string);
+    let toolbox = obj
+        .get("properties")
+        .and_then(|p| p.get("toolbox"))
+        .and_then(Value::as_str)
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_string);
     let key = match &folder {
         Some(f) => format!("{f}/{name}.{service_type}"),
         None => format!("{name}.{service_type}"),
@@ -119,6 +126,7 @@ fn read_service(folder: Option<String>, dir: &Path) -> Result<Service, ScanError
         provider: text("provider"),
         configured_state: text("configuredState"),
         conda_environment_path,
+        toolbox,
         file: paths::display(&file),
     })
 }

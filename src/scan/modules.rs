@@ -1,0 +1,135 @@
+//! Which top-level Python modules a package provides, told from the paths
+//! it installs: `Lib/site-packages/<module>/...`, `<module>.py`, or an
+//! extension `<module>.cp39-win_amd64.pyd` / `.so`. Names are lower-cased
+//! (Windows file names ignore case). Used for conda records' `files` and pip
+//! `RECORD`s; runs on every path, so it only looks, never allocates, until
+//! it has a module.
+
+/// The top-level module a prefix-relative path belongs to, if any.
+pub fn top_module(path: &str) -> Option<&str> {
+    let rest = site_packages_rest(path)?;
+    match rest.split_once(['/', '\\']) {
+        Some((dir, _)) => {
+            // Metadata, caches and data folders are not importable modules.
+            let ok = !dir.is_empty() && !dir.contains('.') && dir != "__pycache__";
+            ok.then_some(dir)
+        }
+        None => {
+            let (stem, ext) = rest.split_once('.')?;
+            let ext = ext.rsplit('.').next().unwrap_or(ext);
+            let importable = ext.eq_ignore_ascii_case("py")
+                || ext.eq_ignore_ascii_case("pyd")
+                || ext.eq_ignore_ascii_case("so");
+            (importable && !stem.is_empty()).then_some(stem)
+        }
+    }
+}
+
+/// What follows `site-packages/` in a path under `Lib/` or `lib/pythonX.Y/`.
+fn site_packages_rest(path: &str) -> Option<&str> {
+    const SP: &str = "site-packages/";
+    let bytes = path.as_bytes();
+    if bytes.len() < 4
+        || !bytes[..4].eq_ignore_ascii_case(b"lib/") && !bytes[..4].eq_ignore_ascii_case(b"lib\\")
+    {
+        return None;
+    }
+    let after_lib = &path[4..];
+    let candidates = [
+        after_lib,
+        after_lib.split_once(['/', '\\']).map_or("", |(_, r)| r),
+    ];
+    candidates.into_iter().find_map(|c| {
+        let head = c.get(..SP.len())?;
+        (head.eq_ignore_ascii_case(SP) || head.eq_ignore_ascii_case("site-packages\\"))
+            .then(|| &c[SP.len()..])
+    })
+}
+
+/// Collects the modules of one package from its paths, in order.
+#[derive(Debug, Default)]
+pub struct ModuleSet {
+    modules: Vec<String>,
+    /// `Lib/site-packages/<module>/` of the last module folder seen: the
+    /// paths of one folder come together, and a byte compare skips them.
+    last_dir: String,
+}
+
+impl ModuleSet {
+    pub fn see(&mut self, path: &str) {
+        if !self.last_dir.is_empty() && path.as_bytes().starts_with(self.last_dir.as_bytes()) {
+            return;
+        }
+        let Some(m) = top_module(path) else {
+            return;
+        };
+        // `m` is a slice of `path`: where it ends in `path`.
+        let end = m.as_ptr() as usize - path.as_ptr() as usize + m.len();
+        if path[end..].starts_with(['/', '\\']) {
+            self.last_dir.clear();
+            self.last_dir.push_str(&path[..=end]);
+        }
+        if !self
+            .modules
+            .last()
+            .is_some_and(|l| l.eq_ignore_ascii_case(m))
+        {
+            self.modules.push(m.to_ascii_lowercase());
+        }
+    }
+
+    pub fn finish(mut self) -> Vec<String> {
+        self.modules.sort();
+        self.modules.dedup();
+        self.modules
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn modules_from_paths() {
+        let cases = [
+            ("Lib/site-packages/numpy/__init__.py", Some("numpy")),
+            ("Lib/site-packages/six.py", Some("six")),
+            (
+                "Lib/site-packages/_cffi_backend.cp39-win_amd64.pyd",
+                Some("_cffi_backend"),
+            ),
+            ("lib/python3.9/site-packages/yaml/__init__.py", Some("yaml")),
+            (
+                "lib/python3.9/site-packages/_yaml.cpython-39-x86_64-linux-gnu.so",
+                Some("_yaml"),
+            ),
+            ("Lib/site-packages/numpy-1.20.1.dist-info/METADATA", None),
+            ("Lib/site-packages/__pycache__/six.cpython-39.pyc", None),
+            ("Lib/site-packages/easy-install.pth", None),
+            ("Library/bin/gdal.dll", None),
+            ("Lib/os.py", None),
+            ("li", None),
+        ];
+        for (path, want) in cases {
+            assert_eq!(top_module(path), want, "{path}");
+        }
+        let mut set = ModuleSet::default();
+        for p in [
+            "Lib/site-packages/PIL/a.py",
+            "Lib/site-packages/PIL/b.py",
+            "Lib/site-packages/pil/c.py",
+        ] {
+            set.see(p);
+        }
+        assert_eq!(set.finish(), ["pil"]);
+        // A module named like a path part is still told apart.
+        let mut set = ModuleSet::default();
+        for p in [
+            "lib/python3.9/site-packages/lib/a.py",
+            "lib/python3.9/site-packages/yaml/a.py",
+        ] {
+            set.see(p);
+        }
+        assert_eq!(set.finish(), ["lib", "yaml"]);
+    }
+}
