@@ -99,9 +99,23 @@ pub fn load(inputs: &[PathBuf]) -> Result<Loaded, InputError> {
 
 /// Check a snapshot and build the report.
 pub fn audit(snapshot: &Snapshot, policy: &Policy, today: Date) -> Report {
+    audit_for(snapshot, policy, today, None)
+}
+
+/// Check a snapshot, and what would break on the `target` release's Python
+/// (`audit --target`), and build the report.
+pub fn audit_for(
+    snapshot: &Snapshot,
+    policy: &Policy,
+    today: Date,
+    target: Option<&crate::release::Release>,
+) -> Report {
     let releases = ReleaseTable::builtin();
     let rules = RuleBook::builtin();
-    let ctx = Context::new(snapshot, &releases);
+    let mut ctx = Context::new(snapshot, &releases);
+    ctx.target_python = target
+        .and_then(|r| r.package("python"))
+        .and_then(|p| crate::python::PyVersion::parse(&p.version));
     let findings = checks::run(&ctx);
     let applied = policy.apply(findings, &rules, today);
     Report {

@@ -12,6 +12,7 @@ pub mod graph;
 pub mod output;
 pub mod paths;
 pub mod policy;
+pub mod python;
 pub mod redact;
 pub mod reference;
 pub mod release;

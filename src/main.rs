@@ -55,6 +55,10 @@ enum Command {
         /// FILE#MACHINE/ENV picks an env from a snapshot.
         #[arg(long, value_name = "FILE")]
         reference: Option<String>,
+        /// Also check for what breaks on this ArcGIS Server release (11.5):
+        /// scripts' imports of modules its Python removed become errors.
+        #[arg(long, value_name = "RELEASE")]
+        target: Option<ArcgisVersion>,
         /// Read --reference as this format instead of detecting it.
         #[arg(long, value_parser = parse_env_format, value_name = "FORMAT", requires = "reference")]
         reference_format: Option<EnvFormat>,
@@ -239,6 +243,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             output,
             reference,
             reference_format,
+            target,
         } => {
             let mut loaded = audit::load(&inputs)?;
             if let Some(arg) = reference {
@@ -260,7 +265,20 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     }
                 }
             };
-            let report = audit::audit(&loaded.snapshot, &policy, today());
+            let table = ReleaseTable::builtin();
+            let target = target
+                .map(|t| baseline::release_for(&table, &t))
+                .transpose()
+                .map_err(|e| anyhow!(e))?;
+            if let Some(t) = target {
+                if t.package("python").is_none() {
+                    return Err(anyhow!(
+                        "the release table has no Python version for ArcGIS Server {}",
+                        t.server
+                    ));
+                }
+            }
+            let report = audit::audit_for(&loaded.snapshot, &policy, today(), target);
             let text = match format {
                 Format::Json => report.to_json() + "\n",
                 Format::Markdown => render_markdown(&report),

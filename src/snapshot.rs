@@ -42,6 +42,9 @@ pub struct Snapshot {
     /// Reference envs (what each GP service was published from).
     #[serde(default)]
     pub references: Vec<Reference>,
+    /// Each GP service's published Python code and its imports.
+    #[serde(default)]
+    pub service_code: Vec<ServiceCode>,
     /// Files that could not be read or parsed.
     pub scan_errors: Vec<ScanError>,
 }
@@ -310,6 +313,48 @@ pub struct ServiceBinding {
     pub unresolved: Option<String>,
 }
 
+/// A GP service's published Python code (its extracted folder under
+/// `arcgisinput`) and what each script imports.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServiceCode {
+    pub service: String,
+    /// The folder the code was read from, when it was found.
+    pub folder: Option<String>,
+    /// Why the code could not be found or read.
+    pub missing: Option<String>,
+    /// Modules the service's own files provide (`helpers` for helpers.py),
+    /// lower-cased: importing them needs no package.
+    pub local_modules: Vec<String>,
+    pub scripts: Vec<Script>,
+}
+
+/// One `.py` or `.pyt` file of a service.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Script {
+    pub path: String,
+    pub imports: Vec<ScriptImport>,
+    /// Set when the file does not parse as Python 3: line and message.
+    pub not_python3: Option<(usize, String)>,
+    /// Set when the file could not be read or parsed at all (binary, too
+    /// large, nested past Python's limits).
+    pub unreadable: Option<String>,
+}
+
+/// One import statement (or `importlib.import_module("...")` call).
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct ScriptImport {
+    /// Dotted, as written (`os.path`).
+    pub module: String,
+    pub line: usize,
+    /// Inside a function or a `try` that handles ImportError.
+    pub optional: bool,
+    /// From `importlib.import_module("...")` or `__import__("...")`.
+    pub dynamic: bool,
+}
+
 /// A file that could not be read or parsed.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq, PartialOrd, Ord)]
 #[serde(deny_unknown_fields)]
@@ -438,6 +483,15 @@ impl Snapshot {
                         reference.default &= !has_default;
                         merged.references.push(reference);
                     }
+                }
+            }
+            for code in part.service_code {
+                if !merged
+                    .service_code
+                    .iter()
+                    .any(|c| c.service == code.service)
+                {
+                    merged.service_code.push(code);
                 }
             }
             merged.scan_errors.extend(part.scan_errors);

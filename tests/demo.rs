@@ -21,6 +21,10 @@ const ALL_CODES: &[&str] = &[
     "reference-drift",
     "reference-missing",
     "reference-extra",
+    "service-import-unresolved",
+    "service-import-removed-stdlib",
+    "service-code-python2",
+    "service-code-missing",
     "scan-error",
     "waiver-expired",
     "waiver-unmatched",
@@ -187,7 +191,7 @@ fn table_and_markdown_render_the_same_findings() {
     assert!(text.contains("pin-violation"));
     assert!(
         text.trim_end()
-            .ends_with("52 errors, 11 warnings, 9 info (1 waived)"),
+            .ends_with("58 errors, 13 warnings, 15 info (1 waived)"),
         "{text}"
     );
     let md = gpaudit()
@@ -198,7 +202,7 @@ fn table_and_markdown_render_the_same_findings() {
     assert!(md.starts_with("# gpaudit report: demo\n"));
     assert!(md.contains("## Machine GIS1.EXAMPLE.COM"));
     assert!(md.contains("### Env hydro"));
-    assert!(md.contains("| error | 52 |"));
+    assert!(md.contains("| error | 58 |"));
 }
 
 #[test]

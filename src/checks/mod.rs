@@ -13,6 +13,7 @@ mod pin;
 mod pip;
 mod reference;
 mod scan_error;
+mod service_code;
 mod site;
 
 use crate::finding::{Code, Finding};
@@ -36,6 +37,8 @@ pub struct Context<'a> {
     pub releases: &'a ReleaseTable,
     pub roles: Roles,
     pub site_release: Option<SiteRelease>,
+    /// The Python of the release an upgrade goes to (`audit --target`).
+    pub target_python: Option<crate::python::PyVersion>,
 }
 
 impl<'a> Context<'a> {
@@ -46,6 +49,7 @@ impl<'a> Context<'a> {
             releases,
             roles: Roles::builtin(),
             site_release,
+            target_python: None,
         }
     }
 
@@ -133,6 +137,7 @@ const CHECKS: &[Check] = &[
     per_service_env::per_service_env_unsupported,
     reference::reference_findings,
     scan_error::scan_errors,
+    service_code::service_code,
 ];
 
 /// Run every check over the snapshot.

@@ -105,6 +105,7 @@ pub fn snapshot(machines: Vec<Machine>, version: Option<&str>) -> Snapshot {
         machines,
         services: Vec::new(),
         references: Vec::new(),
+        service_code: Vec::new(),
         scan_errors: Vec::new(),
     }
 }

@@ -6,11 +6,13 @@
 mod config_store;
 mod env;
 mod history;
+pub mod imports;
 mod machine;
 pub mod modules;
 mod pip;
 mod records;
 mod references;
+mod service_code;
 mod services;
 
 pub use config_store::read_connection_string;
@@ -52,7 +54,7 @@ pub fn read_capped(path: &Path) -> Result<Vec<u8>, ScanFailure> {
     read_capped_with(path, MAX_FILE_BYTES)
 }
 
-fn read_capped_with(path: &Path, limit: u64) -> Result<Vec<u8>, ScanFailure> {
+pub(crate) fn read_capped_with(path: &Path, limit: u64) -> Result<Vec<u8>, ScanFailure> {
     let file = std::fs::File::open(path).map_err(|e| ScanFailure::io(&e))?;
     let len = file.metadata().map_err(|e| ScanFailure::io(&e))?.len();
     if len > limit {
@@ -115,6 +117,7 @@ pub fn scan_site(site: &Site) -> Snapshot {
         .map(|m| machine::scan_machine(m, &services))
         .collect();
     let references = references::gather_references(site, &services, &mut errors);
+    let service_code = service_code::gather_service_code(site, config_store.as_deref(), &services);
     let mut out_machines = Vec::with_capacity(machines.len());
     for (machine, machine_errors) in machines {
         out_machines.push(machine);
@@ -133,6 +136,7 @@ pub fn scan_site(site: &Site) -> Snapshot {
         machines: out_machines,
         services,
         references,
+        service_code,
         scan_errors: errors,
     }
 }

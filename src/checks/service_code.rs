@@ -1,0 +1,396 @@
+//! `service-import-unresolved`, `service-import-removed-stdlib`,
+//! `service-code-python2`, `service-code-missing`: will a GP service's own
+//! code run in the env it gets on each machine? Each import of each script is
+//! resolved against the env's packages' modules, the standard library of the
+//! env's Python, what ArcGIS provides and the service's own files.
+
+use super::Context;
+use crate::finding::{Code, Finding};
+use crate::python::{PyVersion, Stdlib};
+use crate::snapshot::{Env, Machine, ServiceCode};
+use std::collections::BTreeSet;
+
+/// Python of an env (its `python` package), if it has one.
+fn env_python(env: &Env) -> Option<PyVersion> {
+    PyVersion::parse(&env.package("python")?.record.version.as_str())
+}
+
+/// Every module an env provides by its packages.
+fn env_modules(env: &Env) -> BTreeSet<&str> {
+    env.packages
+        .iter()
+        .flat_map(|p| p.modules.iter())
+        .chain(env.pip.iter().flat_map(|d| d.modules.iter()))
+        .map(String::as_str)
+        .collect()
+}
+
+/// Where else in the site a module is installed: `package (env on machine)`.
+fn providers(ctx: &Context, module: &str) -> Vec<String> {
+    let mut out = BTreeSet::new();
+    for m in &ctx.snapshot.machines {
+        for e in &m.envs {
+            for p in e
+                .packages
+                .iter()
+                .filter(|p| p.modules.iter().any(|x| x == module))
+            {
+                out.insert(format!("{} (in `{}` on {})", p.name(), e.name, m.name));
+            }
+            for d in e
+                .pip
+                .iter()
+                .filter(|d| d.modules.iter().any(|x| x == module))
+            {
+                out.insert(format!(
+                    "{} from pip (in `{}` on {})",
+                    d.name, e.name, m.name
+                ));
+            }
+        }
+    }
+    out.into_iter().take(3).collect()
+}
+
+pub fn service_code(ctx: &Context) -> Vec<Finding> {
+    let stdlib = Stdlib::builtin();
+    let mut out = Vec::new();
+    for code in &ctx.snapshot.service_code {
+        out.extend(code_findings(code));
+    }
+    for machine in &ctx.snapshot.machines {
+        for binding in machine.bindings.iter().filter(|b| b.unresolved.is_none()) {
+            let Some(code) = ctx
+                .snapshot
+                .service_code
+                .iter()
+                .find(|c| c.service == binding.service)
+            else {
+                continue;
+            };
+            let Some(env) = machine.env_at(&binding.env_path) else {
+                continue;
+            };
+            imports(ctx, &stdlib, machine, env, code, &mut out);
+        }
+    }
+    out
+}
+
+/// Findings about the code itself, the same on every machine.
+fn code_findings(code: &ServiceCode) -> Vec<Finding> {
+    let mut out = Vec::new();
+    let service = |f: Finding| {
+        f.service(&code.service)
+            .services(vec![code.service.clone()])
+    };
+    if let Some(why) = &code.missing {
+        out.push(service(Finding::new(
+            Code::ServiceCodeMissing,
+            format!(
+                "the code of {} was not found, so its imports are not checked: {why}",
+                code.service
+            ),
+        )));
+    }
+    for script in &code.scripts {
+        if let Some((line, message)) = &script.not_python3 {
+            out.push(service(
+                Finding::new(
+                    Code::ServiceCodePython2,
+                    format!(
+                        "{} does not parse as Python 3 (line {line}: {message}); Python 2 code (ArcMap) does not run in ArcGIS Pro's Python",
+                        script.path
+                    ),
+                )
+                .source(script.path.clone())
+                .found(format!("line {line}")),
+            ));
+        }
+        if let Some(why) = &script.unreadable {
+            out.push(service(
+                Finding::new(
+                    Code::ServiceCodeMissing,
+                    format!(
+                        "{} of {} could not be read, so its imports are not checked: {why}",
+                        script.path, code.service
+                    ),
+                )
+                .source(script.path.clone()),
+            ));
+        }
+    }
+    out
+}
+
+fn imports(
+    ctx: &Context,
+    stdlib: &Stdlib,
+    machine: &Machine,
+    env: &Env,
+    code: &ServiceCode,
+    out: &mut Vec<Finding>,
+) {
+    let python = env_python(env);
+    let std_here = python.map(|v| stdlib.modules(v));
+    let provided = env_modules(env);
+    // arcpy's native modules come with the arcpy package, not on their own.
+    let arcgis: BTreeSet<&str> = if env.package("arcpy").is_some() {
+        stdlib.arcgis_modules().collect()
+    } else {
+        BTreeSet::new()
+    };
+    let target_python = ctx.target_python;
+    for script in &code.scripts {
+        for import in &script.imports {
+            let top = import
+                .module
+                .split('.')
+                .next()
+                .unwrap_or(&import.module)
+                .to_ascii_lowercase();
+            let base = |c: Code, message: String| {
+                Finding::new(c, message)
+                    .machine(&machine.name)
+                    .env(&env.name, &env.path)
+                    .service(&code.service)
+                    .services(vec![code.service.clone()])
+                    .package(top.clone())
+                    .source(format!("{}:{}", script.path, import.line))
+            };
+            let in_std = std_here.as_ref().is_some_and(|s| s.contains(&top));
+            let resolved = in_std
+                || provided.contains(top.as_str())
+                || arcgis.contains(top.as_str())
+                || code.local_modules.contains(&top);
+            if !resolved {
+                let mut message = format!(
+                    "{} imports `{}` (line {}{}), which env `{}` on {} does not provide",
+                    code.service,
+                    import.module,
+                    import.line,
+                    if import.optional { ", optional" } else { "" },
+                    env.name,
+                    machine.name
+                );
+                if let Some(v) = python.and_then(|v| removed_before(stdlib, &top, v)) {
+                    message.push_str(&format!(
+                        "; it left the standard library in Python {v} and this env has Python {}",
+                        python.map(|p| p.to_string()).unwrap_or_default()
+                    ));
+                }
+                let elsewhere = providers(ctx, &top);
+                let mut f = base(Code::ServiceImportUnresolved, message)
+                    .found(format!("{}:{}", script.path, import.line));
+                if !elsewhere.is_empty() {
+                    f = f.expected(format!("provided by {}", elsewhere.join(", ")));
+                }
+                if import.optional {
+                    f = f.condition("optional");
+                }
+                out.push(f);
+                continue;
+            }
+            if !in_std {
+                continue;
+            }
+            let Some(v) = python else { continue };
+            if let Some(removed) = stdlib.removed_after(&top, v) {
+                let hit_by_target = target_python.is_some_and(|t| t >= removed);
+                let mut f = base(
+                    Code::ServiceImportRemovedStdlib,
+                    format!(
+                        "{} imports `{}` (line {}), which Python {removed} removed from the standard library; env `{}` on {} has Python {v}{}",
+                        code.service,
+                        import.module,
+                        import.line,
+                        env.name,
+                        machine.name,
+                        match target_python {
+                            Some(t) if hit_by_target => format!(", the target release's Python {t} does not have it"),
+                            _ => String::new(),
+                        }
+                    ),
+                )
+                .expected(format!("Python < {removed}"))
+                .found(format!("Python {v}"));
+                if hit_by_target {
+                    f = f.condition("target");
+                }
+                out.push(f);
+            }
+        }
+    }
+}
+
+/// The Python (up to `v`) that removed `module`, when it is not in `v`'s
+/// standard library but was in an earlier one.
+fn removed_before(stdlib: &Stdlib, module: &str, v: PyVersion) -> Option<PyVersion> {
+    let earlier = PyVersion(3, 6);
+    (stdlib.modules(earlier).contains(module) && !stdlib.modules(v).contains(module))
+        .then(|| stdlib.removed_after(module, earlier))
+        .flatten()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::testkit::*;
+    use super::*;
+    use crate::rules::RuleBook;
+    use crate::snapshot::{Script, ScriptImport};
+
+    fn import(module: &str, line: usize, optional: bool) -> ScriptImport {
+        ScriptImport {
+            module: module.into(),
+            line,
+            optional,
+            dynamic: false,
+        }
+    }
+
+    fn code(scripts: Vec<Script>) -> ServiceCode {
+        ServiceCode {
+            service: "Hydro/Flood.GPServer".into(),
+            folder: Some("/arcgisinput/Hydro/Flood.GPServer/extracted".into()),
+            missing: None,
+            local_modules: vec!["flood".into(), "helpers".into()],
+            scripts,
+        }
+    }
+
+    fn script(path: &str, imports: Vec<ScriptImport>) -> Script {
+        Script {
+            path: path.into(),
+            imports,
+            not_python3: None,
+            unreadable: None,
+        }
+    }
+
+    fn brief(s: &crate::snapshot::Snapshot) -> Vec<String> {
+        let book = RuleBook::builtin();
+        run_one(s, service_code)
+            .iter()
+            .map(|f| {
+                format!(
+                    "{} {} {}",
+                    f.code,
+                    book.severity(f.code, f.condition),
+                    f.package.as_deref().unwrap_or("")
+                )
+            })
+            .collect()
+    }
+
+    #[test]
+    fn imports_resolve_against_packages_stdlib_arcgis_and_own_files() {
+        let hydro = env(
+            "hydro",
+            &[
+                ("python", "3.9.16", "h_0"),
+                ("numpy", "1.20.1", "py39_0"),
+                ("arcpy", "3.1", "py39_1"),
+            ],
+        );
+        let mut m = machine("GIS1", vec![hydro]);
+        bind(&mut m, "Hydro/Flood.GPServer", "/envs/hydro", "hydro");
+        let mut s = snapshot(vec![m], Some("11.1"));
+        s.service_code.push(code(vec![script(
+            "flood.py",
+            vec![
+                import("arcpy", 1, false),
+                import("arcgisscripting", 2, false),
+                import("numpy.linalg", 3, false),
+                import("os.path", 4, false),
+                import("helpers", 5, false),
+                import("rasterstats", 6, false),
+                import("xgboost", 7, true),
+                import("imp", 8, false),
+            ],
+        )]));
+        assert_eq!(
+            brief(&s),
+            [
+                "service-import-removed-stdlib info imp",
+                "service-import-unresolved error rasterstats",
+                "service-import-unresolved warning xgboost",
+            ]
+        );
+        // With a target on Python 3.12, imp is an error.
+        let releases = crate::release::ReleaseTable::builtin();
+        let mut ctx = Context::new(&s, &releases);
+        ctx.target_python = Some(PyVersion(3, 13));
+        let f: Vec<_> = service_code(&ctx)
+            .into_iter()
+            .filter(|f| f.code == Code::ServiceImportRemovedStdlib)
+            .collect();
+        assert_eq!(
+            RuleBook::builtin().severity(f[0].code, f[0].condition),
+            crate::Severity::Error
+        );
+    }
+
+    #[test]
+    fn a_module_already_gone_from_the_env_s_python_is_unresolved_and_says_why() {
+        let new = env("new", &[("python", "3.12.1", "h_0")]);
+        let mut m = machine("GIS1", vec![new]);
+        bind(&mut m, "Hydro/Flood.GPServer", "/envs/new", "new");
+        let mut s = snapshot(vec![m], Some("11.1"));
+        s.service_code.push(code(vec![script(
+            "flood.py",
+            vec![import("distutils.core", 3, false)],
+        )]));
+        let f = run_one(&s, service_code);
+        assert_eq!(f.len(), 1);
+        assert!(
+            f[0].message
+                .contains("left the standard library in Python 3.12"),
+            "{}",
+            f[0].message
+        );
+    }
+
+    #[test]
+    fn python2_missing_code_and_providers_elsewhere() {
+        let hydro = env("hydro", &[("python", "3.9.16", "h_0")]);
+        let ml = env(
+            "ml",
+            &[
+                ("python", "3.9.16", "h_0"),
+                ("scikit-learn", "1.2.1", "py39_0"),
+            ],
+        );
+        let mut ml = ml;
+        ml.packages[1].modules = vec!["sklearn".into()];
+        let mut m = machine("GIS1", vec![hydro, ml]);
+        bind(&mut m, "Hydro/Flood.GPServer", "/envs/hydro", "hydro");
+        let mut s = snapshot(vec![m], Some("11.1"));
+        let mut old = script("old.py", vec![]);
+        old.not_python3 = Some((3, "invalid syntax".into()));
+        s.service_code.push(code(vec![
+            old,
+            script("flood.py", vec![import("sklearn.cluster", 2, false)]),
+        ]));
+        s.service_code.push(ServiceCode {
+            service: "Other/Gone.GPServer".into(),
+            folder: None,
+            missing: Some("no properties.toolbox".into()),
+            local_modules: vec![],
+            scripts: vec![],
+        });
+        let findings = run_one(&s, service_code);
+        let codes: Vec<&str> = findings.iter().map(|f| f.code.as_str()).collect();
+        assert_eq!(
+            codes,
+            [
+                "service-code-missing",
+                "service-code-python2",
+                "service-import-unresolved"
+            ]
+        );
+        assert_eq!(
+            findings[2].expected.as_deref(),
+            Some("provided by scikit-learn (in `ml` on GIS1)")
+        );
+    }
+}

@@ -1,0 +1,323 @@
+//! Reading a Python script's imports with a real parser (rustpython-parser):
+//! `import a.b`, `from a import b`, relative imports, imports inside
+//! functions or `try: ... except ImportError`, and
+//! `importlib.import_module("literal")` / `__import__("literal")`. A script
+//! that does not parse as Python 3 is reported as such (old ArcMap
+//! services are Python 2). Pure: text in, imports out.
+
+use crate::snapshot::ScriptImport;
+use rustpython_ast::Visitor;
+use rustpython_parser::ast;
+use rustpython_parser::{parse, Mode};
+
+/// CPython refuses more than 200 nested brackets and 100 indentation levels
+/// (Parser/tokenizer.c MAXLEVEL, MAXINDENT); so does gpaudit, which keeps the
+/// parser and the AST walk within their stacks.
+const MAX_BRACKETS: usize = 200;
+const MAX_INDENT_COLUMNS: usize = 400;
+
+/// A script's imports, or why they could not be read.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Script {
+    Imports(Vec<ScriptImport>),
+    /// Not Python 3: the parser's message with its line.
+    NotPython3 {
+        line: usize,
+        message: String,
+    },
+    /// Could not be parsed for another reason (nesting past CPython's limits).
+    Refused(String),
+}
+
+/// Read the imports of `source`.
+pub fn read_imports(source: &str) -> Script {
+    if let Some(why) = too_deep(source) {
+        return Script::Refused(why);
+    }
+    let lines = LineIndex::new(source);
+    match parse(source, Mode::Module, "<script>") {
+        Err(e) => Script::NotPython3 {
+            line: lines.line(e.offset.to_usize()),
+            message: e.error.to_string(),
+        },
+        Ok(module) => {
+            let mut walker = ImportWalker {
+                lines: &lines,
+                optional: 0,
+                imports: Vec::new(),
+            };
+            if let ast::Mod::Module(m) = module {
+                for stmt in m.body {
+                    walker.visit_stmt(stmt);
+                }
+            }
+            let mut imports = walker.imports;
+            imports.sort_by(|a, b| (a.line, &a.module).cmp(&(b.line, &b.module)));
+            imports.dedup();
+            Script::Imports(imports)
+        }
+    }
+}
+
+fn too_deep(source: &str) -> Option<String> {
+    let mut depth = 0usize;
+    let mut max = 0usize;
+    for b in source.bytes() {
+        match b {
+            b'(' | b'[' | b'{' => {
+                depth += 1;
+                max = max.max(depth);
+            }
+            b')' | b']' | b'}' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    if max > MAX_BRACKETS {
+        return Some(format!(
+            "brackets nest {max} deep; Python itself stops at {MAX_BRACKETS}"
+        ));
+    }
+    let indent = source
+        .lines()
+        .map(|l| l.len() - l.trim_start_matches([' ', '\t']).len())
+        .max()
+        .unwrap_or(0);
+    (indent > MAX_INDENT_COLUMNS)
+        .then(|| format!("a line is indented {indent} columns; Python stops at 100 levels"))
+}
+
+/// Byte offset → 1-based line.
+struct LineIndex {
+    starts: Vec<usize>,
+}
+
+impl LineIndex {
+    fn new(source: &str) -> LineIndex {
+        let mut starts = vec![0];
+        starts.extend(source.match_indices('\n').map(|(i, _)| i + 1));
+        LineIndex { starts }
+    }
+
+    fn line(&self, offset: usize) -> usize {
+        self.starts.partition_point(|s| *s <= offset).max(1)
+    }
+}
+
+struct ImportWalker<'a> {
+    lines: &'a LineIndex,
+    /// Inside a function body or a `try` that catches ImportError: the
+    /// import may never run, or its failure is handled.
+    optional: usize,
+    imports: Vec<ScriptImport>,
+}
+
+impl ImportWalker<'_> {
+    fn add(&mut self, module: &str, at: ast::text_size::TextSize, dynamic: bool) {
+        if module.is_empty() {
+            return;
+        }
+        self.imports.push(ScriptImport {
+            module: module.to_string(),
+            line: self.lines.line(at.to_usize()),
+            optional: self.optional > 0,
+            dynamic,
+        });
+    }
+
+    fn optionally(&mut self, body: Vec<ast::Stmt>) {
+        self.optional += 1;
+        for stmt in body {
+            self.visit_stmt(stmt);
+        }
+        self.optional -= 1;
+    }
+}
+
+/// Whether an `except` clause catches a failed import.
+fn catches_import_error(handler: &ast::ExceptHandler) -> bool {
+    let ast::ExceptHandler::ExceptHandler(h) = handler;
+    let Some(kind) = &h.type_ else {
+        return true; // bare `except:`
+    };
+    let names: Vec<&ast::Expr> = match kind.as_ref() {
+        ast::Expr::Tuple(t) => t.elts.iter().collect(),
+        e => vec![e],
+    };
+    names.iter().any(|e| match e {
+        ast::Expr::Name(n) => matches!(
+            n.id.as_str(),
+            "ImportError" | "ModuleNotFoundError" | "Exception" | "BaseException"
+        ),
+        _ => false,
+    })
+}
+
+/// `"x"` when `e` is a string literal.
+fn literal_str(e: &ast::Expr) -> Option<&str> {
+    match e {
+        ast::Expr::Constant(c) => match &c.value {
+            ast::Constant::Str(s) => Some(s.as_str()),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+impl Visitor for ImportWalker<'_> {
+    fn visit_stmt_import(&mut self, node: ast::StmtImport) {
+        for alias in &node.names {
+            self.add(alias.name.as_str(), node.range.start(), false);
+        }
+    }
+
+    fn visit_stmt_import_from(&mut self, node: ast::StmtImportFrom) {
+        // Relative imports name the service's own files, never the env.
+        if node.level.is_some_and(|l| l.to_u32() > 0) {
+            return;
+        }
+        if let Some(module) = &node.module {
+            self.add(module.as_str(), node.range.start(), false);
+        }
+    }
+
+    fn visit_stmt_function_def(&mut self, node: ast::StmtFunctionDef) {
+        for d in node.decorator_list {
+            self.visit_expr(d);
+        }
+        self.optionally(node.body);
+    }
+
+    fn visit_stmt_async_function_def(&mut self, node: ast::StmtAsyncFunctionDef) {
+        for d in node.decorator_list {
+            self.visit_expr(d);
+        }
+        self.optionally(node.body);
+    }
+
+    fn visit_stmt_try(&mut self, node: ast::StmtTry) {
+        if node.handlers.iter().any(catches_import_error) {
+            self.optionally(node.body);
+        } else {
+            for stmt in node.body {
+                self.visit_stmt(stmt);
+            }
+        }
+        for h in node.handlers {
+            self.visit_excepthandler(h);
+        }
+        for stmt in node.orelse.into_iter().chain(node.finalbody) {
+            self.visit_stmt(stmt);
+        }
+    }
+
+    fn visit_expr_call(&mut self, node: ast::ExprCall) {
+        let dynamic = match node.func.as_ref() {
+            ast::Expr::Attribute(a) => {
+                a.attr.as_str() == "import_module"
+                    && matches!(a.value.as_ref(), ast::Expr::Name(n) if n.id.as_str() == "importlib")
+            }
+            ast::Expr::Name(n) => matches!(n.id.as_str(), "import_module" | "__import__"),
+            _ => false,
+        };
+        if dynamic {
+            if let Some(module) = node.args.first().and_then(literal_str) {
+                // `import_module(".x", package)` is relative: the service's own.
+                if !module.starts_with('.') {
+                    let module = module.to_string();
+                    self.add(&module, node.range.start(), true);
+                }
+            }
+        }
+        self.generic_visit_expr_call(node);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn imports(src: &str) -> Vec<String> {
+        match read_imports(src) {
+            Script::Imports(i) => i
+                .iter()
+                .map(|i| {
+                    format!(
+                        "{}:{}{}{}",
+                        i.line,
+                        i.module,
+                        if i.optional { " optional" } else { "" },
+                        if i.dynamic { " dynamic" } else { "" }
+                    )
+                })
+                .collect(),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn every_kind_of_import() {
+        let src = "\
+import arcpy, os.path as p
+from rasterio.warp import reproject
+from . import helpers
+from .util import x
+
+def run():
+    import scipy.ndimage
+
+try:
+    import xgboost
+except ImportError:
+    xgboost = None
+
+try:
+    import fiona
+finally:
+    pass
+
+mod = importlib.import_module(\"sklearn.cluster\")
+name = 'x'
+other = importlib.import_module(name)
+legacy = __import__('imp')
+";
+        assert_eq!(
+            imports(src),
+            [
+                "1:arcpy",
+                "1:os.path",
+                "2:rasterio.warp",
+                "7:scipy.ndimage optional",
+                "10:xgboost optional",
+                "15:fiona",
+                "19:sklearn.cluster dynamic",
+                "22:imp dynamic",
+            ]
+        );
+    }
+
+    #[test]
+    fn python2_is_reported_with_its_line() {
+        let src = "import arcpy\n\nprint \"done\"\n";
+        match read_imports(src) {
+            Script::NotPython3 { line, .. } => assert_eq!(line, 3),
+            other => panic!("{other:?}"),
+        }
+        assert!(matches!(
+            read_imports("try:\n    import x\nexcept ImportError, e:\n    pass\n"),
+            Script::NotPython3 { line: 3, .. }
+        ));
+    }
+
+    #[test]
+    fn deep_nesting_is_refused_not_a_crash() {
+        let deep = format!("x = {}1{}\n", "(".repeat(100_000), ")".repeat(100_000));
+        assert!(matches!(read_imports(&deep), Script::Refused(_)));
+        let indented: String = (0..150)
+            .map(|i| format!("{}if x:\n", " ".repeat(i * 4)))
+            .collect();
+        assert!(matches!(read_imports(&indented), Script::Refused(_)));
+        // Within Python's own limits it parses.
+        let ok = format!("x = {}1{}\n", "(".repeat(150), ")".repeat(150));
+        assert!(matches!(read_imports(&ok), Script::Imports(_)));
+    }
+}

@@ -1,0 +1,318 @@
+//! Finding and reading each GP service's published Python code: the
+//! service's `properties.toolbox` starts with `${arcgisinput}` (or another
+//! server directory named in the config store's `serverdirs/*.json`), which
+//! leads to its extracted folder; every `.py` and `.pyt` file there is read
+//! and its imports parsed. Symlinks are not followed and nothing outside the
+//! server directory is read. A service whose code cannot be found gets a
+//! `missing` reason, never silence.
+
+use super::imports::{read_imports, Script as Parsed};
+use super::{read_capped_with, ScanFailure};
+use crate::paths::{self, PathMap};
+use crate::site::Site;
+use crate::snapshot::{Script, Service, ServiceCode};
+use rayon::prelude::*;
+use serde_json::Value;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+/// Scripts larger than this are not parsed (a published script is a few
+/// hundred KB at most).
+const MAX_SCRIPT_BYTES: u64 = 8 * 1024 * 1024;
+/// How deep, and how many files, a service folder is read.
+const MAX_DEPTH: usize = 24;
+const MAX_FILES: usize = 5_000;
+
+/// `${name}` → the server directory's local path (or why there is none).
+type ServerDirs = BTreeMap<String, Result<PathBuf, String>>;
+
+/// Read the server directories (`serverdirs/*.json`: `name`, `physicalPath`)
+/// and map them to local paths through the first machine's `path_map`.
+fn server_dirs(site: &Site, store: &Path) -> ServerDirs {
+    let mut out = ServerDirs::new();
+    let Ok(entries) = std::fs::read_dir(store.join("serverdirs")) else {
+        return out;
+    };
+    let map = site
+        .machines
+        .first()
+        .map(|m| m.path_map.clone())
+        .unwrap_or_else(|| PathMap::new(std::iter::empty::<(&str, PathBuf)>()));
+    let mut files: Vec<PathBuf> = entries.flatten().map(|e| e.path()).collect();
+    files.sort();
+    for file in files
+        .iter()
+        .filter(|f| f.extension().is_some_and(|e| e == "json"))
+    {
+        let Ok(bytes) = super::read_capped(file) else {
+            continue;
+        };
+        let Ok(json) = serde_json::from_slice::<Value>(&bytes) else {
+            continue;
+        };
+        let (Some(name), Some(physical)) = (
+            json.get("name").and_then(Value::as_str),
+            json.get("physicalPath").and_then(Value::as_str),
+        ) else {
+            continue;
+        };
+        let local = paths::resolve(physical, &map, &site.dir).ok_or_else(|| {
+            format!("the server directory {name} is `{physical}`, a Windows path no path_map entry of the first machine covers")
+        });
+        out.insert(name.to_ascii_lowercase(), local);
+    }
+    out
+}
+
+/// The code of every GP service, in parallel.
+pub fn gather_service_code(
+    site: &Site,
+    store: Option<&Path>,
+    services: &[Service],
+) -> Vec<ServiceCode> {
+    let dirs = store.map(|s| server_dirs(site, s)).unwrap_or_default();
+    let mut out: Vec<ServiceCode> = services
+        .par_iter()
+        .filter(|s| s.is_gp())
+        .map(|s| service_code(s, &dirs))
+        .collect();
+    out.sort_by(|a, b| a.service.cmp(&b.service));
+    out
+}
+
+fn missing(service: &Service, why: String) -> ServiceCode {
+    ServiceCode {
+        service: service.key.clone(),
+        folder: None,
+        missing: Some(why),
+        local_modules: Vec::new(),
+        scripts: Vec::new(),
+    }
+}
+
+fn service_code(service: &Service, dirs: &ServerDirs) -> ServiceCode {
+    let Some(toolbox) = &service.toolbox else {
+        return missing(service, "the service JSON has no properties.toolbox".into());
+    };
+    let Some((name, rest)) = toolbox.strip_prefix("${").and_then(|t| t.split_once('}')) else {
+        return missing(
+            service,
+            format!("toolbox `{toolbox}` is not under a server directory (${{arcgisinput}})"),
+        );
+    };
+    let root = match dirs.get(&name.to_ascii_lowercase()) {
+        None => {
+            return missing(
+                service,
+                format!("the config store names no server directory `{name}` (serverdirs/*.json)"),
+            )
+        }
+        Some(Err(why)) => return missing(service, why.clone()),
+        Some(Ok(root)) => root.clone(),
+    };
+    // Components of the rest, refusing `..` so the path cannot leave the
+    // server directory.
+    let parts: Vec<&str> = rest
+        .split(['\\', '/'])
+        .filter(|p| !p.is_empty() && *p != ".")
+        .collect();
+    if parts.contains(&"..") {
+        return missing(
+            service,
+            format!("toolbox `{toolbox}` climbs out of {name} with `..`"),
+        );
+    }
+    let toolbox_path = parts.iter().fold(root.clone(), |p, c| p.join(c));
+    // The extracted folder holds the toolbox (p20/, p30/, v101/...) and the
+    // scripts beside or above it.
+    let folder = toolbox_path
+        .ancestors()
+        .take_while(|a| a.starts_with(&root) && *a != root)
+        .find(|a| {
+            a.file_name()
+                .is_some_and(|n| n.eq_ignore_ascii_case("extracted"))
+        })
+        .or_else(|| toolbox_path.parent())
+        .unwrap_or(&root)
+        .to_path_buf();
+    if !folder.is_dir() {
+        return missing(
+            service,
+            format!("its code folder {} does not exist", paths::display(&folder)),
+        );
+    }
+    let (canon_root, canon_folder) = match (root.canonicalize(), folder.canonicalize()) {
+        (Ok(r), Ok(f)) => (r, f),
+        _ => {
+            return missing(
+                service,
+                format!("{} cannot be resolved", paths::display(&folder)),
+            )
+        }
+    };
+    if !canon_folder.starts_with(&canon_root) {
+        return missing(
+            service,
+            format!("{} leads outside {name}", paths::display(&folder)),
+        );
+    }
+    let mut files = Vec::new();
+    let mut local = Vec::new();
+    let mut notes = Vec::new();
+    walk(&folder, 0, &mut files, &mut local, &mut notes);
+    let mut scripts: Vec<Script> = files.iter().map(|f| read_script(f)).collect();
+    scripts.extend(notes.into_iter().map(|(path, why)| Script {
+        path,
+        imports: Vec::new(),
+        not_python3: None,
+        unreadable: Some(why),
+    }));
+    scripts.sort_by(|a, b| a.path.cmp(&b.path));
+    local.sort();
+    local.dedup();
+    if scripts.is_empty() {
+        return ServiceCode {
+            missing: Some(format!(
+                "no .py or .pyt file in {}",
+                paths::display(&folder)
+            )),
+            folder: Some(paths::display(&folder)),
+            ..missing(service, String::new())
+        };
+    }
+    ServiceCode {
+        service: service.key.clone(),
+        folder: Some(paths::display(&folder)),
+        missing: None,
+        local_modules: local,
+        scripts,
+    }
+}
+
+/// Collect `.py`/`.pyt` files and the module names the folder provides,
+/// without following symlinks.
+fn walk(
+    dir: &Path,
+    depth: usize,
+    files: &mut Vec<PathBuf>,
+    local: &mut Vec<String>,
+    notes: &mut Vec<(String, String)>,
+) {
+    if depth > MAX_DEPTH {
+        notes.push((
+            paths::display(dir),
+            format!("deeper than {MAX_DEPTH} folders; not read"),
+        ));
+        return;
+    }
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        notes.push((paths::display(dir), "cannot be listed".into()));
+        return;
+    };
+    let mut entries: Vec<_> = entries.flatten().collect();
+    entries.sort_by_key(|e| e.file_name());
+    for entry in entries {
+        let path = entry.path();
+        let Ok(kind) = entry.file_type() else {
+            continue;
+        };
+        let name = entry.file_name().to_string_lossy().to_ascii_lowercase();
+        if kind.is_symlink() {
+            notes.push((
+                paths::display(&path),
+                "a symbolic link; not followed".into(),
+            ));
+        } else if kind.is_dir() {
+            local.push(name);
+            walk(&path, depth + 1, files, local, notes);
+        } else if let Some(stem) = name
+            .strip_suffix(".py")
+            .or_else(|| name.strip_suffix(".pyt"))
+        {
+            local.push(stem.to_string());
+            if files.len() >= MAX_FILES {
+                notes.push((
+                    paths::display(&path),
+                    format!("past {MAX_FILES} scripts; not read"),
+                ));
+            } else {
+                files.push(path);
+            }
+        }
+    }
+}
+
+fn read_script(path: &Path) -> Script {
+    let mut script = Script {
+        path: paths::display(path),
+        imports: Vec::new(),
+        not_python3: None,
+        unreadable: None,
+    };
+    let bytes = match read_capped_with(path, MAX_SCRIPT_BYTES) {
+        Ok(b) => b,
+        Err(ScanFailure { message }) => {
+            script.unreadable = Some(message);
+            return script;
+        }
+    };
+    let Some(text) = decode(&bytes) else {
+        script.unreadable = Some("a binary file, not Python source".into());
+        return script;
+    };
+    match read_imports(&text) {
+        Parsed::Imports(i) => script.imports = i,
+        Parsed::NotPython3 { line, message } => script.not_python3 = Some((line, message)),
+        Parsed::Refused(why) => script.unreadable = Some(why),
+    }
+    script
+}
+
+/// Source text: UTF-8 (with or without a BOM), or, when a PEP 263 coding
+/// line names a Latin-1 family encoding (as old ArcMap scripts often do),
+/// those bytes as Latin-1. `None` for binary content.
+fn decode(bytes: &[u8]) -> Option<String> {
+    if bytes.iter().take(8192).any(|b| *b == 0) {
+        return None;
+    }
+    let bytes = bytes.strip_prefix(b"\xef\xbb\xbf").unwrap_or(bytes);
+    if let Ok(s) = std::str::from_utf8(bytes) {
+        return Some(s.to_string());
+    }
+    let head: String = bytes
+        .split(|b| *b == b'\n')
+        .take(2)
+        .map(|l| String::from_utf8_lossy(l).to_ascii_lowercase())
+        .collect::<Vec<_>>()
+        .join("\n");
+    let latin = [
+        "latin-1",
+        "latin1",
+        "iso-8859-1",
+        "iso8859-1",
+        "cp1252",
+        "windows-1252",
+    ];
+    if head.contains("coding") && latin.iter().any(|l| head.contains(l)) {
+        return Some(bytes.iter().map(|b| char::from(*b)).collect());
+    }
+    Some(String::from_utf8_lossy(bytes).into_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn decoding_handles_boms_encodings_and_binaries() {
+        assert_eq!(
+            decode(b"\xef\xbb\xbfimport os\n").as_deref(),
+            Some("import os\n")
+        );
+        let latin = b"# -*- coding: latin-1 -*-\n# caf\xe9\nimport os\n";
+        assert!(decode(latin).unwrap().contains("caf\u{e9}"));
+        assert!(decode(b"MZ\x90\x00\x03").is_none());
+        // Undeclared bad bytes are replaced, not fatal.
+        assert!(decode(b"import os # \xff\n").unwrap().contains('\u{fffd}'));
+    }
+}
