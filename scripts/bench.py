@@ -8,8 +8,9 @@ Run by hand (not in CI), from the repository root:
 
 It builds gpaudit and the site generator (examples/gensite) in release mode,
 creates a Python venv with py-rattler under target/bench/, generates the
-benchmark sites (4 machines x 12 envs x 450 packages x 300 services, and the
-same at 2x and 4x the machines), then measures, each with one warm-up run and
+benchmark sites (4 machines x 12 envs x 450 packages x 300 services with
+their Python scripts, the same without scripts, and at 2x and 4x the
+machines), then measures, each with one warm-up run and
 the median of the timed runs (warm page cache):
 
   gpaudit          `gpaudit audit SITE --format json`, the whole process
@@ -19,6 +20,8 @@ the median of the timed runs (warm page cache):
   py-rattler       rattler.PrefixRecord.from_path of every record (the
                    fastest existing conda reader)
   read floor       every byte of the site read once (cat > /dev/null)
+  no scripts       gpaudit on the same site without the services' code, to
+                   see what parsing every script costs
 
 and peak memory (max RSS) of each. It prints a table with the ratios and
 writes everything to target/bench/results.json.
@@ -94,16 +97,20 @@ def measure(name, cmd, runs, env=None):
     return result
 
 
-def site(scale, shape):
-    path = os.path.join(WORK, "site-%dx" % scale)
-    stamp = os.path.join(WORK, "site-%dx.shape" % scale)
-    want = json.dumps({**shape, "machines": shape["machines"] * scale}, sort_keys=True)
+def site(scale, shape, code=True):
+    label = "site-%dx%s" % (scale, "" if code else "-nocode")
+    path = os.path.join(WORK, label)
+    stamp = os.path.join(WORK, label + ".shape")
+    want = json.dumps({**shape, "machines": shape["machines"] * scale, "code": code}, sort_keys=True)
     if os.path.isdir(path) and os.path.exists(stamp) and open(stamp).read() == want:
         return path
     shutil.rmtree(path, ignore_errors=True)
     args = [GENSITE, path]
     for k, v in json.loads(want).items():
-        args += ["--" + k, str(v)]
+        if k == "code":
+            args += [] if v else ["--no-code"]
+        else:
+            args += ["--" + k, str(v)]
     run(args)
     with open(stamp, "w") as f:
         f.write(want)
@@ -146,6 +153,9 @@ def main():
         "py_rattler": measure("py-rattler %s" % rattler_version, [python, "-c", PY_RATTLER, base], runs),
         "read_floor": measure("read floor (cat)", ["sh", "-c", "find \"$0\" -type f -exec cat {} + > /dev/null", base], runs),
     }
+    nocode = site(1, shape, code=False)
+    results["gpaudit_without_code"] = measure(
+        "gpaudit, no scripts", [GPAUDIT, "audit", nocode, "--format", "json", "-o", os.devnull], runs)
     growth = [{"scale": 1, "bytes": size, **results["gpaudit"]}]
     for scale in ([2] if args.quick else [2, 4]):
         path = site(scale, shape)
@@ -160,6 +170,7 @@ def main():
         "gpaudit_over_read_floor": g / results["read_floor"]["median_s"],
         "speedup_1_to_all_cores": results["gpaudit_1_thread"]["median_s"] / g,
         "growth": [(x["scale"], x["median_s"] / g) for x in growth],
+        "script_parsing_overhead": g / results["gpaudit_without_code"]["median_s"] - 1,
     }
     print()
     print("python_floor / gpaudit   %6.1fx   (target >= 10x)" % ratios["python_floor_over_gpaudit"])
@@ -168,6 +179,7 @@ def main():
     print("1 thread / %d cores       %6.2fx   (target >= 1.6x on 2 cores)" % (cores, ratios["speedup_1_to_all_cores"]))
     print("growth (time vs 1x)      %s   (linear: 2x -> 2, 4x -> 4)" % ", ".join(
         "%dx: %.2f" % (s, r) for s, r in ratios["growth"]))
+    print("script parsing adds      %5.1f%%   (target < 20%%)" % (100 * ratios["script_parsing_overhead"]))
     print("peak memory              %s" % ", ".join(
         "%dx: %.0f MB" % (x["scale"], x["max_rss_mb"]) for x in growth))
 

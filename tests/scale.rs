@@ -17,6 +17,7 @@ const SMALL: generate::Shape = generate::Shape {
     packages: 40,
     services: 12,
     seed: 7,
+    code: true,
 };
 
 fn audit_with_threads(site: &std::path::Path, threads: &str) -> Vec<u8> {
@@ -47,6 +48,17 @@ fn findings_are_the_same_at_every_thread_count() {
         "{report}"
     );
     assert!(!findings(&report, "pip-installed").is_empty(), "{report}");
+    // Every service's script is read; only the planted optional import fails.
+    assert!(
+        findings(&report, "service-code-missing").is_empty(),
+        "{report}"
+    );
+    let unresolved = findings(&report, "service-import-unresolved");
+    assert!(!unresolved.is_empty());
+    assert!(
+        unresolved.iter().all(|f| f["severity"] == "warning"),
+        "{unresolved:?}"
+    );
     for threads in ["2", "3", "8"] {
         assert_eq!(
             one,

@@ -22,6 +22,8 @@ pub struct Shape {
     pub packages: usize,
     pub services: usize,
     pub seed: u64,
+    /// Write each service's Python code under arcgisinput.
+    pub code: bool,
 }
 
 impl Shape {
@@ -32,6 +34,7 @@ impl Shape {
         packages: 450,
         services: 300,
         seed: 42,
+        code: true,
     };
 }
 
@@ -198,6 +201,28 @@ fn write(path: &Path, bytes: &[u8], out: &mut Written) -> io::Result<()> {
     Ok(())
 }
 
+const HELPERS: &str = "import math\nimport os\n\n\ndef scale(values, factor=1.0):\n    return [v * factor for v in values]\n\n\ndef out_path(folder, name):\n    return os.path.join(folder, name + \".tif\")\n";
+
+/// A GP script of realistic shape: stdlib, arcpy and package imports (some
+/// optional), the service's own helper module, and a few hundred lines of
+/// tool code.
+fn script(pkgs: &[Pkg], service: usize, rng: &mut fastrand::Rng) -> String {
+    let mut s = String::from("# -*- coding: utf-8 -*-\n\"\"\"Generated GP tool.\"\"\"\nimport os\nimport sys\nimport json\nimport logging\nfrom collections import defaultdict\n\nimport arcpy\nimport numpy as np\n\nimport helpers\n");
+    for _ in 0..rng.usize(3..8) {
+        let p = &pkgs[rng.usize(5..pkgs.len().max(6))];
+        let _ = writeln!(s, "import {}", p.name.replace('-', "_"));
+    }
+    let _ = write!(s, "\ntry:\n    import optional_accelerator_{service}\nexcept ImportError:\n    optional_accelerator_{service} = None\n");
+    for f in 0..rng.usize(10..30) {
+        let _ = write!(
+            s,
+            "\n\ndef step_{f}(features, factor={f}):\n    \"\"\"Step {f} of the tool.\"\"\"\n    totals = defaultdict(float)\n    with arcpy.da.SearchCursor(features, [\"SHAPE@AREA\", \"CLASS\"]) as rows:\n        for area, cls in rows:\n            totals[cls] += area * factor\n    values = helpers.scale(list(totals.values()), {f}.5)\n    logging.info(json.dumps({{\"step\": {f}, \"n\": len(values)}}))\n    return np.array(values)\n"
+        );
+    }
+    s.push_str("\n\nif __name__ == \"__main__\":\n    step_0(arcpy.GetParameterAsText(0))\n");
+    s
+}
+
 /// Write the site into `dir` (which should be empty) and return its size.
 pub fn generate(dir: &Path, shape: Shape) -> io::Result<Written> {
     let mut rng = fastrand::Rng::with_seed(shape.seed);
@@ -281,6 +306,13 @@ pub fn generate(dir: &Path, shape: Shape) -> io::Result<Written> {
     write(&dir.join("site.toml"), site.as_bytes(), &mut out)?;
 
     let store = dir.join("config-store");
+    if shape.code {
+        write(
+            &store.join("serverdirs/arcgisinput.json"),
+            br#"{"name": "arcgisinput", "physicalPath": "arcgisinput", "directoryType": "INPUT"}"#,
+            &mut out,
+        )?;
+    }
     for s in 0..shape.services {
         let folder = format!("Folder{:02}", s % 20);
         let name = format!("Tool{s:04}");
@@ -297,6 +329,21 @@ pub fn generate(dir: &Path, shape: Shape) -> io::Result<Written> {
             .join(format!("{name}.GPServer"))
             .join(format!("{name}.GPServer.json"));
         write(&path, body.to_string().as_bytes(), &mut out)?;
+        if shape.code {
+            let code = dir
+                .join("arcgisinput")
+                .join(&folder)
+                .join(format!("{name}.GPServer"))
+                .join("extracted/p20");
+            write(&code.join("tools.tbx"), b"toolbox", &mut out)?;
+            let main = script(&pkgs, s, &mut rng);
+            write(
+                &code.join(format!("{}.py", name.to_lowercase())),
+                main.as_bytes(),
+                &mut out,
+            )?;
+            write(&code.join("helpers.py"), HELPERS.as_bytes(), &mut out)?;
+        }
     }
     Ok(out)
 }

@@ -21,6 +21,9 @@ struct Args {
     services: usize,
     #[arg(long, default_value_t = generate::Shape::DEFAULT.seed)]
     seed: u64,
+    /// Leave out the services' Python code (arcgisinput).
+    #[arg(long)]
+    no_code: bool,
 }
 
 fn main() -> std::process::ExitCode {
@@ -39,6 +42,7 @@ fn main() -> std::process::ExitCode {
         packages: args.packages.max(5),
         services: args.services,
         seed: args.seed,
+        code: !args.no_code,
     };
     match generate::generate(&args.out, shape) {
         Ok(w) => {

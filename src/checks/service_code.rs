@@ -8,7 +8,7 @@ use super::Context;
 use crate::finding::{Code, Finding};
 use crate::python::{PyVersion, Stdlib};
 use crate::snapshot::{Env, Machine, ServiceCode};
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 
 /// Python of an env (its `python` package), if it has one.
 fn env_python(env: &Env) -> Option<PyVersion> {
@@ -25,40 +25,60 @@ fn env_modules(env: &Env) -> BTreeSet<&str> {
         .collect()
 }
 
-/// Where else in the site a module is installed: `package (env on machine)`.
-fn providers(ctx: &Context, module: &str) -> Vec<String> {
-    let mut out = BTreeSet::new();
+/// Where each module is installed in the site: module → `package (env on
+/// machine)`, built once (looking it up per import would cost machines ×
+/// envs × packages for every unresolved import).
+type Providers<'a> = HashMap<&'a str, BTreeSet<String>>;
+
+fn providers_index<'a>(ctx: &Context<'a>) -> Providers<'a> {
+    let mut index: Providers = HashMap::new();
     for m in &ctx.snapshot.machines {
         for e in &m.envs {
-            for p in e
-                .packages
-                .iter()
-                .filter(|p| p.modules.iter().any(|x| x == module))
-            {
-                out.insert(format!("{} (in `{}` on {})", p.name(), e.name, m.name));
+            for p in &e.packages {
+                for module in &p.modules {
+                    let set = index.entry(module.as_str()).or_default();
+                    if set.len() < 3 {
+                        set.insert(format!("{} (in `{}` on {})", p.name(), e.name, m.name));
+                    }
+                }
             }
-            for d in e
-                .pip
-                .iter()
-                .filter(|d| d.modules.iter().any(|x| x == module))
-            {
-                out.insert(format!(
-                    "{} from pip (in `{}` on {})",
-                    d.name, e.name, m.name
-                ));
+            for d in &e.pip {
+                for module in &d.modules {
+                    let set = index.entry(module.as_str()).or_default();
+                    if set.len() < 3 {
+                        set.insert(format!(
+                            "{} from pip (in `{}` on {})",
+                            d.name, e.name, m.name
+                        ));
+                    }
+                }
             }
         }
     }
-    out.into_iter().take(3).collect()
+    index
 }
 
 pub fn service_code(ctx: &Context) -> Vec<Finding> {
-    let stdlib = Stdlib::builtin();
     let mut out = Vec::new();
+    if ctx.snapshot.service_code.is_empty() {
+        return out;
+    }
+    let stdlib = Stdlib::builtin();
     for code in &ctx.snapshot.service_code {
         out.extend(code_findings(code));
     }
+    let providers = providers_index(ctx);
+    let mut std_by_version: HashMap<PyVersion, BTreeSet<String>> = HashMap::new();
     for machine in &ctx.snapshot.machines {
+        for env in &machine.envs {
+            if let Some(v) = env_python(env) {
+                std_by_version.entry(v).or_insert_with(|| stdlib.modules(v));
+            }
+        }
+    }
+    for machine in &ctx.snapshot.machines {
+        // Each env's modules are gathered once, for all its services.
+        let mut env_cache: HashMap<String, BTreeSet<&str>> = HashMap::new();
         for binding in machine.bindings.iter().filter(|b| b.unresolved.is_none()) {
             let Some(code) = ctx
                 .snapshot
@@ -71,10 +91,30 @@ pub fn service_code(ctx: &Context) -> Vec<Finding> {
             let Some(env) = machine.env_at(&binding.env_path) else {
                 continue;
             };
-            imports(ctx, &stdlib, machine, env, code, &mut out);
+            let python = env_python(env);
+            let provided = env_cache
+                .entry(crate::paths::path_key(&env.path))
+                .or_insert_with(|| env_modules(env));
+            let here = Here {
+                machine,
+                env,
+                python,
+                std_here: python.and_then(|v| std_by_version.get(&v)),
+                provided,
+            };
+            imports(ctx, &stdlib, &providers, &here, code, &mut out);
         }
     }
     out
+}
+
+/// What one env on one machine provides.
+struct Here<'a> {
+    machine: &'a Machine,
+    env: &'a Env,
+    python: Option<PyVersion>,
+    std_here: Option<&'a BTreeSet<String>>,
+    provided: &'a BTreeSet<&'a str>,
 }
 
 /// Findings about the code itself, the same on every machine.
@@ -126,14 +166,18 @@ fn code_findings(code: &ServiceCode) -> Vec<Finding> {
 fn imports(
     ctx: &Context,
     stdlib: &Stdlib,
-    machine: &Machine,
-    env: &Env,
+    providers: &Providers,
+    here: &Here,
     code: &ServiceCode,
     out: &mut Vec<Finding>,
 ) {
-    let python = env_python(env);
-    let std_here = python.map(|v| stdlib.modules(v));
-    let provided = env_modules(env);
+    let Here {
+        machine,
+        env,
+        python,
+        std_here,
+        provided,
+    } = *here;
     // arcpy's native modules come with the arcpy package, not on their own.
     let arcgis: BTreeSet<&str> = if env.package("arcpy").is_some() {
         stdlib.arcgis_modules().collect()
@@ -179,7 +223,10 @@ fn imports(
                         python.map(|p| p.to_string()).unwrap_or_default()
                     ));
                 }
-                let elsewhere = providers(ctx, &top);
+                let elsewhere: Vec<String> = providers
+                    .get(top.as_str())
+                    .map(|s| s.iter().cloned().collect())
+                    .unwrap_or_default();
                 let mut f = base(Code::ServiceImportUnresolved, message)
                     .found(format!("{}:{}", script.path, import.line));
                 if !elsewhere.is_empty() {

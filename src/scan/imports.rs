@@ -1,14 +1,14 @@
-//! Reading a Python script's imports with a real parser (rustpython-parser):
-//! `import a.b`, `from a import b`, relative imports, imports inside
-//! functions or `try: ... except ImportError`, and
+//! Reading a Python script's imports with a real parser (Ruff's,
+//! `ruff_python_parser`): `import a.b`, `from a import b`, relative
+//! imports, imports inside functions or `try: ... except ImportError`, and
 //! `importlib.import_module("literal")` / `__import__("literal")`. A script
-//! that does not parse as Python 3 is reported as such (old ArcMap
-//! services are Python 2). Pure: text in, imports out.
+//! that does not parse as Python 3 is reported as such (old ArcMap services
+//! are Python 2). Pure: text in, imports out.
 
 use crate::snapshot::ScriptImport;
-use rustpython_ast::Visitor;
-use rustpython_parser::ast;
-use rustpython_parser::{parse, Mode};
+use ruff_python_ast::visitor::{self, Visitor};
+use ruff_python_ast::{ExceptHandler, Expr, Stmt};
+use ruff_text_size::{Ranged, TextSize};
 
 /// CPython refuses more than 200 nested brackets and 100 indentation levels
 /// (Parser/tokenizer.c MAXLEVEL, MAXINDENT); so does gpaudit, which keeps the
@@ -35,22 +35,18 @@ pub fn read_imports(source: &str) -> Script {
         return Script::Refused(why);
     }
     let lines = LineIndex::new(source);
-    match parse(source, Mode::Module, "<script>") {
+    match ruff_python_parser::parse_module(source) {
         Err(e) => Script::NotPython3 {
-            line: lines.line(e.offset.to_usize()),
+            line: lines.line(e.location.start()),
             message: e.error.to_string(),
         },
-        Ok(module) => {
+        Ok(parsed) => {
             let mut walker = ImportWalker {
                 lines: &lines,
                 optional: 0,
                 imports: Vec::new(),
             };
-            if let ast::Mod::Module(m) = module {
-                for stmt in m.body {
-                    walker.visit_stmt(stmt);
-                }
-            }
+            walker.visit_body(&parsed.syntax().body);
             let mut imports = walker.imports;
             imports.sort_by(|a, b| (a.line, &a.module).cmp(&(b.line, &b.module)));
             imports.dedup();
@@ -98,7 +94,8 @@ impl LineIndex {
         LineIndex { starts }
     }
 
-    fn line(&self, offset: usize) -> usize {
+    fn line(&self, offset: TextSize) -> usize {
+        let offset = u32::from(offset) as usize;
         self.starts.partition_point(|s| *s <= offset).max(1)
     }
 }
@@ -112,39 +109,31 @@ struct ImportWalker<'a> {
 }
 
 impl ImportWalker<'_> {
-    fn add(&mut self, module: &str, at: ast::text_size::TextSize, dynamic: bool) {
+    fn add(&mut self, module: &str, at: TextSize, dynamic: bool) {
         if module.is_empty() {
             return;
         }
         self.imports.push(ScriptImport {
             module: module.to_string(),
-            line: self.lines.line(at.to_usize()),
+            line: self.lines.line(at),
             optional: self.optional > 0,
             dynamic,
         });
     }
-
-    fn optionally(&mut self, body: Vec<ast::Stmt>) {
-        self.optional += 1;
-        for stmt in body {
-            self.visit_stmt(stmt);
-        }
-        self.optional -= 1;
-    }
 }
 
 /// Whether an `except` clause catches a failed import.
-fn catches_import_error(handler: &ast::ExceptHandler) -> bool {
-    let ast::ExceptHandler::ExceptHandler(h) = handler;
+fn catches_import_error(handler: &ExceptHandler) -> bool {
+    let ExceptHandler::ExceptHandler(h) = handler;
     let Some(kind) = &h.type_ else {
         return true; // bare `except:`
     };
-    let names: Vec<&ast::Expr> = match kind.as_ref() {
-        ast::Expr::Tuple(t) => t.elts.iter().collect(),
+    let names: Vec<&Expr> = match kind.as_ref() {
+        Expr::Tuple(t) => t.elts.iter().collect(),
         e => vec![e],
     };
     names.iter().any(|e| match e {
-        ast::Expr::Name(n) => matches!(
+        Expr::Name(n) => matches!(
             n.id.as_str(),
             "ImportError" | "ModuleNotFoundError" | "Exception" | "BaseException"
         ),
@@ -152,83 +141,67 @@ fn catches_import_error(handler: &ast::ExceptHandler) -> bool {
     })
 }
 
-/// `"x"` when `e` is a string literal.
-fn literal_str(e: &ast::Expr) -> Option<&str> {
-    match e {
-        ast::Expr::Constant(c) => match &c.value {
-            ast::Constant::Str(s) => Some(s.as_str()),
-            _ => None,
-        },
-        _ => None,
-    }
-}
-
-impl Visitor for ImportWalker<'_> {
-    fn visit_stmt_import(&mut self, node: ast::StmtImport) {
-        for alias in &node.names {
-            self.add(alias.name.as_str(), node.range.start(), false);
-        }
-    }
-
-    fn visit_stmt_import_from(&mut self, node: ast::StmtImportFrom) {
-        // Relative imports name the service's own files, never the env.
-        if node.level.is_some_and(|l| l.to_u32() > 0) {
-            return;
-        }
-        if let Some(module) = &node.module {
-            self.add(module.as_str(), node.range.start(), false);
-        }
-    }
-
-    fn visit_stmt_function_def(&mut self, node: ast::StmtFunctionDef) {
-        for d in node.decorator_list {
-            self.visit_expr(d);
-        }
-        self.optionally(node.body);
-    }
-
-    fn visit_stmt_async_function_def(&mut self, node: ast::StmtAsyncFunctionDef) {
-        for d in node.decorator_list {
-            self.visit_expr(d);
-        }
-        self.optionally(node.body);
-    }
-
-    fn visit_stmt_try(&mut self, node: ast::StmtTry) {
-        if node.handlers.iter().any(catches_import_error) {
-            self.optionally(node.body);
-        } else {
-            for stmt in node.body {
-                self.visit_stmt(stmt);
+impl<'a> Visitor<'a> for ImportWalker<'_> {
+    fn visit_stmt(&mut self, stmt: &'a Stmt) {
+        match stmt {
+            Stmt::Import(node) => {
+                for alias in &node.names {
+                    self.add(alias.name.as_str(), node.range.start(), false);
+                }
             }
-        }
-        for h in node.handlers {
-            self.visit_excepthandler(h);
-        }
-        for stmt in node.orelse.into_iter().chain(node.finalbody) {
-            self.visit_stmt(stmt);
+            // Relative imports name the service's own files, never the env.
+            Stmt::ImportFrom(node) => {
+                if node.level == 0 {
+                    if let Some(module) = &node.module {
+                        self.add(module.as_str(), node.range.start(), false);
+                    }
+                }
+            }
+            Stmt::FunctionDef(node) => {
+                for d in &node.decorator_list {
+                    self.visit_decorator(d);
+                }
+                self.optional += 1;
+                self.visit_body(&node.body);
+                self.optional -= 1;
+            }
+            Stmt::Try(node) => {
+                let handled = node.handlers.iter().any(catches_import_error);
+                self.optional += usize::from(handled);
+                self.visit_body(&node.body);
+                self.optional -= usize::from(handled);
+                for h in &node.handlers {
+                    self.visit_except_handler(h);
+                }
+                self.visit_body(&node.orelse);
+                self.visit_body(&node.finalbody);
+            }
+            _ => visitor::walk_stmt(self, stmt),
         }
     }
 
-    fn visit_expr_call(&mut self, node: ast::ExprCall) {
-        let dynamic = match node.func.as_ref() {
-            ast::Expr::Attribute(a) => {
-                a.attr.as_str() == "import_module"
-                    && matches!(a.value.as_ref(), ast::Expr::Name(n) if n.id.as_str() == "importlib")
-            }
-            ast::Expr::Name(n) => matches!(n.id.as_str(), "import_module" | "__import__"),
-            _ => false,
-        };
-        if dynamic {
-            if let Some(module) = node.args.first().and_then(literal_str) {
-                // `import_module(".x", package)` is relative: the service's own.
-                if !module.starts_with('.') {
-                    let module = module.to_string();
-                    self.add(&module, node.range.start(), true);
+    fn visit_expr(&mut self, expr: &'a Expr) {
+        if let Expr::Call(call) = expr {
+            let dynamic = match call.func.as_ref() {
+                Expr::Attribute(a) => {
+                    a.attr.as_str() == "import_module"
+                        && matches!(a.value.as_ref(), Expr::Name(n) if n.id.as_str() == "importlib")
+                }
+                Expr::Name(n) => matches!(n.id.as_str(), "import_module" | "__import__"),
+                _ => false,
+            };
+            if dynamic {
+                if let Some(Expr::StringLiteral(s)) = call.arguments.args.first() {
+                    let module = s.value.to_str();
+                    // `import_module(".x", package)` is relative: the service's own.
+                    if !module.starts_with('.') {
+                        let module = module.to_string();
+                        self.add(&module, call.range().start(), true);
+                    }
                 }
             }
         }
-        self.generic_visit_expr_call(node);
+        visitor::walk_expr(self, expr);
     }
 }
 
@@ -303,8 +276,8 @@ legacy = __import__('imp')
             other => panic!("{other:?}"),
         }
         assert!(matches!(
-            read_imports("try:\n    import x\nexcept ImportError, e:\n    pass\n"),
-            Script::NotPython3 { line: 3, .. }
+            read_imports("import os\nexec \"x = 1\"\n"),
+            Script::NotPython3 { line: 2, .. }
         ));
     }
 
