@@ -223,10 +223,24 @@ fn imports(
                         python.map(|p| p.to_string()).unwrap_or_default()
                     ));
                 }
-                let elsewhere: Vec<String> = providers
-                    .get(top.as_str())
-                    .map(|s| s.iter().cloned().collect())
-                    .unwrap_or_default();
+                let mut elsewhere: Vec<String> = Vec::new();
+                // The service's reference env (what it was published from)
+                // may list a package of that name.
+                if let Some(reference) = ctx.snapshot.reference_for(&code.service) {
+                    if let Some(p) = reference
+                        .listing
+                        .by_name()
+                        .get(&crate::scan::normalize_dist_name(&top))
+                    {
+                        elsewhere.push(format!(
+                            "{} {} (in the reference env {})",
+                            p.name,
+                            p.describe(),
+                            reference.listing.source
+                        ));
+                    }
+                }
+                elsewhere.extend(providers.get(top.as_str()).into_iter().flatten().cloned());
                 let mut f = base(Code::ServiceImportUnresolved, message)
                     .found(format!("{}:{}", script.path, import.line));
                 if !elsewhere.is_empty() {
