@@ -40,7 +40,7 @@ impl<'de> Deserialize<'de> for PyVersion {
 struct PythonFile {
     stdlib: Base,
     change: Vec<Change>,
-    arcgis: Arcgis,
+    provides: Vec<Provides>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -66,7 +66,8 @@ struct Change {
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-struct Arcgis {
+struct Provides {
+    package: String,
     modules: Vec<String>,
     #[allow(dead_code)]
     source: String,
@@ -116,9 +117,14 @@ impl Stdlib {
             .min()
     }
 
-    /// Modules ArcGIS provides outside conda packages' files.
-    pub fn arcgis_modules(&self) -> impl Iterator<Item = &str> {
-        self.file.arcgis.modules.iter().map(String::as_str)
+    /// Modules `package` provides beyond the top-level entries of its
+    /// files (through a `.pth` file or an import hook).
+    pub fn provided_by<'a>(&'a self, package: &'a str) -> impl Iterator<Item = &'a str> + 'a {
+        self.file
+            .provides
+            .iter()
+            .filter(move |p| p.package.eq_ignore_ascii_case(package))
+            .flat_map(|p| p.modules.iter().map(String::as_str))
     }
 }
 
@@ -141,7 +147,10 @@ mod tests {
             Some(PyVersion(3, 12))
         );
         assert_eq!(s.removed_after("os", PyVersion(3, 9)), None);
-        assert!(s.arcgis_modules().any(|m| m == "arcpy"));
+        assert!(s.provided_by("pywin32").any(|m| m == "win32api"));
+        assert!(s.provided_by("arcpy").any(|m| m == "arcgisscripting"));
+        assert!(v(3, 8).contains("dummy_threading") && !v(3, 9).contains("dummy_threading"));
+        assert!(v(3, 6).contains("secrets") && !v(3, 5).contains("secrets"));
         assert!(PyVersion::parse("3.11.8") == Some(PyVersion(3, 11)));
     }
 }

@@ -196,6 +196,53 @@ fn code_outside_arcgisinput_is_never_read() {
 
 #[cfg(unix)]
 #[test]
+fn a_fifo_named_like_a_script_is_not_opened() {
+    let site = site_with_code(&[("ok.py", b"import os\n")]);
+    let fifo = site
+        .dir
+        .path()
+        .join("input/Tools/Buffer.GPServer/extracted/p30/pipe.py");
+    let made = std::process::Command::new("mkfifo").arg(&fifo).status();
+    if !made.is_ok_and(|s| s.success()) {
+        return; // no mkfifo here: nothing to test
+    }
+    // Would block forever if the FIFO were opened.
+    let (report, _) = audit_json(&[site.site_file().to_str().unwrap()]);
+    let missing = findings(&report, "service-code-missing");
+    assert!(
+        missing.iter().any(|f| f["message"]
+            .as_str()
+            .unwrap()
+            .contains("not a regular file")),
+        "{missing:?}"
+    );
+}
+
+#[test]
+fn a_toolbox_at_the_top_of_arcgisinput_is_not_a_service_folder() {
+    let site = site_with_code(&[("ok.py", b"import os\n")]);
+    let service_json = site
+        .dir
+        .path()
+        .join("store/services/Tools/Buffer.GPServer/Buffer.GPServer.json");
+    let mut json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&service_json).unwrap()).unwrap();
+    json["properties"]["toolbox"] = "${arcgisinput}\\x.tbx".into();
+    std::fs::write(&service_json, json.to_string()).unwrap();
+    let (report, _) = audit_json(&[site.site_file().to_str().unwrap()]);
+    let missing = findings(&report, "service-code-missing");
+    assert!(
+        missing[0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("is not a service folder"),
+        "{}",
+        missing[0]
+    );
+}
+
+#[cfg(unix)]
+#[test]
 fn symlinks_out_of_the_service_folder_are_not_followed() {
     let site = site_with_code(&[("ok.py", b"import os\n")]);
     let outside = site.dir.path().join("secret");

@@ -16,19 +16,38 @@ fn env_python(env: &Env) -> Option<PyVersion> {
 }
 
 /// Every module an env provides by its packages.
-fn env_modules(env: &Env) -> BTreeSet<&str> {
-    env.packages
+fn env_modules<'a>(env: &'a Env, stdlib: &'a Stdlib) -> BTreeSet<String> {
+    let mut set: BTreeSet<String> = env
+        .packages
         .iter()
         .flat_map(|p| p.modules.iter())
         .chain(env.pip.iter().flat_map(|d| d.modules.iter()))
-        .map(String::as_str)
-        .collect()
+        .cloned()
+        .collect();
+    // What packages provide through .pth files or import hooks.
+    for p in &env.packages {
+        set.extend(stdlib.provided_by(p.name()).map(str::to_ascii_lowercase));
+    }
+    set
 }
 
-/// Where each module is installed in the site: module → `package (env on
-/// machine)`, built once (looking it up per import would cost machines ×
-/// envs × packages for every unresolved import).
-type Providers<'a> = HashMap<&'a str, BTreeSet<String>>;
+/// Whether the env's module lists were recorded at all (a snapshot written
+/// before gpaudit recorded modules has none).
+fn modules_known(env: &Env) -> bool {
+    env.packages.is_empty() || env.packages.iter().any(|p| !p.modules.is_empty())
+}
+
+/// Where each module is installed in the site, built once (looking it up
+/// per import would cost machines × envs × packages for every unresolved
+/// import): module → up to three `package (env on machine)`, and the names
+/// of the packages that provide it.
+#[derive(Default)]
+struct Provider {
+    described: BTreeSet<String>,
+    packages: BTreeSet<String>,
+}
+
+type Providers<'a> = HashMap<&'a str, Provider>;
 
 fn providers_index<'a>(ctx: &Context<'a>) -> Providers<'a> {
     let mut index: Providers = HashMap::new();
@@ -36,17 +55,24 @@ fn providers_index<'a>(ctx: &Context<'a>) -> Providers<'a> {
         for e in &m.envs {
             for p in &e.packages {
                 for module in &p.modules {
-                    let set = index.entry(module.as_str()).or_default();
-                    if set.len() < 3 {
-                        set.insert(format!("{} (in `{}` on {})", p.name(), e.name, m.name));
+                    let entry = index.entry(module.as_str()).or_default();
+                    entry.packages.insert(p.name().to_string());
+                    if entry.described.len() < 3 {
+                        entry.described.insert(format!(
+                            "{} (in `{}` on {})",
+                            p.name(),
+                            e.name,
+                            m.name
+                        ));
                     }
                 }
             }
             for d in &e.pip {
                 for module in &d.modules {
-                    let set = index.entry(module.as_str()).or_default();
-                    if set.len() < 3 {
-                        set.insert(format!(
+                    let entry = index.entry(module.as_str()).or_default();
+                    entry.packages.insert(d.name.clone());
+                    if entry.described.len() < 3 {
+                        entry.described.insert(format!(
                             "{} from pip (in `{}` on {})",
                             d.name, e.name, m.name
                         ));
@@ -58,6 +84,21 @@ fn providers_index<'a>(ctx: &Context<'a>) -> Providers<'a> {
     index
 }
 
+/// An ArcMap-runtime service on a site before 11.0 runs ArcMap's Python 2.7,
+/// not a conda env: its code is neither Python 3 nor checked against one.
+fn runs_arcmap_python(ctx: &Context, service: &str) -> bool {
+    let arcmap = ctx
+        .snapshot
+        .service(service)
+        .and_then(|s| s.provider.as_deref())
+        .is_some_and(|p| p.eq_ignore_ascii_case("ArcObjects"));
+    let before_11 = ctx.site_release.as_ref().is_some_and(|r| {
+        !ctx.releases
+            .supports(&r.version, crate::release::Feature::ArcmapRuntimeRemoved)
+    });
+    arcmap && before_11
+}
+
 pub fn service_code(ctx: &Context) -> Vec<Finding> {
     let mut out = Vec::new();
     if ctx.snapshot.service_code.is_empty() {
@@ -65,10 +106,16 @@ pub fn service_code(ctx: &Context) -> Vec<Finding> {
     }
     let stdlib = Stdlib::builtin();
     for code in &ctx.snapshot.service_code {
-        out.extend(code_findings(code));
+        if !runs_arcmap_python(ctx, &code.service) {
+            out.extend(code_findings(code));
+        }
     }
     let providers = providers_index(ctx);
+    // An env without a python package (a broken or partial env) is read
+    // with the base version's standard library.
+    let fallback = PyVersion(3, 11);
     let mut std_by_version: HashMap<PyVersion, BTreeSet<String>> = HashMap::new();
+    std_by_version.insert(fallback, stdlib.modules(fallback));
     for machine in &ctx.snapshot.machines {
         for env in &machine.envs {
             if let Some(v) = env_python(env) {
@@ -78,7 +125,7 @@ pub fn service_code(ctx: &Context) -> Vec<Finding> {
     }
     for machine in &ctx.snapshot.machines {
         // Each env's modules are gathered once, for all its services.
-        let mut env_cache: HashMap<String, BTreeSet<&str>> = HashMap::new();
+        let mut env_cache: HashMap<String, BTreeSet<String>> = HashMap::new();
         for binding in machine.bindings.iter().filter(|b| b.unresolved.is_none()) {
             let Some(code) = ctx
                 .snapshot
@@ -91,15 +138,24 @@ pub fn service_code(ctx: &Context) -> Vec<Finding> {
             let Some(env) = machine.env_at(&binding.env_path) else {
                 continue;
             };
+            if !modules_known(env) || runs_arcmap_python(ctx, &code.service) {
+                continue;
+            }
             let python = env_python(env);
             let provided = env_cache
                 .entry(crate::paths::path_key(&env.path))
-                .or_insert_with(|| env_modules(env));
+                .or_insert_with(|| env_modules(env, &stdlib));
+            let Some(std_here) = std_by_version
+                .get(&python.unwrap_or(fallback))
+                .or_else(|| std_by_version.get(&fallback))
+            else {
+                continue;
+            };
             let here = Here {
                 machine,
                 env,
                 python,
-                std_here: python.and_then(|v| std_by_version.get(&v)),
+                std_here,
                 provided,
             };
             imports(ctx, &stdlib, &providers, &here, code, &mut out);
@@ -113,8 +169,8 @@ struct Here<'a> {
     machine: &'a Machine,
     env: &'a Env,
     python: Option<PyVersion>,
-    std_here: Option<&'a BTreeSet<String>>,
-    provided: &'a BTreeSet<&'a str>,
+    std_here: &'a BTreeSet<String>,
+    provided: &'a BTreeSet<String>,
 }
 
 /// Findings about the code itself, the same on every machine.
@@ -178,21 +234,14 @@ fn imports(
         std_here,
         provided,
     } = *here;
-    // arcpy's native modules come with the arcpy package, not on their own.
-    let arcgis: BTreeSet<&str> = if env.package("arcpy").is_some() {
-        stdlib.arcgis_modules().collect()
-    } else {
-        BTreeSet::new()
-    };
     let target_python = ctx.target_python;
     for script in &code.scripts {
         for import in &script.imports {
-            let top = import
-                .module
-                .split('.')
-                .next()
-                .unwrap_or(&import.module)
-                .to_ascii_lowercase();
+            // The standard library is matched as written (Python's imports
+            // are case-sensitive, on Windows too: `ConfigParser` is not
+            // `configparser`); package folders are compared lower-cased.
+            let exact = import.module.split('.').next().unwrap_or(&import.module);
+            let top = exact.to_ascii_lowercase();
             let base = |c: Code, message: String| {
                 Finding::new(c, message)
                     .machine(&machine.name)
@@ -202,11 +251,8 @@ fn imports(
                     .package(top.clone())
                     .source(format!("{}:{}", script.path, import.line))
             };
-            let in_std = std_here.as_ref().is_some_and(|s| s.contains(&top));
-            let resolved = in_std
-                || provided.contains(top.as_str())
-                || arcgis.contains(top.as_str())
-                || code.local_modules.contains(&top);
+            let in_std = std_here.contains(exact);
+            let resolved = in_std || provided.contains(&top) || code.local_modules.contains(&top);
             if !resolved {
                 let mut message = format!(
                     "{} imports `{}` (line {}{}), which env `{}` on {} does not provide",
@@ -224,14 +270,21 @@ fn imports(
                     ));
                 }
                 let mut elsewhere: Vec<String> = Vec::new();
+                let known = providers.get(top.as_str());
                 // The service's reference env (what it was published from)
-                // may list a package of that name.
+                // may list the package: by the module's name, or by the
+                // name of a package that provides it elsewhere
+                // (`sklearn` → scikit-learn).
                 if let Some(reference) = ctx.snapshot.reference_for(&code.service) {
-                    if let Some(p) = reference
-                        .listing
-                        .by_name()
-                        .get(&crate::scan::normalize_dist_name(&top))
-                    {
+                    let by_name = reference.listing.by_name();
+                    let mut names = vec![crate::scan::normalize_dist_name(&top)];
+                    names.extend(
+                        known
+                            .into_iter()
+                            .flat_map(|k| k.packages.iter())
+                            .map(|n| crate::scan::normalize_dist_name(n)),
+                    );
+                    if let Some(p) = names.iter().find_map(|n| by_name.get(n)) {
                         elsewhere.push(format!(
                             "{} {} (in the reference env {})",
                             p.name,
@@ -240,7 +293,7 @@ fn imports(
                         ));
                     }
                 }
-                elsewhere.extend(providers.get(top.as_str()).into_iter().flatten().cloned());
+                elsewhere.extend(known.into_iter().flat_map(|k| k.described.iter().cloned()));
                 let mut f = base(Code::ServiceImportUnresolved, message)
                     .found(format!("{}:{}", script.path, import.line));
                 if !elsewhere.is_empty() {
@@ -389,6 +442,43 @@ mod tests {
             RuleBook::builtin().severity(f[0].code, f[0].condition),
             crate::Severity::Error
         );
+    }
+
+    #[test]
+    fn stdlib_case_pth_provided_modules_arcmap_services_and_old_snapshots() {
+        let mut hydro = env(
+            "hydro",
+            &[("python", "3.9.16", "h_0"), ("pywin32", "305", "py39_0")],
+        );
+        hydro.packages[1].modules = vec!["win32".into(), "pythonwin".into()];
+        let mut m = machine("GIS1", vec![hydro]);
+        bind(&mut m, "Hydro/Flood.GPServer", "/envs/hydro", "hydro");
+        let mut s = snapshot(vec![m], Some("11.1"));
+        s.service_code.push(code(vec![script(
+            "flood.py",
+            vec![
+                import("cProfile", 1, false),
+                import("win32api", 2, false),
+                import("ConfigParser", 3, false),
+            ],
+        )]));
+        // cProfile (stdlib, as written) and win32api (pywin32's .pth) resolve;
+        // Python 2's ConfigParser does not.
+        assert_eq!(brief(&s), ["service-import-unresolved error configparser"]);
+
+        // An ArcMap-runtime service on a 10.9 site runs Python 2.7: skipped.
+        let mut s10 = s.clone();
+        s10.site.version = Some("10.9".into());
+        s10.services
+            .push(service("Hydro/Flood.GPServer", "ArcObjects", None));
+        assert!(brief(&s10).is_empty());
+
+        // A snapshot from before modules were recorded: not checked.
+        let mut old = s.clone();
+        for p in &mut old.machines[0].envs[0].packages {
+            p.modules.clear();
+        }
+        assert!(brief(&old).is_empty());
     }
 
     #[test]

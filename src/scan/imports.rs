@@ -29,11 +29,22 @@ pub enum Script {
     Refused(String),
 }
 
+/// The stack the parse, the walk and the AST's drop run on. Ruff's parser
+/// grows its own stack, but walking and dropping an expression 100,000
+/// operators deep (`not not ... x`) recurse as deep; on a rayon thread's
+/// 2 MB stack that would abort the process. 256 MB of address space is only
+/// committed as far as it is used.
+const PARSE_STACK: usize = 256 * 1024 * 1024;
+
 /// Read the imports of `source`.
 pub fn read_imports(source: &str) -> Script {
     if let Some(why) = too_deep(source) {
         return Script::Refused(why);
     }
+    stacker::grow(PARSE_STACK, || parse_imports(source))
+}
+
+fn parse_imports(source: &str) -> Script {
     let lines = LineIndex::new(source);
     match ruff_python_parser::parse_module(source) {
         Err(e) => Script::NotPython3 {
@@ -141,6 +152,22 @@ fn catches_import_error(handler: &ExceptHandler) -> bool {
     })
 }
 
+/// Whether an `if` test is a typing or version/platform guard.
+fn is_guard(test: &Expr) -> bool {
+    match test {
+        Expr::Name(n) => n.id.as_str() == "TYPE_CHECKING",
+        Expr::Attribute(a) => matches!(
+            a.attr.as_str(),
+            "TYPE_CHECKING" | "version_info" | "platform"
+        ),
+        Expr::Compare(c) => is_guard(&c.left) || c.comparators.iter().any(is_guard),
+        Expr::Subscript(s) => is_guard(&s.value),
+        Expr::BoolOp(b) => b.values.iter().any(is_guard),
+        Expr::UnaryOp(u) => is_guard(&u.operand),
+        _ => false,
+    }
+}
+
 impl<'a> Visitor<'a> for ImportWalker<'_> {
     fn visit_stmt(&mut self, stmt: &'a Stmt) {
         match stmt {
@@ -175,6 +202,17 @@ impl<'a> Visitor<'a> for ImportWalker<'_> {
                 }
                 self.visit_body(&node.orelse);
                 self.visit_body(&node.finalbody);
+            }
+            // `if TYPE_CHECKING:` and `if sys.version_info ...:` /
+            // `if sys.platform ...:` guard imports that may never run.
+            Stmt::If(node) if is_guard(&node.test) => {
+                self.visit_expr(&node.test);
+                self.optional += 1;
+                self.visit_body(&node.body);
+                for clause in &node.elif_else_clauses {
+                    self.visit_elif_else_clause(clause);
+                }
+                self.optional -= 1;
             }
             _ => visitor::walk_stmt(self, stmt),
         }
@@ -279,6 +317,42 @@ legacy = __import__('imp')
             read_imports("import os\nexec \"x = 1\"\n"),
             Script::NotPython3 { line: 2, .. }
         ));
+    }
+
+    #[test]
+    fn guarded_imports_are_optional() {
+        let src = "import sys\nif TYPE_CHECKING:\n    import typing_extensions\nif sys.version_info[0] < 3:\n    import ConfigParser\nelse:\n    import configparser\n";
+        assert_eq!(
+            imports(src),
+            [
+                "1:sys",
+                "3:typing_extensions optional",
+                "5:ConfigParser optional",
+                "7:configparser optional"
+            ]
+        );
+    }
+
+    #[test]
+    fn regression_deep_operator_chains_do_not_overflow_the_stack() {
+        // 100,000 unary operators: Python refuses these; gpaudit must not crash.
+        let src = format!("x = {}1\n", "not ".repeat(100_000));
+        let handle = std::thread::Builder::new()
+            .stack_size(2 * 1024 * 1024)
+            .spawn(move || {
+                matches!(
+                    read_imports(&src),
+                    Script::Imports(_) | Script::NotPython3 { .. }
+                )
+            })
+            .unwrap();
+        assert!(handle.join().unwrap());
+        let src = format!("x = (1{})\n", "\n + 1".repeat(100_000));
+        let handle = std::thread::Builder::new()
+            .stack_size(2 * 1024 * 1024)
+            .spawn(move || !matches!(read_imports(&src), Script::Refused(_)))
+            .unwrap();
+        assert!(handle.join().unwrap());
     }
 
     #[test]

@@ -82,7 +82,7 @@ pub fn read_capped_text(path: &Path) -> Result<String, ScanFailure> {
     Ok(decode_text(&read_capped(path)?))
 }
 
-fn decode_text(bytes: &[u8]) -> String {
+pub(crate) fn decode_text(bytes: &[u8]) -> String {
     let utf16 = |rest: &[u8], from: fn([u8; 2]) -> u16| {
         let units = rest.chunks_exact(2).map(|c| from([c[0], c[1]]));
         let mut text: String = char::decode_utf16(units)

@@ -22,6 +22,8 @@ const MAX_SCRIPT_BYTES: u64 = 8 * 1024 * 1024;
 /// How deep, and how many files, a service folder is read.
 const MAX_DEPTH: usize = 24;
 const MAX_FILES: usize = 5_000;
+/// Entries not read (links, overflow) reported one by one, at most.
+const MAX_NOTES: usize = 20;
 
 /// `${name}` → the server directory's local path (or why there is none).
 type ServerDirs = BTreeMap<String, Result<PathBuf, String>>;
@@ -122,6 +124,14 @@ fn service_code(service: &Service, dirs: &ServerDirs) -> ServiceCode {
             format!("toolbox `{toolbox}` climbs out of {name} with `..`"),
         );
     }
+    // A drive letter or an NTFS stream (`C:`, `x:stream`) would replace or
+    // leave the path on Windows.
+    if parts.iter().any(|p| p.contains(':')) {
+        return missing(
+            service,
+            format!("toolbox `{toolbox}` is not a path inside {name}"),
+        );
+    }
     let toolbox_path = parts.iter().fold(root.clone(), |p, c| p.join(c));
     // The extracted folder holds the toolbox (p20/, p30/, v101/...) and the
     // scripts beside or above it.
@@ -150,16 +160,29 @@ fn service_code(service: &Service, dirs: &ServerDirs) -> ServiceCode {
             )
         }
     };
-    if !canon_folder.starts_with(&canon_root) {
+    // Strictly inside: a toolbox at the top of the server directory would
+    // otherwise charge every service's code to this one.
+    if !canon_folder.starts_with(&canon_root) || canon_folder == canon_root {
         return missing(
             service,
-            format!("{} leads outside {name}", paths::display(&folder)),
+            format!(
+                "{} is not a service folder inside {name}",
+                paths::display(&folder)
+            ),
         );
     }
     let mut files = Vec::new();
     let mut local = Vec::new();
     let mut notes = Vec::new();
-    walk(&folder, 0, &mut files, &mut local, &mut notes);
+    walk(&canon_folder, 0, &mut files, &mut local, &mut notes);
+    if notes.len() > MAX_NOTES {
+        let more = notes.len() - MAX_NOTES;
+        notes.truncate(MAX_NOTES);
+        notes.push((
+            paths::display(&folder),
+            format!("and {more} more entries not read"),
+        ));
+    }
     let mut scripts: Vec<Script> = files.iter().map(|f| read_script(f)).collect();
     scripts.extend(notes.into_iter().map(|(path, why)| Script {
         path,
@@ -225,6 +248,11 @@ fn walk(
         } else if kind.is_dir() {
             local.push(name);
             walk(&path, depth + 1, files, local, notes);
+        } else if !kind.is_file() {
+            // FIFOs, sockets and devices: opening one could block forever.
+            if name.ends_with(".py") || name.ends_with(".pyt") {
+                notes.push((paths::display(&path), "not a regular file; not read".into()));
+            }
         } else if let Some(stem) = name
             .strip_suffix(".py")
             .or_else(|| name.strip_suffix(".pyt"))
@@ -256,9 +284,12 @@ fn read_script(path: &Path) -> Script {
             return script;
         }
     };
-    let Some(text) = decode(&bytes) else {
-        script.unreadable = Some("a binary file, not Python source".into());
-        return script;
+    let text = match decode(&bytes) {
+        Ok(text) => text,
+        Err(why) => {
+            script.unreadable = Some(why);
+            return script;
+        }
     };
     match read_imports(&text) {
         Parsed::Imports(i) => script.imports = i,
@@ -268,23 +299,35 @@ fn read_script(path: &Path) -> Script {
     script
 }
 
-/// Source text: UTF-8 (with or without a BOM), or, when a PEP 263 coding
-/// line names a Latin-1 family encoding (as old ArcMap scripts often do),
-/// those bytes as Latin-1. `None` for binary content.
-fn decode(bytes: &[u8]) -> Option<String> {
+/// Source text: UTF-8 (with or without a BOM), UTF-16 with a BOM, or, when
+/// a PEP 263 coding line names a Latin-1 family encoding (as old ArcMap
+/// scripts often do), those bytes as Latin-1. `Err` for binary content or an
+/// encoding gpaudit does not decode (decoding Shift-JIS as UTF-8 would turn
+/// valid code into syntax errors).
+fn decode(bytes: &[u8]) -> Result<String, String> {
+    if bytes.starts_with(&[0xff, 0xfe]) || bytes.starts_with(&[0xfe, 0xff]) {
+        return Ok(super::decode_text(bytes));
+    }
     if bytes.iter().take(8192).any(|b| *b == 0) {
-        return None;
+        return Err("a binary file, not Python source".into());
     }
     let bytes = bytes.strip_prefix(b"\xef\xbb\xbf").unwrap_or(bytes);
     if let Ok(s) = std::str::from_utf8(bytes) {
-        return Some(s.to_string());
+        return Ok(s.to_string());
     }
-    let head: String = bytes
+    let declared = bytes
         .split(|b| *b == b'\n')
         .take(2)
         .map(|l| String::from_utf8_lossy(l).to_ascii_lowercase())
-        .collect::<Vec<_>>()
-        .join("\n");
+        .find_map(|l| {
+            let at = l.find("coding")?;
+            let rest = l[at + 6..].trim_start_matches([':', '=', ' ']);
+            let name: String = rest
+                .chars()
+                .take_while(|c| c.is_ascii_alphanumeric() || "-_.".contains(*c))
+                .collect();
+            (!name.is_empty()).then_some(name)
+        });
     let latin = [
         "latin-1",
         "latin1",
@@ -293,10 +336,16 @@ fn decode(bytes: &[u8]) -> Option<String> {
         "cp1252",
         "windows-1252",
     ];
-    if head.contains("coding") && latin.iter().any(|l| head.contains(l)) {
-        return Some(bytes.iter().map(|b| char::from(*b)).collect());
+    match declared {
+        Some(enc) if latin.contains(&enc.as_str()) => {
+            Ok(bytes.iter().map(|b| char::from(*b)).collect())
+        }
+        Some(enc) => Err(format!(
+            "declares the encoding {enc}, which gpaudit does not decode"
+        )),
+        // Undeclared bad bytes are replaced, not fatal.
+        None => Ok(String::from_utf8_lossy(bytes).into_owned()),
     }
-    Some(String::from_utf8_lossy(bytes).into_owned())
 }
 
 #[cfg(test)]
@@ -307,12 +356,17 @@ mod tests {
     fn decoding_handles_boms_encodings_and_binaries() {
         assert_eq!(
             decode(b"\xef\xbb\xbfimport os\n").as_deref(),
-            Some("import os\n")
+            Ok("import os\n")
         );
         let latin = b"# -*- coding: latin-1 -*-\n# caf\xe9\nimport os\n";
         assert!(decode(latin).unwrap().contains("caf\u{e9}"));
-        assert!(decode(b"MZ\x90\x00\x03").is_none());
+        assert!(decode(b"MZ\x90\x00\x03").is_err());
         // Undeclared bad bytes are replaced, not fatal.
         assert!(decode(b"import os # \xff\n").unwrap().contains('\u{fffd}'));
+        let sjis = b"# coding: shift_jis\n# \x83\x5c\nimport os\n";
+        assert!(decode(sjis).unwrap_err().contains("shift_jis"));
+        let mut utf16 = vec![0xff, 0xfe];
+        utf16.extend("import arcpy\n".encode_utf16().flat_map(u16::to_le_bytes));
+        assert_eq!(decode(&utf16).as_deref(), Ok("import arcpy\n"));
     }
 }
