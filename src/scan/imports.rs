@@ -36,12 +36,38 @@ pub enum Script {
 /// committed as far as it is used.
 const PARSE_STACK: usize = 256 * 1024 * 1024;
 
-/// Read the imports of `source`.
+thread_local! {
+    /// Set on the threads of [`parse_pool`], whose stacks are already big.
+    static ON_BIG_STACK: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// A thread pool whose threads have [`PARSE_STACK`]-sized stacks, made
+/// once: growing a fresh stack for every script costs more than parsing it.
+/// `None` if the threads could not be made.
+pub fn parse_pool() -> Option<&'static rayon::ThreadPool> {
+    static POOL: std::sync::OnceLock<Option<rayon::ThreadPool>> = std::sync::OnceLock::new();
+    POOL.get_or_init(|| {
+        rayon::ThreadPoolBuilder::new()
+            .stack_size(PARSE_STACK)
+            .thread_name(|i| format!("gpaudit-parse-{i}"))
+            .start_handler(|_| ON_BIG_STACK.with(|b| b.set(true)))
+            .build()
+            .ok()
+    })
+    .as_ref()
+}
+
+/// Read the imports of `source`. Safe on any thread: off the parse pool,
+/// the work runs on a stack grown for it.
 pub fn read_imports(source: &str) -> Script {
     if let Some(why) = too_deep(source) {
         return Script::Refused(why);
     }
-    stacker::grow(PARSE_STACK, || parse_imports(source))
+    if ON_BIG_STACK.with(|b| b.get()) {
+        parse_imports(source)
+    } else {
+        stacker::grow(PARSE_STACK, || parse_imports(source))
+    }
 }
 
 fn parse_imports(source: &str) -> Script {

@@ -73,11 +73,18 @@ pub fn gather_service_code(
     services: &[Service],
 ) -> Vec<ServiceCode> {
     let dirs = store.map(|s| server_dirs(site, s)).unwrap_or_default();
-    let mut out: Vec<ServiceCode> = services
-        .par_iter()
-        .filter(|s| s.is_gp())
-        .map(|s| service_code(s, &dirs))
-        .collect();
+    let gather = || -> Vec<ServiceCode> {
+        services
+            .par_iter()
+            .filter(|s| s.is_gp())
+            .map(|s| service_code(s, &dirs))
+            .collect()
+    };
+    // Parsed on threads with big stacks (see imports::parse_pool).
+    let mut out = match super::imports::parse_pool() {
+        Some(pool) => pool.install(gather),
+        None => gather(),
+    };
     out.sort_by(|a, b| a.service.cmp(&b.service));
     out
 }
