@@ -54,9 +54,11 @@ fn demo_scripts_are_checked_against_each_machine_s_env() {
         arcpy["source"].as_str().unwrap().ends_with("cluster.py:1"),
         "{arcpy}"
     );
-    // The service's own module (flood_helpers), a relative import, numpy,
-    // rasterio, scipy via importlib and the stdlib are all resolved.
+    // The service's own module (flood_helpers), its own package (floodlib,
+    // whose modules import each other relatively), numpy, rasterio, scipy
+    // via importlib and the stdlib are all resolved.
     assert!(!report.to_string().contains("`flood_helpers`"));
+    assert!(!report.to_string().contains("`floodlib`"));
     assert_eq!(
         brief(&report, "service-import-removed-stdlib"),
         [
