@@ -2,6 +2,7 @@
 //! ArcGIS Enterprise site. Gather (`scan`) → check (`checks`) → apply policy
 //! (`policy`) → render (`report`), as separate phases over a [`Snapshot`].
 
+pub mod admin;
 pub mod audit;
 pub mod baseline;
 pub mod checks;
@@ -17,6 +18,7 @@ pub mod redact;
 pub mod reference;
 pub mod release;
 pub mod report;
+pub mod restart;
 pub mod roles;
 pub mod rules;
 pub mod scan;

@@ -4,6 +4,7 @@
 
 use anyhow::{anyhow, Context as _};
 use clap::{Parser, Subcommand, ValueEnum};
+use gpaudit::admin::{self, AdminConfig, HttpAdmin, ServiceRef, SiteAdmin};
 use gpaudit::audit::{self, Loaded};
 use gpaudit::baseline;
 use gpaudit::diff;
@@ -110,6 +111,38 @@ enum Command {
         #[arg(short, long)]
         output: Option<PathBuf>,
     },
+    /// List the site's GP services: folder, name, provider, env, configured and real state.
+    Services {
+        /// The site file (its [admin] section, or --url, gives the live states).
+        site: PathBuf,
+        /// Only the services that run in this env (on any machine, or --machine).
+        #[arg(long)]
+        env: Option<String>,
+        /// Show the env each service runs in on this machine.
+        #[arg(long)]
+        machine: Option<String>,
+        #[command(flatten)]
+        admin: AdminArgs,
+    },
+    /// Stop and start the GP services of an env (or the named ones), one at a
+    /// time, through the Administrator API. A dry run unless --execute.
+    Restart {
+        site: PathBuf,
+        /// Every GP service that runs in this env on any machine.
+        #[arg(long, required_unless_present = "service", conflicts_with = "service")]
+        env: Option<String>,
+        /// A service to restart (Folder/Name.GPServer); repeat for more.
+        #[arg(long)]
+        service: Vec<String>,
+        /// Restart for real; without it, print what would be done.
+        #[arg(long)]
+        execute: bool,
+        /// Seconds to wait for each service to stop and to start.
+        #[arg(long, default_value_t = 120)]
+        timeout: u64,
+        #[command(flatten)]
+        admin: AdminArgs,
+    },
     /// Gather everything the checks need into one versioned snapshot JSON.
     Scan {
         /// The site file.
@@ -151,6 +184,83 @@ enum Format {
     Table,
     Json,
     Markdown,
+}
+
+/// How to reach the Administrator API, overriding the site file's [admin].
+#[derive(clap::Args, Debug, Default)]
+struct AdminArgs {
+    /// The site's URL (https://gis.example.com:6443/arcgis).
+    #[arg(long)]
+    url: Option<String>,
+    /// The administrator's user name.
+    #[arg(long)]
+    username: Option<String>,
+    /// A CA certificate (PEM) to trust for the site's TLS certificate.
+    #[arg(long, value_name = "PEM")]
+    ca_file: Option<PathBuf>,
+    /// Do not verify the site's TLS certificate (says so on every run).
+    #[arg(long)]
+    insecure: bool,
+}
+
+/// The API settings: the site file's [admin] with the command line on top.
+fn admin_config(
+    site: Option<&gpaudit::site::Site>,
+    args: &AdminArgs,
+) -> anyhow::Result<Option<AdminConfig>> {
+    let base = site.and_then(|s| s.admin.clone());
+    let mut config = match (base, &args.url) {
+        (Some(c), None) => c,
+        (base, Some(url)) => AdminConfig {
+            url: url.clone(),
+            username: base
+                .as_ref()
+                .map(|b| b.username.clone())
+                .unwrap_or_default(),
+            password_env: base
+                .as_ref()
+                .map(|b| b.password_env.clone())
+                .unwrap_or_else(|| AdminConfig::DEFAULT_PASSWORD_ENV.to_string()),
+            ca_file: base.and_then(|b| b.ca_file),
+            insecure: false,
+        },
+        (None, None) => return Ok(None),
+    };
+    if let Some(u) = &args.username {
+        config.username = u.clone();
+    }
+    if let Some(ca) = &args.ca_file {
+        config.ca_file = Some(ca.clone());
+    }
+    config.insecure = args.insecure;
+    if config.username.is_empty() {
+        return Err(anyhow!(
+            "no administrator user name: set username under [admin] or pass --username"
+        ));
+    }
+    Ok(Some(config))
+}
+
+/// Sign in: the password from the environment variable, else a prompt.
+fn sign_in(config: &AdminConfig) -> anyhow::Result<HttpAdmin> {
+    if config.insecure {
+        eprintln!("gpaudit: warning: TLS verification is off (--insecure): the site's identity is not checked");
+    }
+    let password = match std::env::var(&config.password_env) {
+        Ok(p) if !p.is_empty() => p,
+        _ if std::io::stdin().is_terminal() => rpassword::prompt_password(format!(
+            "Password for {} at {}: ",
+            config.username, config.url
+        ))
+        .context("reading the password")?,
+        _ => {
+            return Err(anyhow!(
+                "no password: set the environment variable {} (or run on a terminal to be asked)",
+                config.password_env
+            ))
+        }
+    };
+    Ok(admin::connect(config, password)?)
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
@@ -376,6 +486,66 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             emit(&text, output.as_deref(), None)?;
             Ok(ExitCode::SUCCESS)
         }
+        Command::Services {
+            site,
+            env,
+            machine,
+            admin,
+        } => {
+            let loaded = audit::load(std::slice::from_ref(&site))?;
+            let config = admin_config(loaded.site.as_ref(), &admin)?;
+            let mut live = match &config {
+                Some(c) => Some(sign_in(c)?),
+                None => None,
+            };
+            let text = services_table(
+                &loaded,
+                env.as_deref(),
+                machine.as_deref(),
+                live.as_mut().map(|l| l as &mut dyn SiteAdmin),
+            )?;
+            print!("{text}");
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Restart {
+            site,
+            env,
+            service,
+            execute,
+            timeout,
+            admin,
+        } => {
+            let loaded = audit::load(std::slice::from_ref(&site))?;
+            let config = admin_config(loaded.site.as_ref(), &admin)?.ok_or_else(|| {
+                anyhow!("restarting needs the Administrator API: add [admin] to the site file or pass --url")
+            })?;
+            let targets = restart_targets(&loaded, env.as_deref(), &service)?;
+            let mut client = sign_in(&config)?;
+            let plan = gpaudit::restart::plan(&mut client, &targets)?;
+            print!("{}", plan.describe());
+            if !execute {
+                println!("dry run: nothing was changed; pass --execute to restart these services");
+                return Ok(ExitCode::SUCCESS);
+            }
+            let outcomes =
+                plan.execute(&mut client, std::time::Duration::from_secs(timeout), |o| {
+                    println!(
+                        "{} {}: {}",
+                        if o.ok { "ok    " } else { "FAILED" },
+                        o.service,
+                        o.detail
+                    );
+                });
+            let failed = outcomes.iter().filter(|o| !o.ok).count();
+            if failed > 0 {
+                eprintln!(
+                    "gpaudit: {failed} of {} service(s) did not restart",
+                    outcomes.len()
+                );
+                return Ok(ExitCode::from(1));
+            }
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Scan { site, output } => {
             let loaded = audit::load(std::slice::from_ref(&site))?;
             if loaded.site.is_none() {
@@ -497,6 +667,131 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+/// The GP services an env's restart covers: those bound to it on any
+/// machine, or the ones named.
+fn restart_targets(
+    loaded: &Loaded,
+    env: Option<&str>,
+    named: &[String],
+) -> anyhow::Result<Vec<ServiceRef>> {
+    if !named.is_empty() {
+        return named
+            .iter()
+            .map(|k| {
+                ServiceRef::parse(k)
+                    .ok_or_else(|| anyhow!("`{k}` is not a service (Folder/Name.GPServer)"))
+            })
+            .collect();
+    }
+    let env = env.unwrap_or_default();
+    let mut keys: Vec<String> = loaded
+        .snapshot
+        .machines
+        .iter()
+        .flat_map(|m| m.bindings.iter())
+        .filter(|b| b.env_name.eq_ignore_ascii_case(env))
+        .map(|b| b.service.clone())
+        .collect();
+    keys.sort();
+    keys.dedup();
+    if keys.is_empty() {
+        return Err(anyhow!(
+            "no GP service runs in env `{env}` on any machine of the site"
+        ));
+    }
+    Ok(keys.iter().filter_map(|k| ServiceRef::parse(k)).collect())
+}
+
+/// The `services` table: disk (config store and bindings) with live states.
+fn services_table(
+    loaded: &Loaded,
+    env: Option<&str>,
+    machine: Option<&str>,
+    mut live: Option<&mut dyn SiteAdmin>,
+) -> anyhow::Result<String> {
+    let snapshot = &loaded.snapshot;
+    let mut keys: Vec<String> = snapshot
+        .services
+        .iter()
+        .filter(|s| s.is_gp())
+        .map(|s| s.key.clone())
+        .collect();
+    if let Some(api) = live.as_deref_mut() {
+        keys.extend(
+            api.services()?
+                .into_iter()
+                .filter(ServiceRef::is_gp)
+                .map(|s| s.key()),
+        );
+    }
+    keys.sort();
+    keys.dedup();
+    let mut table = comfy_table::Table::new();
+    table
+        .load_preset(comfy_table::presets::ASCII_FULL_CONDENSED)
+        .set_header(vec![
+            "Folder",
+            "Service",
+            "Provider",
+            "Env",
+            "Configured",
+            "Real",
+        ]);
+    let mut rows = 0;
+    for key in keys {
+        let envs: Vec<String> = {
+            let mut e: Vec<String> = snapshot
+                .machines
+                .iter()
+                .filter(|m| machine.is_none_or(|want| m.name.eq_ignore_ascii_case(want)))
+                .flat_map(|m| m.bindings.iter().filter(|b| b.service == key))
+                .map(|b| b.env_name.clone())
+                .collect();
+            e.sort();
+            e.dedup();
+            e
+        };
+        if let Some(want) = env {
+            if !envs.iter().any(|e| e.eq_ignore_ascii_case(want)) {
+                continue;
+            }
+        }
+        let disk = snapshot.service(&key);
+        let (configured, real) = match (live.as_deref_mut(), ServiceRef::parse(&key)) {
+            (Some(api), Some(s)) => match api.status(&s) {
+                Ok(st) => (st.configured, st.real),
+                Err(e) => (String::from("?"), format!("error: {e}")),
+            },
+            _ => (
+                disk.and_then(|d| d.configured_state.clone())
+                    .unwrap_or_default(),
+                "(no API)".to_string(),
+            ),
+        };
+        let service = ServiceRef::parse(&key);
+        table.add_row(vec![
+            service
+                .as_ref()
+                .and_then(|s| s.folder.clone())
+                .unwrap_or_else(|| "(root)".into()),
+            service
+                .as_ref()
+                .map(|s| s.name.clone())
+                .unwrap_or_else(|| key.clone()),
+            disk.and_then(|d| d.provider.clone()).unwrap_or_default(),
+            if envs.is_empty() {
+                "-".into()
+            } else {
+                envs.join(", ")
+            },
+            configured,
+            real,
+        ]);
+        rows += 1;
+    }
+    Ok(format!("{table}\n{rows} GP service(s)\n"))
 }
 
 #[cfg(test)]

@@ -25,6 +25,16 @@ struct SiteToml {
     machine: Vec<MachineToml>,
     #[serde(default)]
     reference: ReferenceToml,
+    admin: Option<AdminToml>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AdminToml {
+    url: String,
+    username: String,
+    password_env: Option<String>,
+    ca_file: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -102,6 +112,8 @@ pub struct Site {
     pub config_store: Option<PathBuf>,
     pub machines: Vec<MachineSpec>,
     pub references: References,
+    /// `[admin]`: the site's Administrator API, when given.
+    pub admin: Option<crate::admin::AdminConfig>,
 }
 
 impl Site {
@@ -191,6 +203,15 @@ impl Site {
         if !problems.is_empty() {
             return Err(invalid(problems.join("; ")));
         }
+        let admin = raw.admin.map(|a| crate::admin::AdminConfig {
+            url: a.url,
+            username: a.username,
+            password_env: a
+                .password_env
+                .unwrap_or_else(|| crate::admin::AdminConfig::DEFAULT_PASSWORD_ENV.to_string()),
+            ca_file: a.ca_file.map(|c| dir.join(c.replace('\\', "/"))),
+            insecure: false,
+        });
         let name = raw.name.unwrap_or_else(|| {
             std::fs::canonicalize(&dir)
                 .ok()
@@ -208,6 +229,7 @@ impl Site {
                 default: raw.reference.default,
                 services: raw.reference.services,
             },
+            admin,
         })
     }
 }

@@ -2,6 +2,8 @@
 //! in temporary folders.
 #![allow(dead_code, clippy::unwrap_used)]
 
+pub mod admin_server;
+
 use assert_cmd::Command;
 use std::path::{Path, PathBuf};
 

@@ -1,0 +1,153 @@
+//! The ArcGIS Server Administrator REST API, behind one trait
+//! ([`SiteAdmin`]) so that commands and checks never see HTTP and tests can
+//! use a stand-in. The HTTP client lives in `client`; this module owns the
+//! API's data shapes and the `[admin]` settings.
+
+mod client;
+
+pub use client::{connect, wait_for, HttpAdmin};
+
+use serde::Serialize;
+use std::fmt;
+use std::path::PathBuf;
+
+/// How to reach a site's Administrator API (`[admin]` in site.toml, or
+/// `--url`/`--username` on the command line).
+#[derive(Clone, Debug)]
+pub struct AdminConfig {
+    /// `https://gis.example.com:6443/arcgis`
+    pub url: String,
+    pub username: String,
+    /// The environment variable holding the password.
+    pub password_env: String,
+    /// A CA certificate (PEM) to trust, for a site's self-signed certificate.
+    pub ca_file: Option<PathBuf>,
+    /// Skip TLS verification (`--insecure`).
+    pub insecure: bool,
+}
+
+impl AdminConfig {
+    pub const DEFAULT_PASSWORD_ENV: &'static str = "GPAUDIT_PASSWORD";
+}
+
+/// A service as the API names it.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+pub struct ServiceRef {
+    pub folder: Option<String>,
+    pub name: String,
+    #[serde(rename = "type")]
+    pub kind: String,
+}
+
+impl ServiceRef {
+    /// `Folder/Name.Type`, the key gpaudit uses everywhere.
+    pub fn key(&self) -> String {
+        match &self.folder {
+            Some(f) => format!("{f}/{}.{}", self.name, self.kind),
+            None => format!("{}.{}", self.name, self.kind),
+        }
+    }
+
+    /// Parse `Folder/Name.Type` or `Name.Type`.
+    pub fn parse(key: &str) -> Option<ServiceRef> {
+        let (folder, rest) = match key.split_once('/') {
+            Some((f, r)) => (Some(f.to_string()), r),
+            None => (None, key),
+        };
+        let (name, kind) = rest.rsplit_once('.')?;
+        (!name.is_empty() && !kind.is_empty()).then(|| ServiceRef {
+            folder,
+            name: name.to_string(),
+            kind: kind.to_string(),
+        })
+    }
+
+    /// The path below `/admin/services`.
+    fn path(&self) -> String {
+        match &self.folder {
+            Some(f) => format!("{f}/{}.{}", self.name, self.kind),
+            None => format!("{}.{}", self.name, self.kind),
+        }
+    }
+
+    pub fn is_gp(&self) -> bool {
+        self.kind.eq_ignore_ascii_case("GPServer")
+    }
+}
+
+impl fmt::Display for ServiceRef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.key())
+    }
+}
+
+/// `configuredState` and `realTimeState` of a service.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct ServiceStatus {
+    pub configured: String,
+    pub real: String,
+}
+
+impl ServiceStatus {
+    pub fn is_started(&self) -> bool {
+        self.real.eq_ignore_ascii_case("STARTED")
+    }
+}
+
+/// The site as `/admin/info` describes it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct AdminInfo {
+    pub version: Option<String>,
+    pub build: Option<String>,
+}
+
+/// Why a call failed. Never carries a password or token: the client
+/// scrubs them from every message.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum AdminError {
+    #[error("{url}: {message}")]
+    Http { url: String, message: String },
+    #[error("{url}: ArcGIS Server answered with error {code}: {messages}")]
+    Api {
+        url: String,
+        code: i64,
+        messages: String,
+    },
+    #[error("{url}: the answer is not JSON ({snippet}); a web adaptor login page or a proxy may be in the way")]
+    NotJson { url: String, snippet: String },
+    #[error("{0}")]
+    Config(String),
+}
+
+/// What gpaudit needs from a site's Administrator API.
+pub trait SiteAdmin {
+    fn info(&mut self) -> Result<AdminInfo, AdminError>;
+    fn machines(&mut self) -> Result<Vec<String>, AdminError>;
+    /// Every service of every folder.
+    fn services(&mut self) -> Result<Vec<ServiceRef>, AdminError>;
+    /// The service's JSON, as in the config store.
+    fn service_json(&mut self, service: &ServiceRef) -> Result<serde_json::Value, AdminError>;
+    fn status(&mut self, service: &ServiceRef) -> Result<ServiceStatus, AdminError>;
+    fn stop(&mut self, service: &ServiceRef) -> Result<(), AdminError>;
+    fn start(&mut self, service: &ServiceRef) -> Result<(), AdminError>;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn service_keys_round_trip() {
+        let s = ServiceRef::parse("Hydro/Flood.GPServer").unwrap();
+        assert_eq!(s.folder.as_deref(), Some("Hydro"));
+        assert_eq!(s.key(), "Hydro/Flood.GPServer");
+        assert!(s.is_gp());
+        assert_eq!(
+            ServiceRef::parse("SampleWorldCities.MapServer")
+                .unwrap()
+                .folder,
+            None
+        );
+        assert!(ServiceRef::parse("Hydro/Flood").is_none());
+    }
+}

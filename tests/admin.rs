@@ -1,0 +1,236 @@
+//! The Administrator API end to end, against the stand-in ArcGIS Server in
+//! `common/admin_server.rs` seeded from the demo site's config store:
+//! `services`, `restart` (dry run, execute, a failed start), TLS (refused,
+//! `--ca-file`, `--insecure`), error shapes, and no secret in any output.
+
+#![allow(clippy::unwrap_used)]
+
+mod common;
+use common::admin_server::{services_from, Server, PASSWORD, USER};
+use common::*;
+use std::path::Path;
+
+fn demo_store() -> std::path::PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/sites/demo/arcgisserver/config-store")
+}
+
+struct Run {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+fn run(server: &Server, args: &[&str], extra: &[&str]) -> Run {
+    let out = gpaudit()
+        .args(args)
+        .arg(demo_site())
+        .args(["--url", &server.url, "--username", USER])
+        .args(extra)
+        .env("GPAUDIT_PASSWORD", PASSWORD)
+        .output()
+        .unwrap();
+    Run {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+/// No password and no token in anything gpaudit printed.
+fn assert_no_secret(server: &Server, runs: &[&Run]) {
+    let tokens: Vec<String> = server
+        .state
+        .lock()
+        .unwrap()
+        .tokens
+        .keys()
+        .cloned()
+        .collect();
+    for r in runs {
+        for text in [&r.stdout, &r.stderr] {
+            assert!(!text.contains(PASSWORD), "password in output:\n{text}");
+            for t in &tokens {
+                assert!(!text.contains(t.as_str()), "token in output:\n{text}");
+            }
+        }
+    }
+    // Tokens travel in a header, never in a URL.
+    for line in &server.state.lock().unwrap().requests {
+        assert!(
+            !line.contains("token=") && !line.contains(PASSWORD),
+            "{line}"
+        );
+    }
+}
+
+#[test]
+fn services_lists_live_states_and_envs() {
+    let server = Server::start(services_from(&demo_store()), false);
+    let r = run(&server, &["services"], &["--env", "hydro"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    for want in ["Flood", "Ebb", "Geocode", "PrintingTools", "STOPPED"] {
+        assert!(r.stdout.contains(want), "{want} missing:\n{}", r.stdout);
+    }
+    assert!(!r.stdout.contains("Cluster"), "{}", r.stdout);
+    assert_no_secret(&server, &[&r]);
+}
+
+#[test]
+fn restart_is_a_dry_run_unless_executed_and_keeps_stopped_services_stopped() {
+    let server = Server::start(services_from(&demo_store()), false);
+    let dry = run(&server, &["restart"], &["--env", "hydro"]);
+    assert_eq!(dry.code, 0, "{}", dry.stderr);
+    assert!(dry.stdout.contains("dry run"), "{}", dry.stdout);
+    assert!(
+        dry.stdout
+            .contains("Legacy/Geocode.GPServer: leave stopped"),
+        "{}",
+        dry.stdout
+    );
+    assert!(server.state.lock().unwrap().actions.is_empty());
+
+    let live = run(
+        &server,
+        &["restart"],
+        &["--env", "hydro", "--execute", "--timeout", "5"],
+    );
+    assert_eq!(live.code, 0, "{}\n{}", live.stdout, live.stderr);
+    assert_eq!(
+        server.state.lock().unwrap().actions,
+        [
+            "stop Hydro/Ebb.GPServer",
+            "start Hydro/Ebb.GPServer",
+            "stop Hydro/Flood.GPServer",
+            "start Hydro/Flood.GPServer",
+            "stop Utilities/PrintingTools.GPServer",
+            "start Utilities/PrintingTools.GPServer",
+        ]
+    );
+    assert_eq!(
+        server.state.lock().unwrap().services["Legacy/Geocode.GPServer"].real,
+        "STOPPED"
+    );
+    assert_no_secret(&server, &[&dry, &live]);
+}
+
+#[test]
+fn a_failed_start_is_reported_and_the_others_still_restart() {
+    let server = Server::start(services_from(&demo_store()), false);
+    server.state.lock().unwrap().faults.start_fails = vec!["Hydro/Ebb.GPServer".into()];
+    let r = run(
+        &server,
+        &["restart"],
+        &["--env", "hydro", "--execute", "--timeout", "5"],
+    );
+    assert_eq!(r.code, 1);
+    assert!(
+        r.stdout.contains("FAILED Hydro/Ebb.GPServer: start failed"),
+        "{}",
+        r.stdout
+    );
+    assert!(
+        r.stderr.contains("1 of 4 service(s) did not restart"),
+        "{}",
+        r.stderr
+    );
+    let actions = server.state.lock().unwrap().actions.clone();
+    assert!(
+        actions.contains(&"start Hydro/Flood.GPServer".to_string()),
+        "{actions:?}"
+    );
+    assert!(
+        actions.contains(&"start Utilities/PrintingTools.GPServer".to_string()),
+        "{actions:?}"
+    );
+    assert_no_secret(&server, &[&r]);
+}
+
+#[test]
+fn tls_is_verified_unless_the_site_ca_is_given_or_insecure_is_asked() {
+    let server = Server::start(services_from(&demo_store()), true);
+    let refused = run(&server, &["services"], &[]);
+    assert_eq!(refused.code, 2);
+    assert!(
+        refused.stderr.contains("not trusted")
+            && refused.stderr.contains("ca_file")
+            && refused.stderr.contains("--insecure"),
+        "{}",
+        refused.stderr
+    );
+
+    let dir = tempfile::tempdir().unwrap();
+    let ca = dir.path().join("site-ca.pem");
+    std::fs::write(&ca, server.cert_pem.as_ref().unwrap()).unwrap();
+    let trusted = run(&server, &["services"], &["--ca-file", ca.to_str().unwrap()]);
+    assert_eq!(trusted.code, 0, "{}", trusted.stderr);
+    assert!(!trusted.stderr.contains("insecure"));
+
+    let insecure = run(&server, &["services"], &["--insecure"]);
+    assert_eq!(insecure.code, 0, "{}", insecure.stderr);
+    assert!(
+        insecure.stderr.contains("TLS verification is off"),
+        "{}",
+        insecure.stderr
+    );
+    assert_no_secret(&server, &[&refused, &trusted, &insecure]);
+}
+
+#[test]
+fn api_errors_are_clear_and_secret_free() {
+    let server = Server::start(services_from(&demo_store()), false);
+    // A wrong password: ArcGIS's error shape with HTTP 200.
+    let out = gpaudit()
+        .args(["services"])
+        .arg(demo_site())
+        .args(["--url", &server.url, "--username", USER])
+        .env("GPAUDIT_PASSWORD", "wrong-password-123")
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        err.contains("Unable to generate token") && !err.contains("wrong-password-123"),
+        "{err}"
+    );
+
+    // A web adaptor's login page instead of JSON.
+    server.state.lock().unwrap().faults.login_page = true;
+    let r = run(&server, &["services"], &[]);
+    assert_eq!(r.code, 2);
+    assert!(
+        r.stderr.contains("not JSON") && r.stderr.contains("web adaptor"),
+        "{}",
+        r.stderr
+    );
+    server.state.lock().unwrap().faults.login_page = false;
+
+    // Two 500s on GETs are retried; a dropped connection too.
+    server.state.lock().unwrap().faults.http_500 = 2;
+    let r2 = run(&server, &["services"], &[]);
+    assert_eq!(r2.code, 0, "{}", r2.stderr);
+    server.state.lock().unwrap().faults.drop = 1;
+    let r3 = run(&server, &["services"], &[]);
+    assert_eq!(r3.code, 2, "generateToken is a POST: not retried");
+
+    // No password in the environment and no terminal: a clear error.
+    let out = gpaudit()
+        .args(["services"])
+        .arg(demo_site())
+        .args(["--url", &server.url, "--username", USER])
+        .env_remove("GPAUDIT_PASSWORD")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("GPAUDIT_PASSWORD"));
+    assert_no_secret(&server, &[&r, &r2, &r3]);
+}
+
+#[test]
+fn short_lived_tokens_are_renewed() {
+    let server = Server::start(services_from(&demo_store()), false);
+    // Tokens that live 1 s: gpaudit renews before each use.
+    server.state.lock().unwrap().faults.token_ms = Some(1000);
+    let r = run(&server, &["services"], &[]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(server.state.lock().unwrap().tokens.len() > 1);
+}
