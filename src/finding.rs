@@ -80,6 +80,8 @@ codes! {
     ServiceImportRemovedStdlib => "service-import-removed-stdlib",
     ServiceCodePython2 => "service-code-python2",
     ServiceCodeMissing => "service-code-missing",
+    ServiceStateMismatch => "service-state-mismatch",
+    ServiceStopped => "service-stopped",
     ScanError => "scan-error",
     WaiverExpired => "waiver-expired",
     WaiverUnmatched => "waiver-unmatched",

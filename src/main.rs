@@ -60,6 +60,8 @@ enum Command {
         /// scripts' imports of modules its Python removed become errors.
         #[arg(long, value_name = "RELEASE")]
         target: Option<ArcgisVersion>,
+        #[command(flatten)]
+        admin: AdminArgs,
         /// Read --reference as this format instead of detecting it.
         #[arg(long, value_parser = parse_env_format, value_name = "FORMAT", requires = "reference")]
         reference_format: Option<EnvFormat>,
@@ -150,6 +152,8 @@ enum Command {
         /// Where to write the snapshot (default: stdout).
         #[arg(short, long)]
         output: Option<PathBuf>,
+        #[command(flatten)]
+        admin: AdminArgs,
     },
     /// Explore an env's dependency graph.
     Graph {
@@ -354,8 +358,9 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             reference,
             reference_format,
             target,
+            admin,
         } => {
-            let mut loaded = audit::load(&inputs)?;
+            let mut loaded = load_with_live(&inputs, &admin)?;
             if let Some(arg) = reference {
                 let (path, selector) = reference::split_selector(&arg);
                 let select = reference::Selection::inline(selector.as_deref());
@@ -546,8 +551,12 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
-        Command::Scan { site, output } => {
-            let loaded = audit::load(std::slice::from_ref(&site))?;
+        Command::Scan {
+            site,
+            output,
+            admin,
+        } => {
+            let loaded = load_with_live(std::slice::from_ref(&site), &admin)?;
             if loaded.site.is_none() {
                 return Err(anyhow!(
                     "{}: scan takes a site file, not a snapshot",
@@ -667,6 +676,54 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+/// Load the inputs (scanning a site) and, when the site has [admin] or
+/// --url is given, read its Administrator API at the same time. An API that
+/// cannot be reached is a scan error; the disk audit goes on.
+fn load_with_live(inputs: &[PathBuf], args: &AdminArgs) -> anyhow::Result<Loaded> {
+    let site = match inputs {
+        [one] => {
+            let file = if one.is_dir() {
+                one.join("site.toml")
+            } else {
+                one.clone()
+            };
+            std::fs::read_to_string(&file)
+                .ok()
+                .filter(|t| !t.trim_start().starts_with('{'))
+                .and_then(|t| gpaudit::site::Site::parse(&t, &file).ok())
+        }
+        _ => None,
+    };
+    let Some(config) = admin_config(site.as_ref(), args)? else {
+        return Ok(audit::load(inputs)?);
+    };
+    let mut client = sign_in(&config)?;
+    let url = config.url.clone();
+    let (loaded, live) = std::thread::scope(|scope| {
+        let api = scope.spawn(move || admin::gather_live(&mut client, &url));
+        let loaded = audit::load(inputs);
+        (loaded, api.join())
+    });
+    let mut loaded = loaded?;
+    match live {
+        Ok(Ok(live)) => loaded.snapshot.add_live(live),
+        Ok(Err(e)) => loaded
+            .snapshot
+            .scan_errors
+            .push(gpaudit::snapshot::ScanError {
+                machine: None,
+                env: None,
+                env_path: None,
+                path: gpaudit::redact::text(&config.url),
+                message: format!(
+                    "the Administrator API could not be read, so live states are not checked: {e}"
+                ),
+            }),
+        Err(_) => return Err(anyhow!("reading the Administrator API failed unexpectedly")),
+    }
+    Ok(loaded)
 }
 
 /// The GP services an env's restart covers: those bound to it on any

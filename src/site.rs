@@ -154,8 +154,12 @@ impl Site {
             }
             None => None,
         };
-        if raw.machine.is_empty() {
-            problems.push("no [[machine]] entry: a site needs at least one machine".into());
+        // With [admin], a site can be audited through its API alone.
+        if raw.machine.is_empty() && raw.admin.is_none() {
+            problems.push(
+                "no [[machine]] entry: a site needs at least one machine (or an [admin] section)"
+                    .into(),
+            );
         }
         let mut machines = Vec::new();
         let mut seen = BTreeMap::new();

@@ -45,6 +45,9 @@ pub struct Snapshot {
     /// Each GP service's published Python code and its imports.
     #[serde(default)]
     pub service_code: Vec<ServiceCode>,
+    /// What the Administrator API said, when it was asked.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub live: Option<LiveSite>,
     /// Files that could not be read or parsed.
     pub scan_errors: Vec<ScanError>,
 }
@@ -313,6 +316,28 @@ pub struct ServiceBinding {
     pub unresolved: Option<String>,
 }
 
+/// The site as its Administrator API describes it.
+#[derive(Clone, Debug, Serialize, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct LiveSite {
+    /// The API's base URL (no credentials).
+    pub url: String,
+    pub version: Option<String>,
+    pub machines: Vec<String>,
+    pub services: Vec<LiveService>,
+}
+
+/// One service as the API reports it.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LiveService {
+    pub key: String,
+    pub provider: Option<String>,
+    pub conda_environment_path: Option<String>,
+    pub configured_state: Option<String>,
+    pub real_state: Option<String>,
+}
+
 /// A GP service's published Python code (its extracted folder under
 /// `arcgisinput`) and what each script imports.
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -505,6 +530,53 @@ impl Snapshot {
     /// GP services by key.
     pub fn service(&self, key: &str) -> Option<&Service> {
         self.services.iter().find(|s| s.key == key)
+    }
+
+    /// Add what the Administrator API said. When the config store could not
+    /// be read (or there is no disk access at all), the API's services
+    /// stand in for it, so every check that needs no env still runs.
+    pub fn add_live(&mut self, live: LiveSite) {
+        if self.services.is_empty() {
+            self.services = live
+                .services
+                .iter()
+                .map(|l| {
+                    let (folder, rest) = match l.key.split_once('/') {
+                        Some((f, r)) => (Some(f.to_string()), r),
+                        None => (None, l.key.as_str()),
+                    };
+                    let (name, kind) = rest.rsplit_once('.').unwrap_or((rest, ""));
+                    Service {
+                        key: l.key.clone(),
+                        folder,
+                        name: name.to_string(),
+                        service_type: kind.to_string(),
+                        provider: l.provider.clone(),
+                        configured_state: l.configured_state.clone(),
+                        conda_environment_path: l.conda_environment_path.clone(),
+                        toolbox: None,
+                        file: format!(
+                            "{}/admin/services/{}",
+                            live.url.trim_end_matches('/'),
+                            l.key
+                        ),
+                    }
+                })
+                .collect();
+        }
+        self.live = Some(live);
+    }
+
+    /// Whether the services came from the config store on disk (rather
+    /// than from the API standing in for it).
+    pub fn services_from_disk(&self) -> bool {
+        let api = self
+            .live
+            .as_ref()
+            .map(|l| l.url.trim_end_matches('/').to_string());
+        self.services
+            .iter()
+            .any(|s| api.as_ref().is_none_or(|u| !s.file.starts_with(u.as_str())))
     }
 
     /// The reference env of a GP service: its own, else the default.

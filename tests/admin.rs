@@ -234,3 +234,108 @@ fn short_lived_tokens_are_renewed() {
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert!(server.state.lock().unwrap().tokens.len() > 1);
 }
+
+fn codes(report: &serde_json::Value) -> Vec<String> {
+    report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            format!(
+                "{} {}",
+                f["code"].as_str().unwrap(),
+                f["message"].as_str().unwrap()
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn audit_over_the_api_finds_what_the_disk_does_plus_the_live_state() {
+    let server = Server::start(services_from(&demo_store()), false);
+    let (disk, _) = audit_json(&[demo_site().to_str().unwrap()]);
+    let with_api = gpaudit()
+        .args(["audit", demo_site().to_str().unwrap(), "--format", "json"])
+        .args(["--url", &server.url, "--username", USER])
+        .env("GPAUDIT_PASSWORD", PASSWORD)
+        .output()
+        .unwrap();
+    let live: serde_json::Value = serde_json::from_slice(&with_api.stdout).unwrap();
+    assert_eq!(codes(&disk), codes(&live), "same site, same findings");
+
+    // Flood stopped behind the config store's back; Ebb edited to run in ml.
+    {
+        let mut st = server.state.lock().unwrap();
+        st.services.get_mut("Hydro/Flood.GPServer").unwrap().real = "STOPPED".into();
+        st.services.get_mut("Hydro/Ebb.GPServer").unwrap().json["properties"]
+            ["condaEnvironmentPath"] = "ml".into();
+    }
+    let out = gpaudit()
+        .args(["audit", demo_site().to_str().unwrap(), "--format", "json"])
+        .args(["--url", &server.url, "--username", USER])
+        .env("GPAUDIT_PASSWORD", PASSWORD)
+        .output()
+        .unwrap();
+    let changed: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let mut extra: Vec<String> = codes(&changed)
+        .into_iter()
+        .filter(|c| !codes(&disk).contains(c))
+        .collect();
+    extra.sort();
+    assert_eq!(extra.len(), 2, "{extra:#?}");
+    assert!(extra[0].starts_with("service-state-mismatch Hydro/Ebb.GPServer's condaEnvironmentPath is (not set: the active env) in the config store but ml"), "{extra:?}");
+    assert!(
+        extra[1].starts_with("service-stopped Hydro/Flood.GPServer"),
+        "{extra:?}"
+    );
+    let text =
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
+    assert!(!text.contains(PASSWORD));
+}
+
+#[test]
+fn a_site_reachable_only_through_its_api_is_still_audited() {
+    let server = Server::start(services_from(&demo_store()), false);
+    let dir = tempfile::tempdir().unwrap();
+    let site = dir.path().join("site.toml");
+    std::fs::write(
+        &site,
+        format!(
+            "name = 'remote'\n[admin]\nurl = '{}'\nusername = '{USER}'\n",
+            server.url
+        ),
+    )
+    .unwrap();
+    let out = gpaudit()
+        .args(["audit", site.to_str().unwrap(), "--format", "json"])
+        .env("GPAUDIT_PASSWORD", PASSWORD)
+        .output()
+        .unwrap();
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|_| panic!("{}", String::from_utf8_lossy(&out.stderr)));
+    assert_eq!(report["site"]["version"], "11.1");
+    assert_eq!(
+        report["site"]["version_source"],
+        "reported by the Administrator API"
+    );
+    // The ArcMap-runtime Geocode service needs no env to be found wrong.
+    assert!(!findings(&report, "arcmap-service").is_empty(), "{report}");
+    assert!(findings(&report, "service-state-mismatch").is_empty());
+}
+
+#[test]
+fn an_unreachable_api_is_a_scan_error_and_the_disk_audit_goes_on() {
+    let out = gpaudit()
+        .args(["audit", demo_site().to_str().unwrap(), "--format", "json"])
+        .args(["--url", "http://127.0.0.1:9/arcgis", "--username", USER])
+        .env("GPAUDIT_PASSWORD", PASSWORD)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(findings(&report, "scan-error").iter().any(|f| f["message"]
+        .as_str()
+        .unwrap()
+        .contains("Administrator API could not be read")));
+    assert!(!findings(&report, "pin-violation").is_empty());
+}

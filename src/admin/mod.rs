@@ -132,6 +132,52 @@ pub trait SiteAdmin {
     fn start(&mut self, service: &ServiceRef) -> Result<(), AdminError>;
 }
 
+/// Read everything the checks use from the API: the site's version and
+/// machines, and every service's JSON and status (status for GP services).
+pub fn gather_live(
+    admin: &mut dyn SiteAdmin,
+    url: &str,
+) -> Result<crate::snapshot::LiveSite, AdminError> {
+    let info = admin.info()?;
+    let machines = admin.machines()?;
+    let mut services = Vec::new();
+    for s in admin.services()? {
+        let json = admin.service_json(&s)?;
+        let text = |k: &str| {
+            json.get(k)
+                .and_then(serde_json::Value::as_str)
+                .map(str::to_string)
+        };
+        let status = if s.is_gp() {
+            Some(admin.status(&s)?)
+        } else {
+            None
+        };
+        services.push(crate::snapshot::LiveService {
+            key: s.key(),
+            provider: text("provider"),
+            conda_environment_path: json
+                .get("properties")
+                .and_then(|p| p.get("condaEnvironmentPath"))
+                .and_then(serde_json::Value::as_str)
+                .map(str::trim)
+                .filter(|p| !p.is_empty())
+                .map(str::to_string),
+            configured_state: status
+                .as_ref()
+                .map(|st| st.configured.clone())
+                .or_else(|| text("configuredState")),
+            real_state: status.map(|st| st.real),
+        });
+    }
+    Ok(crate::snapshot::LiveSite {
+        url: crate::redact::text(url),
+        version: info.version,
+        machines,
+        services,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -8,6 +8,7 @@ mod constraint;
 mod default_env;
 mod dependency;
 mod env;
+mod live;
 mod per_service_env;
 mod pin;
 mod pip;
@@ -77,6 +78,17 @@ pub fn site_release(snapshot: &Snapshot, releases: &ReleaseTable) -> Option<Site
             source: "declared in the site file".into(),
         });
     }
+    if let Some(v) = snapshot
+        .live
+        .as_ref()
+        .and_then(|l| l.version.as_deref())
+        .and_then(|v| v.parse::<ArcgisVersion>().ok())
+    {
+        return Some(SiteRelease {
+            version: v,
+            source: "reported by the Administrator API".into(),
+        });
+    }
     snapshot.machines.iter().find_map(|m| {
         let env = m.arcgispro_py3()?;
         let arcpy = env.package("arcpy")?;
@@ -136,6 +148,7 @@ const CHECKS: &[Check] = &[
     arcmap::arcmap_service,
     per_service_env::per_service_env_unsupported,
     reference::reference_findings,
+    live::live_findings,
     scan_error::scan_errors,
     service_code::service_code,
 ];

@@ -106,6 +106,7 @@ pub fn snapshot(machines: Vec<Machine>, version: Option<&str>) -> Snapshot {
         services: Vec::new(),
         references: Vec::new(),
         service_code: Vec::new(),
+        live: None,
         scan_errors: Vec::new(),
     }
 }

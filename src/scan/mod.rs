@@ -137,6 +137,7 @@ pub fn scan_site(site: &Site) -> Snapshot {
         services,
         references,
         service_code,
+        live: None,
         scan_errors: errors,
     }
 }
