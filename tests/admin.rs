@@ -339,3 +339,24 @@ fn an_unreachable_api_is_a_scan_error_and_the_disk_audit_goes_on() {
         .contains("Administrator API could not be read")));
     assert!(!findings(&report, "pin-violation").is_empty());
 }
+
+#[test]
+fn snapshots_written_with_the_api_hold_no_secret_and_slow_answers_are_waited_for() {
+    let server = Server::start(services_from(&demo_store()), false);
+    server.state.lock().unwrap().faults.slow = std::time::Duration::from_millis(20);
+    let dir = tempfile::tempdir().unwrap();
+    let snap = dir.path().join("snap.json");
+    let r = run(&server, &["scan"], &["-o", snap.to_str().unwrap()]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let text = std::fs::read_to_string(&snap).unwrap();
+    assert!(
+        text.contains("\"live\""),
+        "the snapshot records the API's answers"
+    );
+    let snapshot_run = Run {
+        code: 0,
+        stdout: text,
+        stderr: String::new(),
+    };
+    assert_no_secret(&server, &[&r, &snapshot_run]);
+}
