@@ -140,7 +140,7 @@ enum Command {
         #[arg(long)]
         execute: bool,
         /// Seconds to wait for each service to stop and to start.
-        #[arg(long, default_value_t = 120)]
+        #[arg(long, default_value_t = 120, value_parser = clap::value_parser!(u64).range(1..=86_400))]
         timeout: u64,
         #[command(flatten)]
         admin: AdminArgs,
@@ -526,7 +526,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             })?;
             let targets = restart_targets(&loaded, env.as_deref(), &service)?;
             let mut client = sign_in(&config)?;
-            let plan = gpaudit::restart::plan(&mut client, &targets)?;
+            let plan = gpaudit::restart::plan(&mut client, &targets);
             print!("{}", plan.describe());
             if !execute {
                 println!("dry run: nothing was changed; pass --execute to restart these services");
@@ -708,7 +708,21 @@ fn load_with_live(inputs: &[PathBuf], args: &AdminArgs) -> anyhow::Result<Loaded
     });
     let mut loaded = loaded?;
     match live {
-        Ok(Ok(live)) => loaded.snapshot.add_live(live),
+        Ok(Ok((live, problems))) => {
+            for problem in problems {
+                loaded
+                    .snapshot
+                    .scan_errors
+                    .push(gpaudit::snapshot::ScanError {
+                        machine: None,
+                        env: None,
+                        env_path: None,
+                        path: live.url.clone(),
+                        message: format!("Administrator API: {problem}"),
+                    });
+            }
+            loaded.snapshot.add_live(live)
+        }
         Ok(Err(e)) => loaded
             .snapshot
             .scan_errors
@@ -734,13 +748,20 @@ fn restart_targets(
     named: &[String],
 ) -> anyhow::Result<Vec<ServiceRef>> {
     if !named.is_empty() {
-        return named
-            .iter()
-            .map(|k| {
-                ServiceRef::parse(k)
-                    .ok_or_else(|| anyhow!("`{k}` is not a service (Folder/Name.GPServer)"))
-            })
-            .collect();
+        let mut out: Vec<ServiceRef> = Vec::new();
+        for k in named {
+            let s = ServiceRef::parse(k)
+                .ok_or_else(|| anyhow!("`{k}` is not a service (Folder/Name.GPServer)"))?;
+            if !s.is_gp() {
+                return Err(anyhow!(
+                    "`{k}` is not a GP service; restart only restarts GP services"
+                ));
+            }
+            if !out.iter().any(|o| o.key().eq_ignore_ascii_case(&s.key())) {
+                out.push(s);
+            }
+        }
+        return Ok(out);
     }
     let env = env.unwrap_or_default();
     let mut keys: Vec<String> = loaded
@@ -783,8 +804,8 @@ fn services_table(
                 .map(|s| s.key()),
         );
     }
-    keys.sort();
-    keys.dedup();
+    keys.sort_by_key(|k| k.to_ascii_lowercase());
+    keys.dedup_by(|a, b| a.eq_ignore_ascii_case(b));
     let mut table = comfy_table::Table::new();
     table
         .load_preset(comfy_table::presets::ASCII_FULL_CONDENSED)
@@ -803,7 +824,11 @@ fn services_table(
                 .machines
                 .iter()
                 .filter(|m| machine.is_none_or(|want| m.name.eq_ignore_ascii_case(want)))
-                .flat_map(|m| m.bindings.iter().filter(|b| b.service == key))
+                .flat_map(|m| {
+                    m.bindings
+                        .iter()
+                        .filter(|b| b.service.eq_ignore_ascii_case(&key))
+                })
                 .map(|b| b.env_name.clone())
                 .collect();
             e.sort();

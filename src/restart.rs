@@ -4,7 +4,7 @@
 //! executed one service at a time: stop, wait for STOPPED, start, wait for
 //! STARTED. A failure is recorded and the rest still run.
 
-use crate::admin::{wait_for, AdminError, ServiceRef, ServiceStatus, SiteAdmin};
+use crate::admin::{wait_for, ServiceRef, ServiceStatus, SiteAdmin};
 use serde::Serialize;
 use std::time::Duration;
 
@@ -16,13 +16,17 @@ pub enum Action {
     Restart,
     /// It was stopped before: left alone.
     LeaveStopped,
+    /// Its state could not be read: nothing is done to it.
+    Unreadable,
 }
 
 #[derive(Clone, Debug, Serialize)]
 pub struct Step {
     pub service: ServiceRef,
-    pub before: ServiceStatus,
+    pub before: Option<ServiceStatus>,
     pub action: Action,
+    /// Why its state could not be read.
+    pub problem: Option<String>,
 }
 
 /// The restart of a set of services, in order.
@@ -40,23 +44,35 @@ pub struct Outcome {
     pub detail: String,
 }
 
-/// Read each service's state and decide what to do with it.
-pub fn plan(admin: &mut dyn SiteAdmin, services: &[ServiceRef]) -> Result<Plan, AdminError> {
+/// Read each service's state and decide what to do with it. A service
+/// whose state cannot be read is planned as such; the others still run.
+pub fn plan(admin: &mut dyn SiteAdmin, services: &[ServiceRef]) -> Plan {
     let mut steps = Vec::new();
     for service in services {
-        let before = admin.status(service)?;
-        let action = if before.configured.eq_ignore_ascii_case("STOPPED") && !before.is_started() {
-            Action::LeaveStopped
-        } else {
-            Action::Restart
+        let step = match admin.status(service) {
+            Ok(before) => {
+                let action = if before.configured.eq_ignore_ascii_case("STOPPED") {
+                    Action::LeaveStopped
+                } else {
+                    Action::Restart
+                };
+                Step {
+                    service: service.clone(),
+                    before: Some(before),
+                    action,
+                    problem: None,
+                }
+            }
+            Err(e) => Step {
+                service: service.clone(),
+                before: None,
+                action: Action::Unreadable,
+                problem: Some(e.to_string()),
+            },
         };
-        steps.push(Step {
-            service: service.clone(),
-            before,
-            action,
-        });
+        steps.push(step);
     }
-    Ok(Plan { steps })
+    Plan { steps }
 }
 
 impl Plan {
@@ -64,17 +80,20 @@ impl Plan {
     pub fn describe(&self) -> String {
         let mut out = String::new();
         for (i, s) in self.steps.iter().enumerate() {
+            let now = s
+                .before
+                .as_ref()
+                .map(|b| format!(" (now {}/{})", b.configured, b.real))
+                .unwrap_or_default();
             let what = match s.action {
-                Action::Restart => "stop, then start",
-                Action::LeaveStopped => "leave stopped (it is stopped now)",
+                Action::Restart => "stop, then start".to_string(),
+                Action::LeaveStopped => "leave stopped (configured STOPPED)".to_string(),
+                Action::Unreadable => format!(
+                    "nothing: its state cannot be read ({})",
+                    s.problem.as_deref().unwrap_or("")
+                ),
             };
-            out.push_str(&format!(
-                "{:>3}. {}: {what} (now {}/{})\n",
-                i + 1,
-                s.service,
-                s.before.configured,
-                s.before.real
-            ));
+            out.push_str(&format!("{:>3}. {}: {what}{now}\n", i + 1, s.service));
         }
         out
     }
@@ -97,6 +116,17 @@ impl Plan {
                     detail: "left stopped".into(),
                 },
                 Action::Restart => restart_one(admin, &step.service, timeout),
+                Action::Unreadable => Outcome {
+                    service: step.service.key(),
+                    action: step.action,
+                    ok: false,
+                    detail: format!(
+                        "not restarted: {}",
+                        step.problem
+                            .as_deref()
+                            .unwrap_or("its state cannot be read")
+                    ),
+                },
             };
             progress(&outcome);
             outcomes.push(outcome);
@@ -106,25 +136,45 @@ impl Plan {
 }
 
 fn restart_one(admin: &mut dyn SiteAdmin, service: &ServiceRef, timeout: Duration) -> Outcome {
-    let result = (|| -> Result<String, String> {
-        admin
-            .stop(service)
-            .map_err(|e| format!("stop failed: {e}"))?;
-        if !wait_for(admin, service, false, timeout).map_err(|e| e.to_string())? {
-            return Err(format!("did not stop within {}s", timeout.as_secs()));
-        }
-        admin
-            .start(service)
-            .map_err(|e| format!("start failed: {e}"))?;
-        if !wait_for(admin, service, true, timeout).map_err(|e| e.to_string())? {
-            return Err(format!("did not start within {}s", timeout.as_secs()));
-        }
-        Ok("restarted".into())
-    })();
+    let stopped = admin
+        .stop(service)
+        .map_err(|e| format!("stop failed: {e}"))
+        .and_then(|()| match wait_for(admin, service, false, timeout) {
+            Ok(true) => Ok(()),
+            Ok(false) => Err(format!("did not stop within {}s", timeout.as_secs())),
+            Err(e) => Err(e.to_string()),
+        });
+    let result = match stopped {
+        Ok(()) => start_and_wait(admin, service, timeout).map(|()| "restarted".to_string()),
+        // The stop may have half happened: never leave the service down
+        // because of it.
+        Err(stop_problem) => match admin.status(service) {
+            Ok(s) if s.is_started() => Err(format!("{stop_problem}; it is still running")),
+            _ => match start_and_wait(admin, service, timeout) {
+                Ok(()) => Err(format!("{stop_problem}; started it again")),
+                Err(e) => Err(format!("{stop_problem}; starting it again failed too: {e}")),
+            },
+        },
+    };
     Outcome {
         service: service.key(),
         action: Action::Restart,
         ok: result.is_ok(),
         detail: result.unwrap_or_else(|e| e),
+    }
+}
+
+fn start_and_wait(
+    admin: &mut dyn SiteAdmin,
+    service: &ServiceRef,
+    timeout: Duration,
+) -> Result<(), String> {
+    admin
+        .start(service)
+        .map_err(|e| format!("start failed: {e}"))?;
+    match wait_for(admin, service, true, timeout) {
+        Ok(true) => Ok(()),
+        Ok(false) => Err(format!("did not start within {}s", timeout.as_secs())),
+        Err(e) => Err(e.to_string()),
     }
 }

@@ -510,6 +510,9 @@ impl Snapshot {
                     }
                 }
             }
+            if merged.live.is_none() {
+                merged.live = part.live;
+            }
             for code in part.service_code {
                 if !merged
                     .service_code

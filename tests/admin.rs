@@ -360,3 +360,88 @@ fn snapshots_written_with_the_api_hold_no_secret_and_slow_answers_are_waited_for
     };
     assert_no_secret(&server, &[&r, &snapshot_run]);
 }
+
+#[test]
+fn a_failed_stop_never_leaves_a_service_down_and_unknown_services_do_not_stop_the_rest() {
+    let mut services = services_from(&demo_store());
+    // Ebb is bound to hydro on disk but was deleted on the server.
+    services.remove("Hydro/Ebb.GPServer");
+    let server = Server::start(services, false);
+    server.state.lock().unwrap().faults.stop_fails = vec!["Hydro/Flood.GPServer".into()];
+    let r = run(
+        &server,
+        &["restart"],
+        &["--env", "hydro", "--execute", "--timeout", "5"],
+    );
+    assert_eq!(r.code, 1, "{}\n{}", r.stdout, r.stderr);
+    assert!(
+        r.stdout
+            .contains("Hydro/Ebb.GPServer: nothing: its state cannot be read"),
+        "{}",
+        r.stdout
+    );
+    assert!(
+        r.stdout
+            .contains("FAILED Hydro/Flood.GPServer: stop failed"),
+        "{}",
+        r.stdout
+    );
+    assert!(r.stdout.contains("it is still running"), "{}", r.stdout);
+    assert_eq!(
+        server.state.lock().unwrap().services["Hydro/Flood.GPServer"].real,
+        "STARTED"
+    );
+    let actions = server.state.lock().unwrap().actions.clone();
+    assert!(
+        actions.contains(&"start Utilities/PrintingTools.GPServer".to_string()),
+        "{actions:?}"
+    );
+    assert_no_secret(&server, &[&r]);
+}
+
+#[test]
+fn redirects_are_not_followed_with_a_token_and_plain_http_is_refused_off_this_machine() {
+    let server = Server::start(services_from(&demo_store()), false);
+    server.state.lock().unwrap().faults.redirect = true;
+    let r = run(&server, &["services"], &[]);
+    assert_eq!(r.code, 2);
+    assert!(
+        r.stderr.contains("redirected") && r.stderr.contains("attacker.example.com"),
+        "{}",
+        r.stderr
+    );
+    assert_no_secret(&server, &[&r]);
+
+    let out = gpaudit()
+        .args(["services"])
+        .arg(demo_site())
+        .args([
+            "--url",
+            "http://gis.example.com:6080/arcgis",
+            "--username",
+            USER,
+        ])
+        .env("GPAUDIT_PASSWORD", PASSWORD)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("clear text"));
+    let out = gpaudit()
+        .args(["services"])
+        .arg(demo_site())
+        .args([
+            "--url",
+            "https://siteadmin:pw@gis.example.com/arcgis",
+            "--username",
+            USER,
+        ])
+        .env("GPAUDIT_PASSWORD", PASSWORD)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        err.contains("must not carry") && !err.contains(":pw@"),
+        "{err}"
+    );
+}

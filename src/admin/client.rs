@@ -23,6 +23,9 @@ pub struct HttpAdmin {
     username: String,
     password: String,
     token: Option<(String, i64)>,
+    /// Every token issued in this session, to scrub from messages even
+    /// after it was replaced.
+    spent: Vec<String>,
     insecure: bool,
 }
 
@@ -45,6 +48,7 @@ fn now_ms() -> i64 {
 
 /// Build a client from the settings and a password. Reads `ca_file`.
 pub fn connect(config: &AdminConfig, password: String) -> Result<HttpAdmin, AdminError> {
+    check_url(config)?;
     let mut tls = TlsConfig::builder();
     if let Some(ca) = &config.ca_file {
         let pem = std::fs::read(ca).map_err(|e| {
@@ -73,6 +77,8 @@ pub fn connect(config: &AdminConfig, password: String) -> Result<HttpAdmin, Admi
         .timeout_recv_response(Some(Duration::from_secs(60)))
         .timeout_recv_body(Some(Duration::from_secs(60)))
         .http_status_as_error(false)
+        // A redirect would carry the token header to wherever it points.
+        .max_redirects(0)
         .build()
         .into();
     let base = config.url.trim_end_matches('/');
@@ -87,22 +93,53 @@ pub fn connect(config: &AdminConfig, password: String) -> Result<HttpAdmin, Admi
         username: config.username.clone(),
         password,
         token: None,
+        spent: Vec::new(),
         insecure: config.insecure,
     })
+}
+
+/// Refuse URLs that would leak: credentials or a query in the URL itself,
+/// and plain `http://` to anything but this machine (the password and token
+/// would cross the network in clear text) unless `--insecure` says so.
+fn check_url(config: &AdminConfig) -> Result<(), AdminError> {
+    let url = url::Url::parse(&config.url)
+        .map_err(|e| AdminError::Config(format!("[admin] url is not a URL: {e}")))?;
+    if !url.username().is_empty() || url.password().is_some() || url.query().is_some() {
+        return Err(AdminError::Config(
+            "[admin] url must not carry a user name, password or query; use username and password_env".into(),
+        ));
+    }
+    let loopback = matches!(
+        url.host_str(),
+        Some("127.0.0.1" | "localhost" | "[::1]" | "::1")
+    );
+    match url.scheme() {
+        "https" => Ok(()),
+        "http" if loopback || config.insecure => Ok(()),
+        "http" => Err(AdminError::Config(format!(
+            "{}: plain http would send the password and token in clear text; use https (or --insecure, knowing the risk)",
+            config.url
+        ))),
+        other => Err(AdminError::Config(format!(
+            "[admin] url: unsupported scheme `{other}`"
+        ))),
+    }
 }
 
 impl HttpAdmin {
     /// Remove secrets (and URL credentials) from a message.
     fn scrub(&self, text: &str) -> String {
-        let mut out = crate::redact::text(text);
-        for secret in [
-            Some(self.password.as_str()),
-            self.token.as_ref().map(|t| t.0.as_str()),
-        ]
-        .into_iter()
-        .flatten()
-        .filter(|s| s.len() >= 4)
-        {
+        let mut out: String = crate::redact::text(text)
+            .chars()
+            .map(|c| if c.is_control() && c != '\n' { ' ' } else { c })
+            .collect();
+        let encoded: String =
+            url::form_urlencoded::byte_serialize(self.password.as_bytes()).collect();
+        let secrets = [self.password.as_str(), encoded.as_str()]
+            .into_iter()
+            .chain(self.token.iter().map(|t| t.0.as_str()))
+            .chain(self.spent.iter().map(String::as_str));
+        for secret in secrets.filter(|s| s.len() >= 3) {
             out = out.replace(secret, "********");
         }
         out
@@ -147,24 +184,41 @@ impl HttpAdmin {
             let err = value.get("error").unwrap_or(&value);
             let code = err
                 .get("code")
-                .and_then(Value::as_i64)
-                .unwrap_or(i64::from(status));
-            let messages: Vec<String> = err
-                .get("messages")
-                .or_else(|| err.get("details"))
-                .and_then(Value::as_array)
-                .map(|m| {
-                    m.iter()
-                        .filter_map(Value::as_str)
-                        .map(str::to_string)
-                        .collect()
+                .and_then(|c| {
+                    c.as_i64()
+                        .or_else(|| c.as_str().and_then(|s| s.parse().ok()))
                 })
-                .or_else(|| {
+                .unwrap_or(i64::from(status));
+            let list = |key: &str| -> Vec<String> {
+                err.get(key)
+                    .and_then(Value::as_array)
+                    .map(|m| {
+                        m.iter()
+                            .filter_map(Value::as_str)
+                            .map(str::to_string)
+                            .collect()
+                    })
+                    .unwrap_or_default()
+            };
+            let mut messages = list("messages");
+            if messages.is_empty() {
+                messages.extend(
                     err.get("message")
                         .and_then(Value::as_str)
-                        .map(|m| vec![m.to_string()])
-                })
-                .unwrap_or_default();
+                        .map(str::to_string),
+                );
+            }
+            if messages.is_empty() {
+                messages = list("details");
+            }
+            let hint = match code {
+                498 | 499 => " (the token was rejected: sign-in needed)",
+                403 => " (the user is not allowed: an administrator account is needed)",
+                404 => " (no such resource on this site)",
+                _ => "",
+            };
+            messages.push(hint.trim().to_string());
+            messages.retain(|m| !m.is_empty());
             return Err(AdminError::Api {
                 url: url.to_string(),
                 code,
@@ -182,7 +236,7 @@ impl HttpAdmin {
 
     fn ensure_token(&mut self) -> Result<String, AdminError> {
         if let Some((token, expires)) = &self.token {
-            if *expires - RENEW_MARGIN_MS > now_ms() {
+            if expires.saturating_sub(RENEW_MARGIN_MS) > now_ms() {
                 return Ok(token.clone());
             }
         }
@@ -196,6 +250,9 @@ impl HttpAdmin {
             ("f", "json"),
         ]);
         let mut response = result.map_err(|e| self.transport_error(&url, &e))?;
+        if let Some(e) = redirect_error(&url, &response) {
+            return Err(e);
+        }
         let status = response.status().as_u16();
         let body = response
             .body_mut()
@@ -217,6 +274,7 @@ impl HttpAdmin {
                     .or_else(|| e.as_str().and_then(|s| s.parse().ok()))
             })
             .unwrap_or_else(|| now_ms() + 30 * 60_000);
+        self.spent.push(token.clone());
         self.token = Some((token.clone(), expires));
         Ok(token)
     }
@@ -244,12 +302,24 @@ impl HttpAdmin {
                     .header("X-Esri-Authorization", &auth)
                     .send_form([("f", "json")])
             };
+            // Only a dropped connection, a timeout or a 5xx is worth
+            // another try; a TLS or 4xx answer will not change.
+            let mut retryable = false;
             let outcome = match result {
-                Err(e) => Err(self.transport_error(&url, &e)),
+                Err(e) => {
+                    retryable = !matches!(e, ureq::Error::Tls(_));
+                    Err(self.transport_error(&url, &e))
+                }
                 Ok(mut response) => {
                     let status = response.status().as_u16();
+                    if let Some(e) = redirect_error(&url, &response) {
+                        return Err(e);
+                    }
                     match response.body_mut().read_to_string() {
-                        Err(e) => Err(self.transport_error(&url, &e)),
+                        Err(e) => {
+                            retryable = true;
+                            Err(self.transport_error(&url, &e))
+                        }
                         Ok(body) if status >= 500 => Err(AdminError::Http {
                             url: url.clone(),
                             message: self.scrub(&format!(
@@ -261,6 +331,9 @@ impl HttpAdmin {
                     }
                 }
             };
+            if let Err(AdminError::Http { message, .. }) = &outcome {
+                retryable |= message.starts_with("HTTP 5");
+            }
             match outcome {
                 Err(AdminError::Api {
                     code: 498 | 499, ..
@@ -268,13 +341,34 @@ impl HttpAdmin {
                     renewed = true;
                     self.token = None;
                 }
-                Err(AdminError::Http { .. }) if attempt < attempts => {
+                Err(AdminError::Http { .. }) if retryable && attempt < attempts => {
                     std::thread::sleep(Duration::from_millis(200 * u64::from(attempt)));
                 }
                 other => return other,
             }
         }
     }
+}
+
+/// A redirect is refused, not followed: it would carry the password or the
+/// token to wherever it points.
+fn redirect_error(url: &str, response: &ureq::http::Response<ureq::Body>) -> Option<AdminError> {
+    let status = response.status().as_u16();
+    if !(300..400).contains(&status) {
+        return None;
+    }
+    let to = response
+        .headers()
+        .get("location")
+        .and_then(|l| l.to_str().ok())
+        .map(crate::redact::text)
+        .unwrap_or_default();
+    Some(AdminError::Http {
+        url: url.to_string(),
+        message: format!(
+            "redirected (HTTP {status}) to `{to}`; use that URL as [admin] url (gpaudit does not follow redirects with credentials)"
+        ),
+    })
 }
 
 fn text(v: &Value, key: &str) -> Option<String> {
@@ -352,10 +446,16 @@ impl SiteAdmin for HttpAdmin {
 
     fn status(&mut self, service: &ServiceRef) -> Result<ServiceStatus, AdminError> {
         let v = self.call("GET", &format!("services/{}/status", service.path()))?;
-        Ok(ServiceStatus {
-            configured: text(&v, "configuredState").unwrap_or_default(),
-            real: text(&v, "realTimeState").unwrap_or_default(),
-        })
+        match (text(&v, "configuredState"), text(&v, "realTimeState")) {
+            (Some(configured), Some(real)) => Ok(ServiceStatus {
+                configured: self.scrub(&configured),
+                real: self.scrub(&real),
+            }),
+            _ => Err(AdminError::Http {
+                url: format!("{}/services/{}/status", self.admin, service.path()),
+                message: "the status answer has no configuredState/realTimeState".into(),
+            }),
+        }
     }
 
     fn stop(&mut self, service: &ServiceRef) -> Result<(), AdminError> {
@@ -376,9 +476,12 @@ pub fn wait_for(
     started: bool,
     timeout: Duration,
 ) -> Result<bool, AdminError> {
-    let deadline = Instant::now() + timeout;
+    let deadline = Instant::now()
+        .checked_add(timeout)
+        .unwrap_or_else(|| Instant::now() + Duration::from_secs(24 * 3600));
+    let want = if started { "STARTED" } else { "STOPPED" };
     loop {
-        if admin.status(service)?.is_started() == started {
+        if admin.status(service)?.real.eq_ignore_ascii_case(want) {
             return Ok(true);
         }
         if Instant::now() >= deadline {

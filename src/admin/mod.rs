@@ -134,22 +134,37 @@ pub trait SiteAdmin {
 
 /// Read everything the checks use from the API: the site's version and
 /// machines, and every service's JSON and status (status for GP services).
+/// A service that cannot be read (deleted between the list and the read,
+/// or forbidden) is left out and named in the returned problems.
 pub fn gather_live(
     admin: &mut dyn SiteAdmin,
     url: &str,
-) -> Result<crate::snapshot::LiveSite, AdminError> {
+) -> Result<(crate::snapshot::LiveSite, Vec<String>), AdminError> {
     let info = admin.info()?;
     let machines = admin.machines()?;
     let mut services = Vec::new();
+    let mut problems = Vec::new();
     for s in admin.services()? {
-        let json = admin.service_json(&s)?;
+        let json = match admin.service_json(&s) {
+            Ok(json) => json,
+            Err(e) => {
+                problems.push(format!("{}: not read: {e}", s.key()));
+                continue;
+            }
+        };
         let text = |k: &str| {
             json.get(k)
                 .and_then(serde_json::Value::as_str)
                 .map(str::to_string)
         };
         let status = if s.is_gp() {
-            Some(admin.status(&s)?)
+            match admin.status(&s) {
+                Ok(st) => Some(st),
+                Err(e) => {
+                    problems.push(format!("{}: status not read: {e}", s.key()));
+                    None
+                }
+            }
         } else {
             None
         };
@@ -170,12 +185,15 @@ pub fn gather_live(
             real_state: status.map(|st| st.real),
         });
     }
-    Ok(crate::snapshot::LiveSite {
-        url: crate::redact::text(url),
-        version: info.version,
-        machines,
-        services,
-    })
+    Ok((
+        crate::snapshot::LiveSite {
+            url: crate::redact::text(url),
+            version: info.version,
+            machines,
+            services,
+        },
+        problems,
+    ))
 }
 
 #[cfg(test)]

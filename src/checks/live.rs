@@ -83,12 +83,22 @@ pub fn live_findings(ctx: &Context) -> Vec<Finding> {
             }
         }
     }
+    // A service whose JSON on disk could not be read is already a
+    // scan-error; it is not also "missing from the config store".
+    let unreadable = |key: &str| {
+        let tail = format!("{}.json", key.rsplit('/').next().unwrap_or(key));
+        ctx.snapshot
+            .scan_errors
+            .iter()
+            .any(|e| e.path.replace('\\', "/").ends_with(&tail))
+    };
     for l in live.services.iter().filter(|l| gp(&l.key)) {
         if !ctx
             .snapshot
             .services
             .iter()
             .any(|s| s.key.eq_ignore_ascii_case(&l.key))
+            && !unreadable(&l.key)
         {
             out.push(mismatch(
                 &l.key,

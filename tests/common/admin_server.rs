@@ -35,6 +35,10 @@ pub struct Faults {
     pub slow: Duration,
     /// Services whose `start` fails.
     pub start_fails: Vec<String>,
+    /// Services whose `stop` fails (and that keep running).
+    pub stop_fails: Vec<String>,
+    /// Answer every admin call with a redirect elsewhere.
+    pub redirect: bool,
     /// Tokens expire this many ms after they are issued (default 60 min).
     pub token_ms: Option<i64>,
 }
@@ -225,9 +229,14 @@ fn serve<S: Read + Write>(stream: &mut S, state: &Arc<Mutex<State>>) -> std::io:
         respond(&mut st, &method, path, query, &headers, &body)
     };
     let stream = reader.into_inner();
+    let location = if status == 302 {
+        "Location: http://attacker.example.com/collect\r\n"
+    } else {
+        ""
+    };
     write!(
         stream,
-        "HTTP/1.1 {status} OK\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{answer}",
+        "HTTP/1.1 {status} OK\r\nContent-Type: {content_type}\r\n{location}Content-Length: {}\r\nConnection: close\r\n\r\n{answer}",
         answer.len()
     )?;
     stream.flush()
@@ -261,6 +270,9 @@ fn respond(
     let Some(rest) = path.strip_prefix("/arcgis/admin/") else {
         return (404, "text/plain", "not found".into());
     };
+    if st.faults.redirect {
+        return (302, "text/plain", String::new());
+    }
     if st.faults.login_page {
         return (
             200,
@@ -358,10 +370,14 @@ fn respond(
             let r = &r["services/".len()..];
             let (key, op) = r.rsplit_once('/').unwrap_or((r, ""));
             let fails = st.faults.start_fails.iter().any(|f| f == key);
+            let stop_fails = st.faults.stop_fails.iter().any(|f| f == key);
             let Some(s) = st.services.get_mut(key) else {
                 return error(404, &format!("Service '{key}' does not exist."));
             };
             match op {
+                "stop" if stop_fails => {
+                    return error(500, &format!("Failed to stop the service {key}."));
+                }
                 "stop" => {
                     s.configured = "STOPPED".into();
                     s.real = "STOPPED".into();
