@@ -113,6 +113,7 @@ pub fn audit_for(
     let releases = ReleaseTable::builtin();
     let rules = RuleBook::builtin();
     let mut ctx = Context::new(snapshot, &releases);
+    ctx.target = target.cloned();
     ctx.target_python = target
         .and_then(|r| r.package("python"))
         .and_then(|p| crate::python::PyVersion::parse(&p.version));

@@ -135,6 +135,10 @@ pub struct Env {
     pub pip: Vec<PipDist>,
     pub pinned: Option<Pinned>,
     pub history: Vec<HistoryEntry>,
+    /// Importable entries of site-packages (module folders and files) that
+    /// no conda package and no pip distribution provides.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub unowned: Vec<String>,
 }
 
 impl Env {

@@ -13,6 +13,11 @@ pub fn arcmap_service(ctx: &Context) -> Vec<Finding> {
         ctx.releases
             .supports(&r.version, Feature::ArcmapRuntimeRemoved)
     });
+    // A forecast to a release without the ArcMap runtime makes it an error too.
+    let target_removes = ctx.target.as_ref().is_some_and(|t| {
+        ctx.releases
+            .supports(&t.server, Feature::ArcmapRuntimeRemoved)
+    });
     let mut out = Vec::new();
     for service in &ctx.snapshot.services {
         if !service
@@ -36,7 +41,7 @@ pub fn arcmap_service(ctx: &Context) -> Vec<Finding> {
         .found(format!("provider {}", service.provider.as_deref().unwrap_or_default()))
         .source(service.file.clone())
         .services(vec![service.key.clone()]);
-        if removed {
+        if removed || target_removes {
             finding = finding.condition(SITE_11_OR_LATER);
         }
         out.push(finding);

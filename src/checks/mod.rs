@@ -16,6 +16,7 @@ mod reference;
 mod scan_error;
 mod service_code;
 mod site;
+mod upgrade;
 
 use crate::finding::{Code, Finding};
 use crate::release::{ArcgisVersion, ReleaseTable};
@@ -40,6 +41,8 @@ pub struct Context<'a> {
     pub site_release: Option<SiteRelease>,
     /// The Python of the release an upgrade goes to (`audit --target`).
     pub target_python: Option<crate::python::PyVersion>,
+    /// The release an upgrade goes to (`audit --target`).
+    pub target: Option<crate::release::Release>,
 }
 
 impl<'a> Context<'a> {
@@ -51,6 +54,7 @@ impl<'a> Context<'a> {
             roles: Roles::builtin(),
             site_release,
             target_python: None,
+            target: None,
         }
     }
 
@@ -149,6 +153,7 @@ const CHECKS: &[Check] = &[
     per_service_env::per_service_env_unsupported,
     reference::reference_findings,
     live::live_findings,
+    upgrade::upgrade_forecast,
     scan_error::scan_errors,
     service_code::service_code,
 ];

@@ -31,6 +31,7 @@ pub fn env_with(name: &str, packages: Vec<Package>) -> Env {
         pip: Vec::new(),
         pinned: None,
         history: Vec::new(),
+        unowned: Vec::new(),
     }
 }
 

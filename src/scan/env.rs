@@ -29,6 +29,7 @@ pub fn scan_env(
         pip: Vec::new(),
         pinned: None,
         history: Vec::new(),
+        unowned: Vec::new(),
     };
 
     let conda_meta = prefix.join("conda-meta");
@@ -67,6 +68,7 @@ pub fn scan_env(
 
     env.pip = pip_dists(&candidates, &scans, prefix);
     env.packages = scans.into_iter().map(|s| s.package).collect();
+    env.unowned = unowned_modules(prefix, &env);
     env.packages
         .sort_by(|a, b| a.name().cmp(b.name()).then_with(|| a.file.cmp(&b.file)));
 
@@ -211,6 +213,46 @@ fn pip_dists(candidates: &[DistCandidate], scans: &[RecordScan], prefix: &Path) 
         .collect();
     dists.sort_by_key(|d| d.name.to_lowercase());
     dists
+}
+
+/// Importable site-packages entries (module folders, `.py`, `.pyd`, `.so`)
+/// that no conda record's files and no pip RECORD provide: what an admin
+/// copied in by hand, and what `conda proup` would not carry over.
+fn unowned_modules(prefix: &Path, env: &Env) -> Vec<String> {
+    let provided: HashSet<&str> = env
+        .packages
+        .iter()
+        .flat_map(|p| p.modules.iter())
+        .chain(env.pip.iter().flat_map(|d| d.modules.iter()))
+        .map(String::as_str)
+        .collect();
+    // A snapshot of an env whose records name no module at all cannot say.
+    if provided.is_empty() {
+        return Vec::new();
+    }
+    let mut out = Vec::new();
+    for rel in pip::site_packages_dirs(prefix) {
+        let Ok(entries) = std::fs::read_dir(prefix.join(&rel)) else {
+            continue;
+        };
+        for entry in entries.flatten() {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            let path = format!("{rel}/{name}");
+            // Seen as a path inside the folder, so a folder reads as a module.
+            let probe = if entry.path().is_dir() {
+                format!("Lib/site-packages/{name}/x")
+            } else {
+                format!("Lib/site-packages/{name}")
+            };
+            if let Some(module) = super::modules::top_module(&probe) {
+                if !provided.contains(module.to_ascii_lowercase().as_str()) {
+                    out.push(path);
+                }
+            }
+        }
+    }
+    out.sort();
+    out
 }
 
 #[cfg(test)]
