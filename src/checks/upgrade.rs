@@ -35,12 +35,15 @@ pub fn upgrade_forecast(ctx: &Context) -> Vec<Finding> {
 }
 
 /// Packages of the clone that are not in the machine's default env:
-/// what the admin added (and proup must reinstall).
+/// what the admin added (and proup must reinstall). Without a default env
+/// to compare with, nothing can be called added.
 fn added<'a>(machine: &'a Machine, env: &'a Env) -> Vec<&'a Package> {
-    let default = machine.arcgispro_py3();
+    let Some(default) = machine.arcgispro_py3() else {
+        return Vec::new();
+    };
     env.packages
         .iter()
-        .filter(|p| default.is_none_or(|d| d.package(p.name()).is_none()))
+        .filter(|p| default.package(p.name()).is_none())
         .collect()
 }
 
