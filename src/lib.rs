@@ -10,6 +10,7 @@ pub mod compare;
 pub mod diff;
 pub mod finding;
 pub mod graph;
+pub mod migrate;
 pub mod output;
 pub mod paths;
 pub mod policy;

@@ -145,6 +145,22 @@ enum Command {
         #[command(flatten)]
         admin: AdminArgs,
     },
+    /// After a Server upgrade: plan the migration of every clone behind its
+    /// machine's release (snapshot, stop, proup, verify, start), machine by machine.
+    Plan {
+        site: PathBuf,
+        /// Output format (JSON is the plan a later apply reads).
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
+        /// Write the plan to this file (atomically) instead of stdout.
+        #[arg(short, long)]
+        output: Option<PathBuf>,
+        /// The conda to run proup with (default: <python root>/Scripts/conda.exe).
+        #[arg(long)]
+        conda: Option<String>,
+        #[command(flatten)]
+        admin: AdminArgs,
+    },
     /// Gather everything the checks need into one versioned snapshot JSON.
     Scan {
         /// The site file.
@@ -489,6 +505,30 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 }
             }
             emit(&text, output.as_deref(), None)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Plan {
+            site,
+            format,
+            output,
+            conda,
+            admin,
+        } => {
+            let loaded = load_with_live(std::slice::from_ref(&site), &admin)?;
+            if loaded.site.is_none() {
+                return Err(anyhow!("{}: plan takes a site file", paths::display(&site)));
+            }
+            let plan = gpaudit::migrate::build(
+                &loaded.snapshot,
+                &ReleaseTable::builtin(),
+                conda.as_deref(),
+            );
+            let text = match format {
+                Format::Json => plan.to_json(),
+                Format::Markdown => plan.render_markdown(),
+                Format::Table => plan.render_table(),
+            };
+            emit(&text, output.as_deref(), Some(&loaded))?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Services {

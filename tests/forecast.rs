@@ -83,3 +83,61 @@ fn without_a_target_there_is_no_forecast_and_a_pre_11_target_has_no_proup() {
     let (report, _) = audit_json(&[demo_site().to_str().unwrap(), "--target", "10.9"]);
     assert!(findings(&report, "upgrade-needs-proup").is_empty());
 }
+
+#[test]
+fn plan_after_the_upgrade_is_a_saved_value() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("plan.json");
+    gpaudit()
+        .args([
+            "plan",
+            demo_site().to_str().unwrap(),
+            "--format",
+            "json",
+            "-o",
+            out.to_str().unwrap(),
+        ])
+        .assert()
+        .code(0);
+    let plan: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
+    assert_eq!(plan["kind"], "gpaudit-migration-plan");
+    // GIS1 runs 11.1; its 11.0 clone `legacy` is the one to migrate.
+    let machines = plan["machines"].as_array().unwrap();
+    assert_eq!(machines.len(), 1);
+    assert_eq!(machines[0]["machine"], "GIS1.EXAMPLE.COM");
+    let env = &machines[0]["envs"][0];
+    assert_eq!(env["env"], "legacy");
+    assert_eq!(env["from_release"], "11.0");
+    let steps: Vec<&str> = env["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(steps, ["snapshot", "stop", "proup", "verify", "start"]);
+    let argv: Vec<&str> = env["steps"][2]["argv"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a.as_str().unwrap())
+        .collect();
+    assert_eq!(&argv[1..], ["proup", "-n", "legacy"]);
+    assert_eq!(env["fingerprint"].as_str().unwrap().len(), 64);
+
+    // Never written inside the site.
+    let inside = demo_site()
+        .parent()
+        .unwrap()
+        .join("gis1/ArcGIS/Server/plan.json");
+    gpaudit()
+        .args([
+            "plan",
+            demo_site().to_str().unwrap(),
+            "-o",
+            inside.to_str().unwrap(),
+        ])
+        .assert()
+        .code(2);
+    assert!(!inside.exists());
+}

@@ -1,0 +1,363 @@
+//! The post-upgrade migration as a value (`gpaudit plan`): after the Server
+//! upgrade, every clone that is behind its machine's release gets, machine by
+//! machine (so the site keeps serving), `snapshot` → `stop` its services →
+//! `proup` → `verify` → `start` the services that were running. The plan
+//! records a fingerprint of each env it touches so that applying it later
+//! can refuse an env that changed in between. Building and rendering only:
+//! nothing here runs a command or calls the API.
+
+use crate::checks::{env_release, Context};
+use crate::release::ReleaseTable;
+use crate::snapshot::{Env, EnvOrigin, Machine, Snapshot, ToolInfo};
+use serde::{Deserialize, Serialize};
+
+pub const PLAN_SCHEMA: u32 = 1;
+pub const PLAN_KIND: &str = "gpaudit-migration-plan";
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct MigrationPlan {
+    pub schema: u32,
+    pub kind: String,
+    pub tool: ToolInfo,
+    pub site: String,
+    pub machines: Vec<MachinePlan>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct MachinePlan {
+    pub machine: String,
+    /// The release the machine runs now (its arcgispro-py3's arcpy).
+    pub release: String,
+    pub envs: Vec<EnvPlan>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct EnvPlan {
+    pub env: String,
+    pub path: String,
+    pub from_release: String,
+    pub to_release: String,
+    /// SHA-256 of the env's sorted package list (conda and pip).
+    pub fingerprint: String,
+    /// Packages the admin added (not in arcgispro-py3): proup must bring
+    /// them back, and verify checks that it did.
+    pub added: Vec<String>,
+    pub pip: Vec<String>,
+    pub services: Vec<PlannedService>,
+    pub steps: Vec<PlanStep>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct PlannedService {
+    pub key: String,
+    /// Whether it was running when the plan was made (configured state in
+    /// the config store, or the API's real state when it was read).
+    pub running: bool,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum StepKind {
+    Snapshot,
+    Stop,
+    Proup,
+    Verify,
+    Start,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct PlanStep {
+    /// Stable id: `MACHINE/ENV/3-proup`.
+    pub id: String,
+    pub kind: StepKind,
+    pub detail: String,
+    /// The command line, for steps that run one (arguments as a list).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub argv: Option<Vec<String>>,
+}
+
+/// The `conda proup` command line for an env: `-n NAME` for an env in the
+/// install's `envs` folder, as Esri documents it; `-p PATH` for one
+/// elsewhere (not confirmed by Esri). The one place this is decided.
+pub fn proup_argv(conda: &str, env: &Env) -> Vec<String> {
+    let mut argv = vec![conda.to_string(), "proup".to_string()];
+    if env.origin == EnvOrigin::Install {
+        argv.extend(["-n".to_string(), env.name.clone()]);
+    } else {
+        argv.extend(["-p".to_string(), env.path.clone()]);
+    }
+    argv
+}
+
+/// The conda an install ships: `<python root>/Scripts/conda.exe`.
+pub fn default_conda(machine: &Machine) -> String {
+    format!(
+        "{}/Scripts/conda.exe",
+        machine.python_root.trim_end_matches(['/', '\\'])
+    )
+}
+
+/// SHA-256 over the env's sorted `name version build` lines and pip dists.
+pub fn fingerprint(env: &Env) -> String {
+    let mut lines: Vec<String> = env
+        .packages
+        .iter()
+        .map(|p| format!("{} {}", p.name(), p.version_build()))
+        .chain(
+            env.pip
+                .iter()
+                .map(|d| format!("pip:{} {}", d.name.to_ascii_lowercase(), d.version)),
+        )
+        .collect();
+    lines.sort();
+    let digest = rattler_digest::compute_bytes_digest::<rattler_digest::Sha256>(lines.join("\n"));
+    digest.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Build the plan for a scanned site. `conda` overrides the conda path.
+pub fn build(snapshot: &Snapshot, releases: &ReleaseTable, conda: Option<&str>) -> MigrationPlan {
+    let ctx = Context::new(snapshot, releases);
+    let mut machines = Vec::new();
+    for machine in &snapshot.machines {
+        let Some(now) = ctx.machine_release(machine) else {
+            continue;
+        };
+        let conda = conda.map_or_else(|| default_conda(machine), str::to_string);
+        let default = machine.arcgispro_py3();
+        let mut envs = Vec::new();
+        for env in machine.envs.iter().filter(|e| !e.is_arcgispro_py3()) {
+            let Some(from) = env_release(env, releases) else {
+                continue;
+            };
+            if from >= now {
+                continue;
+            }
+            let prefix = format!("{}/{}", machine.name, env.name);
+            let services: Vec<PlannedService> = machine
+                .services_in(&env.path)
+                .into_iter()
+                .map(|key| {
+                    let live = snapshot
+                        .live
+                        .as_ref()
+                        .and_then(|l| l.services.iter().find(|s| s.key.eq_ignore_ascii_case(&key)))
+                        .and_then(|s| s.real_state.clone());
+                    let configured = snapshot
+                        .service(&key)
+                        .and_then(|s| s.configured_state.clone());
+                    let running = live
+                        .or(configured)
+                        .is_none_or(|s| s.eq_ignore_ascii_case("STARTED"));
+                    PlannedService { key, running }
+                })
+                .collect();
+            let stop: Vec<&str> = services.iter().map(|s| s.key.as_str()).collect();
+            let start: Vec<&str> = services
+                .iter()
+                .filter(|s| s.running)
+                .map(|s| s.key.as_str())
+                .collect();
+            let added: Vec<String> = env
+                .packages
+                .iter()
+                .filter(|p| default.is_some_and(|d| d.package(p.name()).is_none()))
+                .map(|p| format!("{} {}", p.name(), p.record.version.as_str()))
+                .collect();
+            let pip: Vec<String> = env
+                .pip
+                .iter()
+                .map(|d| format!("{} {}", d.name, d.version))
+                .collect();
+            let step =
+                |n: usize, kind: StepKind, detail: String, argv: Option<Vec<String>>| PlanStep {
+                    id: format!("{prefix}/{n}-{}", kind_name(kind)),
+                    kind,
+                    detail,
+                    argv,
+                };
+            let steps = vec![
+                step(1, StepKind::Snapshot, format!("save `{}`'s package list (explicit spec and snapshot) to the backup folder", env.name), None),
+                step(2, StepKind::Stop, if stop.is_empty() { "no GP service runs in it".into() } else { format!("stop {}", stop.join(", ")) }, None),
+                step(3, StepKind::Proup, format!("upgrade `{}` from {from} to {now}", env.name), Some(proup_argv(&conda, env))),
+                step(4, StepKind::Verify, format!("rescan: arcpy at {now}, pins and dependencies satisfied, the {} added and {} pip package(s) still there", added.len(), pip.len()), None),
+                step(5, StepKind::Start, if start.is_empty() { "nothing was running".into() } else { format!("start {}", start.join(", ")) }, None),
+            ];
+            envs.push(EnvPlan {
+                env: env.name.clone(),
+                path: env.path.clone(),
+                from_release: from.to_string(),
+                to_release: now.to_string(),
+                fingerprint: fingerprint(env),
+                added,
+                pip,
+                services,
+                steps,
+            });
+        }
+        if !envs.is_empty() {
+            machines.push(MachinePlan {
+                machine: machine.name.clone(),
+                release: now.to_string(),
+                envs,
+            });
+        }
+    }
+    MigrationPlan {
+        schema: PLAN_SCHEMA,
+        kind: PLAN_KIND.into(),
+        tool: ToolInfo::current(),
+        site: snapshot.site.name.clone(),
+        machines,
+    }
+}
+
+fn kind_name(kind: StepKind) -> &'static str {
+    match kind {
+        StepKind::Snapshot => "snapshot",
+        StepKind::Stop => "stop",
+        StepKind::Proup => "proup",
+        StepKind::Verify => "verify",
+        StepKind::Start => "start",
+    }
+}
+
+impl MigrationPlan {
+    pub fn to_json(&self) -> String {
+        serde_json::to_string_pretty(self).unwrap_or_default() + "\n"
+    }
+
+    fn rows(&self) -> Vec<[String; 4]> {
+        let mut rows = Vec::new();
+        for m in &self.machines {
+            for e in &m.envs {
+                for s in &e.steps {
+                    let what = match &s.argv {
+                        Some(argv) => format!("{}\n  {}", s.detail, argv.join(" ")),
+                        None => s.detail.clone(),
+                    };
+                    rows.push([
+                        m.machine.clone(),
+                        e.env.clone(),
+                        kind_name(s.kind).to_string(),
+                        what,
+                    ]);
+                }
+            }
+        }
+        rows
+    }
+
+    pub fn render_table(&self) -> String {
+        if self.machines.is_empty() {
+            return "Every clone is at its machine's release: nothing to migrate.\n".into();
+        }
+        let mut table = comfy_table::Table::new();
+        table
+            .load_preset(comfy_table::presets::ASCII_FULL_CONDENSED)
+            .set_header(vec!["Machine", "Env", "Step", "What"]);
+        for r in self.rows() {
+            table.add_row(r.to_vec());
+        }
+        format!(
+            "Migration plan for site {}: machines one at a time, in this order.\n{table}\n",
+            self.site
+        )
+    }
+
+    pub fn render_markdown(&self) -> String {
+        let esc = crate::report::markdown::esc;
+        let mut out = format!("# Migration plan: {}\n\n", esc(&self.site));
+        if self.machines.is_empty() {
+            out.push_str("Every clone is at its machine's release: nothing to migrate.\n");
+            return out;
+        }
+        for m in &self.machines {
+            out.push_str(&format!("## {} (now {})\n\n", esc(&m.machine), m.release));
+            for e in &m.envs {
+                out.push_str(&format!(
+                    "### `{}`: {} → {}\n\nfingerprint `{}`\n\n",
+                    e.env, e.from_release, e.to_release, e.fingerprint
+                ));
+                for s in &e.steps {
+                    out.push_str(&format!("1. **{}** {}", kind_name(s.kind), esc(&s.detail)));
+                    if let Some(argv) = &s.argv {
+                        out.push_str(&format!(": `{}`", argv.join(" ")));
+                    }
+                    out.push('\n');
+                }
+                out.push('\n');
+            }
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::checks::testkit::*;
+
+    #[test]
+    fn clones_behind_their_machine_are_planned_in_order() {
+        let default = arcgis_env("arcgispro-py3", "3.3");
+        let mut old = env_with(
+            "hydro",
+            vec![
+                pkg("arcpy", "3.1", "py39_arcgispro_1", &[]),
+                pkg("numba", "0.56.4", "py39_0", &[]),
+            ],
+        );
+        old.path = "/envs/hydro".into();
+        let mut outside = arcgis_env("special", "3.1");
+        outside.origin = EnvOrigin::Extra;
+        outside.path = "D:/envs/special".into();
+        let current = arcgis_env("fresh", "3.3");
+        let mut m = machine("GIS1", vec![default, old, outside, current]);
+        bind(&mut m, "Hydro/Flood.GPServer", "/envs/hydro", "hydro");
+        let mut s = snapshot(vec![m], None);
+        let mut flood = service("Hydro/Flood.GPServer", "ArcObjects11", Some("hydro"));
+        flood.configured_state = Some("STOPPED".into());
+        s.services.push(flood);
+        let plan = build(&s, &ReleaseTable::builtin(), Some("conda"));
+        assert_eq!(plan.machines.len(), 1);
+        let envs: Vec<&str> = plan.machines[0]
+            .envs
+            .iter()
+            .map(|e| e.env.as_str())
+            .collect();
+        assert_eq!(envs, ["hydro", "special"]);
+        let hydro = &plan.machines[0].envs[0];
+        assert_eq!(
+            (hydro.from_release.as_str(), hydro.to_release.as_str()),
+            ("11.1", "11.3")
+        );
+        let kinds: Vec<StepKind> = hydro.steps.iter().map(|s| s.kind).collect();
+        assert_eq!(
+            kinds,
+            [
+                StepKind::Snapshot,
+                StepKind::Stop,
+                StepKind::Proup,
+                StepKind::Verify,
+                StepKind::Start
+            ]
+        );
+        assert_eq!(
+            hydro.steps[2].argv.as_deref().unwrap(),
+            ["conda", "proup", "-n", "hydro"]
+        );
+        assert_eq!(
+            plan.machines[0].envs[1].steps[2].argv.as_deref().unwrap(),
+            ["conda", "proup", "-p", "D:/envs/special"]
+        );
+        // Flood was stopped: stopped, not started again.
+        assert!(hydro.steps[1].detail.contains("Hydro/Flood.GPServer"));
+        assert_eq!(hydro.steps[4].detail, "nothing was running");
+        assert_eq!(hydro.added, ["numba 0.56.4"]);
+        assert_eq!(hydro.fingerprint.len(), 64);
+        // The plan round-trips through its JSON.
+        let back: MigrationPlan = serde_json::from_str(&plan.to_json()).unwrap();
+        assert_eq!(back.machines[0].envs[0].fingerprint, hydro.fingerprint);
+        assert!(plan.render_markdown().contains("`conda proup -n hydro`"));
+    }
+}
