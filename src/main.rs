@@ -322,6 +322,16 @@ enum FailOn {
 }
 
 impl FailOn {
+    /// Exit 1 when any of `severities` is at or above the threshold.
+    fn exit_code(self, mut severities: impl Iterator<Item = Severity>) -> ExitCode {
+        let failed = self.threshold().is_some_and(|t| severities.any(|s| s >= t));
+        if failed {
+            ExitCode::from(1)
+        } else {
+            ExitCode::SUCCESS
+        }
+    }
+
     fn threshold(self) -> Option<Severity> {
         match self {
             FailOn::Error => Some(Severity::Error),
@@ -418,14 +428,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 }
             };
             emit(&text, output.as_deref(), Some(&loaded))?;
-            let failed = fail_on
-                .threshold()
-                .is_some_and(|t| report.findings.iter().any(|f| f.severity >= t));
-            Ok(if failed {
-                ExitCode::from(1)
-            } else {
-                ExitCode::SUCCESS
-            })
+            Ok(fail_on.exit_code(report.findings.iter().map(|f| f.severity)))
         }
         Command::Diff {
             a,
@@ -450,14 +453,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 Format::Table => report.render_table(std::io::stdout().is_terminal()),
             };
             print!("{text}");
-            let failed = fail_on
-                .threshold()
-                .is_some_and(|t| report.changes.iter().any(|c| c.severity >= t));
-            Ok(if failed {
-                ExitCode::from(1)
-            } else {
-                ExitCode::SUCCESS
-            })
+            Ok(fail_on.exit_code(report.changes.iter().map(|c| c.severity)))
         }
         Command::Baseline {
             release,

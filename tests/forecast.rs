@@ -7,19 +7,7 @@ mod common;
 use common::*;
 
 fn brief(report: &serde_json::Value, code: &str) -> Vec<String> {
-    findings(report, code)
-        .iter()
-        .map(|f| {
-            let s = |k: &str| f[k].as_str().unwrap_or("").to_string();
-            format!(
-                "{} {} {} {}",
-                s("severity"),
-                s("machine"),
-                s("env"),
-                s("package")
-            )
-        })
-        .collect()
+    common::brief(report, code, &["severity", "machine", "env", "package"])
 }
 
 #[test]

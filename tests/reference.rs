@@ -16,21 +16,8 @@ fn fixture(name: &str) -> String {
         .to_string()
 }
 
-/// `(severity, machine, env, package)` of every finding with `code`.
 fn brief(report: &serde_json::Value, code: &str) -> Vec<String> {
-    findings(report, code)
-        .iter()
-        .map(|f| {
-            let s = |k: &str| f[k].as_str().unwrap_or("").to_string();
-            format!(
-                "{} {} {} {}",
-                s("severity"),
-                s("machine"),
-                s("env"),
-                s("package")
-            )
-        })
-        .collect()
+    common::brief(report, code, &["severity", "machine", "env", "package"])
 }
 
 #[test]

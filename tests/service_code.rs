@@ -8,19 +8,7 @@ mod common;
 use common::*;
 
 fn brief(report: &serde_json::Value, code: &str) -> Vec<String> {
-    findings(report, code)
-        .iter()
-        .map(|f| {
-            let s = |k: &str| f[k].as_str().unwrap_or("").to_string();
-            format!(
-                "{} {} {} {}",
-                s("severity"),
-                s("machine"),
-                s("service"),
-                s("package")
-            )
-        })
-        .collect()
+    common::brief(report, code, &["severity", "machine", "service", "package"])
 }
 
 #[test]
@@ -100,19 +88,26 @@ fn target_release_turns_removed_stdlib_imports_into_errors() {
     assert_eq!(out.status.code(), Some(2));
 }
 
-/// A tiny site with one GP service whose extracted folder holds `files`.
-fn site_with_code(files: &[(&str, &[u8])]) -> TinySite {
-    let site = TinySite::new();
-    site.service("Tools", "Buffer", "GPServer", None);
+/// Point the tiny site's Tools/Buffer service at another toolbox path.
+fn set_toolbox(site: &TinySite, toolbox: &str) {
     let service_json = site
         .dir
         .path()
         .join("store/services/Tools/Buffer.GPServer/Buffer.GPServer.json");
     let mut json: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&service_json).unwrap()).unwrap();
-    json["properties"]["toolbox"] =
-        "${arcgisinput}\\Tools\\Buffer.GPServer\\extracted\\p30\\Buffer.atbx".into();
+    json["properties"]["toolbox"] = toolbox.into();
     std::fs::write(&service_json, json.to_string()).unwrap();
+}
+
+/// A tiny site with one GP service whose extracted folder holds `files`.
+fn site_with_code(files: &[(&str, &[u8])]) -> TinySite {
+    let site = TinySite::new();
+    site.service("Tools", "Buffer", "GPServer", None);
+    set_toolbox(
+        &site,
+        "${arcgisinput}\\Tools\\Buffer.GPServer\\extracted\\p30\\Buffer.atbx",
+    );
     std::fs::create_dir_all(site.dir.path().join("store/serverdirs")).unwrap();
     std::fs::write(
         site.dir.path().join("store/serverdirs/arcgisinput.json"),
@@ -176,14 +171,7 @@ fn bad_scripts_are_reported_never_a_crash() {
 #[test]
 fn code_outside_arcgisinput_is_never_read() {
     let site = site_with_code(&[("ok.py", b"import os\n")]);
-    let service_json = site
-        .dir
-        .path()
-        .join("store/services/Tools/Buffer.GPServer/Buffer.GPServer.json");
-    let mut json: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(&service_json).unwrap()).unwrap();
-    json["properties"]["toolbox"] = "${arcgisinput}\\..\\..\\etc\\x.tbx".into();
-    std::fs::write(&service_json, json.to_string()).unwrap();
+    set_toolbox(&site, "${arcgisinput}\\..\\..\\etc\\x.tbx");
     let (report, _) = audit_json(&[site.site_file().to_str().unwrap()]);
     let missing = findings(&report, "service-code-missing");
     assert!(
@@ -223,14 +211,7 @@ fn a_fifo_named_like_a_script_is_not_opened() {
 #[test]
 fn a_toolbox_at_the_top_of_arcgisinput_is_not_a_service_folder() {
     let site = site_with_code(&[("ok.py", b"import os\n")]);
-    let service_json = site
-        .dir
-        .path()
-        .join("store/services/Tools/Buffer.GPServer/Buffer.GPServer.json");
-    let mut json: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(&service_json).unwrap()).unwrap();
-    json["properties"]["toolbox"] = "${arcgisinput}\\x.tbx".into();
-    std::fs::write(&service_json, json.to_string()).unwrap();
+    set_toolbox(&site, "${arcgisinput}\\x.tbx");
     let (report, _) = audit_json(&[site.site_file().to_str().unwrap()]);
     let missing = findings(&report, "service-code-missing");
     assert!(

@@ -43,6 +43,21 @@ pub fn findings<'a>(report: &'a serde_json::Value, code: &str) -> Vec<&'a serde_
         .collect()
 }
 
+/// Each finding with `code`, as its `fields` joined by spaces (missing
+/// fields are empty), for compact assertions.
+pub fn brief(report: &serde_json::Value, code: &str, fields: &[&str]) -> Vec<String> {
+    findings(report, code)
+        .iter()
+        .map(|f| {
+            fields
+                .iter()
+                .map(|k| f[*k].as_str().unwrap_or(""))
+                .collect::<Vec<_>>()
+                .join(" ")
+        })
+        .collect()
+}
+
 /// A minimal one-machine site in a temp dir: one arcgispro-py3 env with the
 /// given records (file name → JSON body).
 pub struct TinySite {
