@@ -3,11 +3,13 @@
 //! (`policy`) → render (`report`), as separate phases over a [`Snapshot`].
 
 pub mod admin;
+pub mod apply;
 pub mod audit;
 pub mod baseline;
 pub mod checks;
 pub mod compare;
 pub mod diff;
+pub mod exec;
 pub mod finding;
 pub mod graph;
 pub mod migrate;

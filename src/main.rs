@@ -5,10 +5,12 @@
 use anyhow::{anyhow, Context as _};
 use clap::{Parser, Subcommand, ValueEnum};
 use gpaudit::admin::{self, AdminConfig, HttpAdmin, ServiceRef, SiteAdmin};
+use gpaudit::apply;
 use gpaudit::audit::{self, Loaded};
 use gpaudit::baseline;
 use gpaudit::diff;
 use gpaudit::graph::DepGraph;
+use gpaudit::migrate::MigrationPlan;
 use gpaudit::output;
 use gpaudit::policy::Policy;
 use gpaudit::reference::{self, EnvFormat};
@@ -160,6 +162,50 @@ enum Command {
         conda: Option<String>,
         #[command(flatten)]
         admin: AdminArgs,
+    },
+    /// Carry out a migration plan: preflight (a dry run, the default), then
+    /// with --execute every step, journaled beside the plan.
+    Apply {
+        /// The plan, as written by `gpaudit plan --format json -o PLAN`.
+        plan: PathBuf,
+        /// Act; without it, run the preflight checks and show what would be done.
+        #[arg(long)]
+        execute: bool,
+        /// Go on from the journal of an earlier run: finished steps are skipped.
+        #[arg(long)]
+        resume: bool,
+        /// Stop at the first env that fails instead of going on with the others.
+        #[arg(long)]
+        stop_on_failure: bool,
+        /// Only this machine's part of the plan (repeat for more).
+        #[arg(long)]
+        machine: Vec<String>,
+        /// Seconds to let each conda proup run before it is killed.
+        #[arg(long, default_value_t = 3600, value_parser = clap::value_parser!(u64).range(1..=86_400))]
+        proup_timeout: u64,
+        /// Seconds to wait for each service to stop and to start.
+        #[arg(long, default_value_t = 120, value_parser = clap::value_parser!(u64).range(1..=86_400))]
+        timeout: u64,
+        #[command(flatten)]
+        admin: AdminArgs,
+    },
+    /// Get back the pre-upgrade env of a failed migration, from proup's
+    /// archive or the package list the plan's snapshot step saved.
+    Rollback {
+        plan: PathBuf,
+        /// Roll back this env (repeat for more); default: those whose proup
+        /// or verify failed in the journal.
+        #[arg(long)]
+        env: Vec<String>,
+        /// Only this machine's envs (repeat for more).
+        #[arg(long)]
+        machine: Vec<String>,
+        /// Act; without it, show what would be done.
+        #[arg(long)]
+        execute: bool,
+        /// Seconds to let a conda create run (restoring without an archive).
+        #[arg(long, default_value_t = 3600, value_parser = clap::value_parser!(u64).range(1..=86_400))]
+        timeout: u64,
     },
     /// Gather everything the checks need into one versioned snapshot JSON.
     Scan {
@@ -518,6 +564,10 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 &loaded.snapshot,
                 &ReleaseTable::builtin(),
                 conda.as_deref(),
+                loaded
+                    .site
+                    .as_ref()
+                    .map_or(site.as_path(), |s| s.file.as_path()),
             );
             let text = match format {
                 Format::Json => plan.to_json(),
@@ -586,6 +636,66 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 return Ok(ExitCode::from(1));
             }
             Ok(ExitCode::SUCCESS)
+        }
+        Command::Apply {
+            plan,
+            execute,
+            resume,
+            stop_on_failure,
+            machine,
+            proup_timeout,
+            timeout,
+            admin,
+        } => apply(
+            &plan,
+            gpaudit::apply::Options {
+                execute,
+                resume,
+                stop_on_failure,
+                machines: machine,
+                proup_timeout: std::time::Duration::from_secs(proup_timeout),
+                service_timeout: std::time::Duration::from_secs(timeout),
+                interrupted: Default::default(),
+            },
+            &admin,
+        ),
+        Command::Rollback {
+            plan,
+            env,
+            machine,
+            execute,
+            timeout,
+        } => {
+            let migration = MigrationPlan::load(&plan)?;
+            let files = apply::Files::beside(&plan, &migration);
+            let journal = apply::journal::Journal::read(&files.journal)?;
+            let targets = apply::rollback::targets(&migration, &files, &journal, &machine, &env)?;
+            if targets.is_empty() {
+                println!("No env of the plan failed to upgrade; name one with --env to roll it back anyway.");
+                return Ok(ExitCode::SUCCESS);
+            }
+            for t in &targets {
+                println!("{}", t.describe());
+            }
+            if !execute {
+                println!("dry run: nothing was changed; pass --execute to roll back");
+                return Ok(ExitCode::SUCCESS);
+            }
+            let restored = apply::rollback::execute(
+                &migration,
+                &files,
+                &targets,
+                std::time::Duration::from_secs(timeout),
+                &mut |line| println!("{line}"),
+            )?;
+            if restored.iter().all(|r| r.ok) {
+                println!(
+                    "Restart the envs' services once the server runs the release they are for."
+                );
+                Ok(ExitCode::SUCCESS)
+            } else {
+                Ok(ExitCode::from(1))
+            }
         }
         Command::Scan {
             site,
@@ -712,6 +822,57 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+/// `gpaudit apply`: sign in when the site has an API, run, report.
+fn apply(
+    plan_path: &Path,
+    options: gpaudit::apply::Options,
+    args: &AdminArgs,
+) -> anyhow::Result<ExitCode> {
+    let plan = MigrationPlan::load(plan_path)?;
+    let site = gpaudit::site::Site::load(Path::new(&plan.site_file)).ok();
+    let config = admin_config(site.as_ref(), args)?;
+    let mut client = match &config {
+        Some(c) => Some(sign_in(c)?),
+        None => None,
+    };
+    if options.execute {
+        let flag = options.interrupted.clone();
+        let _ = ctrlc::set_handler(move || {
+            if !flag.swap(true, std::sync::atomic::Ordering::SeqCst) {
+                eprintln!("gpaudit: interrupted: finishing the current step, then stopping (the journal records where)");
+            }
+        });
+    }
+    let execute = options.execute;
+    let mut progress = |line: &str| println!("{line}");
+    let runner = apply::Runner {
+        plan: &plan,
+        files: apply::Files::beside(plan_path, &plan),
+        options,
+        admin: client.as_mut().map(|c| c as &mut dyn SiteAdmin),
+        progress: &mut progress,
+    };
+    let outcome = runner.run()?;
+    print!("{}", outcome.render());
+    if !execute {
+        if outcome.preflight.ok() {
+            println!("dry run: nothing was changed; pass --execute to apply the plan");
+            return Ok(ExitCode::SUCCESS);
+        }
+        println!("dry run: the preflight failed; nothing was changed");
+        return Ok(ExitCode::from(1));
+    }
+    if !outcome.executed {
+        eprintln!("gpaudit: the preflight failed; nothing was changed");
+        return Ok(ExitCode::from(1));
+    }
+    Ok(if outcome.ok() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
 }
 
 /// Load the inputs (scanning a site) and, when the site has [admin] or

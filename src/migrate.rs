@@ -10,8 +10,9 @@ use crate::checks::{env_release, Context};
 use crate::release::ReleaseTable;
 use crate::snapshot::{Env, EnvOrigin, Machine, Snapshot, ToolInfo};
 use serde::{Deserialize, Serialize};
+use std::path::Path;
 
-pub const PLAN_SCHEMA: u32 = 1;
+pub const PLAN_SCHEMA: u32 = 2;
 pub const PLAN_KIND: &str = "gpaudit-migration-plan";
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -20,6 +21,9 @@ pub struct MigrationPlan {
     pub kind: String,
     pub tool: ToolInfo,
     pub site: String,
+    /// The site file the plan was made from (absolute): apply rescans it to
+    /// check fingerprints and to verify.
+    pub site_file: String,
     pub machines: Vec<MachinePlan>,
 }
 
@@ -28,6 +32,9 @@ pub struct MachinePlan {
     pub machine: String,
     /// The release the machine runs now (its arcgispro-py3's arcpy).
     pub release: String,
+    /// `<install>/framework/runtime/ArcGIS/bin/Python` here; conda runs from
+    /// its `Scripts` folder.
+    pub python_root: String,
     pub envs: Vec<EnvPlan>,
 }
 
@@ -114,8 +121,14 @@ pub fn fingerprint(env: &Env) -> String {
     digest.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// Build the plan for a scanned site. `conda` overrides the conda path.
-pub fn build(snapshot: &Snapshot, releases: &ReleaseTable, conda: Option<&str>) -> MigrationPlan {
+/// Build the plan for a scanned site. `conda` overrides the conda path;
+/// `site_file` is recorded for apply.
+pub fn build(
+    snapshot: &Snapshot,
+    releases: &ReleaseTable,
+    conda: Option<&str>,
+    site_file: &Path,
+) -> MigrationPlan {
     let ctx = Context::new(snapshot, releases);
     let mut machines = Vec::new();
     for machine in &snapshot.machines {
@@ -198,6 +211,7 @@ pub fn build(snapshot: &Snapshot, releases: &ReleaseTable, conda: Option<&str>) 
             machines.push(MachinePlan {
                 machine: machine.name.clone(),
                 release: now.to_string(),
+                python_root: machine.python_root.clone(),
                 envs,
             });
         }
@@ -207,6 +221,9 @@ pub fn build(snapshot: &Snapshot, releases: &ReleaseTable, conda: Option<&str>) 
         kind: PLAN_KIND.into(),
         tool: ToolInfo::current(),
         site: snapshot.site.name.clone(),
+        site_file: crate::paths::display(
+            &std::path::absolute(site_file).unwrap_or_else(|_| site_file.to_path_buf()),
+        ),
         machines,
     }
 }
@@ -221,9 +238,81 @@ fn kind_name(kind: StepKind) -> &'static str {
     }
 }
 
+/// Why a plan file cannot be applied.
+#[derive(Debug, thiserror::Error)]
+#[error("{path}: {message}")]
+pub struct PlanError {
+    pub path: String,
+    pub message: String,
+}
+
+fn sha256_hex(bytes: &[u8]) -> String {
+    let digest = rattler_digest::compute_bytes_digest::<rattler_digest::Sha256>(bytes);
+    digest.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+impl PlanStep {
+    /// What the journal records to tie an entry to this exact step: its
+    /// id, kind, command line and the env's fingerprint.
+    pub fn checksum(&self, env: &EnvPlan) -> String {
+        let argv = self
+            .argv
+            .as_ref()
+            .map(|a| a.join("\u{1f}"))
+            .unwrap_or_default();
+        sha256_hex(
+            format!(
+                "{}\n{}\n{}\n{}\n{}",
+                self.id,
+                kind_name(self.kind),
+                argv,
+                env.path,
+                env.fingerprint
+            )
+            .as_bytes(),
+        )
+    }
+}
+
 impl MigrationPlan {
     pub fn to_json(&self) -> String {
         serde_json::to_string_pretty(self).unwrap_or_default() + "\n"
+    }
+
+    /// Read a plan written by `gpaudit plan --format json`.
+    pub fn load(path: &Path) -> Result<MigrationPlan, PlanError> {
+        let err = |message: String| PlanError {
+            path: crate::paths::display(path),
+            message,
+        };
+        let text = std::fs::read_to_string(path).map_err(|e| err(format!("cannot read: {e}")))?;
+        let value: serde_json::Value = serde_json::from_str(text.trim_start_matches('\u{feff}'))
+            .map_err(|e| err(format!("not JSON: {e}")))?;
+        if value.get("kind").and_then(|k| k.as_str()) != Some(PLAN_KIND) {
+            return Err(err(format!(
+                "not a migration plan (write one with `gpaudit plan SITE --format json -o {}`)",
+                crate::paths::display(path)
+            )));
+        }
+        let schema = value.get("schema").and_then(|s| s.as_u64());
+        if schema != Some(u64::from(PLAN_SCHEMA)) {
+            return Err(err(format!(
+                "plan schema {} is not the one this gpaudit reads ({PLAN_SCHEMA}); make the plan again",
+                schema.map_or_else(|| "?".to_string(), |s| s.to_string())
+            )));
+        }
+        serde_json::from_value(value).map_err(|e| err(format!("not a valid plan: {e}")))
+    }
+
+    /// A checksum of the plan's content (not of its formatting): a journal
+    /// belongs to exactly one plan.
+    pub fn checksum(&self) -> String {
+        let mut value = serde_json::to_value(self).unwrap_or_default();
+        // The tool that wrote it does not change what it does.
+        if let Some(o) = value.as_object_mut() {
+            o.remove("tool");
+        }
+        sha256_hex(value.to_string().as_bytes())
     }
 
     fn rows(&self) -> Vec<[String; 4]> {
@@ -318,7 +407,12 @@ mod tests {
         let mut flood = service("Hydro/Flood.GPServer", "ArcObjects11", Some("hydro"));
         flood.configured_state = Some("STOPPED".into());
         s.services.push(flood);
-        let plan = build(&s, &ReleaseTable::builtin(), Some("conda"));
+        let plan = build(
+            &s,
+            &ReleaseTable::builtin(),
+            Some("conda"),
+            Path::new("/sites/x/site.toml"),
+        );
         assert_eq!(plan.machines.len(), 1);
         let envs: Vec<&str> = plan.machines[0]
             .envs

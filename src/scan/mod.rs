@@ -9,7 +9,7 @@ mod history;
 pub mod imports;
 mod machine;
 pub mod modules;
-mod pip;
+pub(crate) mod pip;
 mod records;
 mod references;
 mod service_code;

@@ -1,0 +1,609 @@
+//! `gpaudit apply`: carries out a migration plan (`migrate`) step by step.
+//! A dry run by default: every preflight check runs and is reported, and
+//! nothing is changed. With `execute`, each step is journaled (`journal`)
+//! before it starts and when it ends, under a site lock (`lock`); external
+//! commands go through `exec` and the Administrator API through
+//! [`SiteAdmin`]. An env whose proup or verify fails keeps its services
+//! stopped, and the run goes on with the other envs.
+
+pub mod journal;
+pub mod lock;
+mod preflight;
+pub mod rollback;
+mod steps;
+
+pub use preflight::{Check, Preflight};
+
+use crate::admin::SiteAdmin;
+use crate::exec::Finished;
+use crate::migrate::{EnvPlan, MachinePlan, MigrationPlan, StepKind};
+use crate::paths;
+use journal::{Entry, Journal, JournalError, ServiceState, StepStatus};
+use serde::Serialize;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// How to apply.
+#[derive(Clone, Debug)]
+pub struct Options {
+    pub execute: bool,
+    pub resume: bool,
+    pub stop_on_failure: bool,
+    /// Only these machines (all when empty).
+    pub machines: Vec<String>,
+    pub proup_timeout: Duration,
+    pub service_timeout: Duration,
+    /// Set by the Ctrl-C handler: finish the current step, then stop.
+    pub interrupted: Arc<AtomicBool>,
+}
+
+/// The files an apply keeps beside its plan.
+#[derive(Clone, Debug)]
+pub struct Files {
+    pub plan: PathBuf,
+    pub journal: PathBuf,
+    pub lock: PathBuf,
+    /// `snapshot` steps write each env's package list here.
+    pub backup: PathBuf,
+}
+
+impl Files {
+    pub fn beside(plan_path: &Path, plan: &MigrationPlan) -> Files {
+        let stem = plan_path
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "plan".into());
+        Files {
+            plan: plan_path.to_path_buf(),
+            journal: plan_path.with_file_name(format!("{stem}.journal.jsonl")),
+            lock: lock::lock_path(plan_path, &plan.site),
+            backup: plan_path.with_file_name(format!("{stem}.backup")),
+        }
+    }
+
+    /// Where the snapshot step saves an env.
+    pub fn backup_dir(&self, machine: &str, env: &str) -> PathBuf {
+        self.backup.join(safe(machine)).join(safe(env))
+    }
+}
+
+fn safe(s: &str) -> String {
+    s.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || "-_.".contains(c) {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect()
+}
+
+/// Why apply could not run at all (exit 2). Step failures are not errors:
+/// they are in the [`Outcome`].
+#[derive(Debug, thiserror::Error)]
+pub enum ApplyError {
+    #[error(transparent)]
+    Journal(#[from] JournalError),
+    #[error(transparent)]
+    Lock(#[from] lock::LockError),
+    #[error("{0}")]
+    Usage(String),
+}
+
+/// How one step went in this run.
+#[derive(Clone, Debug, Serialize)]
+pub struct StepOutcome {
+    pub step: String,
+    pub status: StepStatus,
+    /// Finished in an earlier run, so not run again.
+    pub earlier: bool,
+    pub detail: String,
+}
+
+/// An env that could not be migrated, and what the admin needs to act.
+#[derive(Clone, Debug, Serialize)]
+pub struct EnvFailure {
+    pub machine: String,
+    pub env: String,
+    pub step: String,
+    pub detail: String,
+    /// The last lines conda printed.
+    pub output: Option<String>,
+    /// The archive proup left, if there is one.
+    pub archive: Option<String>,
+}
+
+/// A service at the end of the run.
+#[derive(Clone, Debug, Serialize)]
+pub struct ServiceEnd {
+    pub service: String,
+    pub envs: Vec<String>,
+    pub before: String,
+    pub now: String,
+    pub note: String,
+}
+
+/// What a run did.
+#[derive(Clone, Debug, Serialize)]
+pub struct Outcome {
+    pub preflight: Preflight,
+    pub executed: bool,
+    pub steps: Vec<StepOutcome>,
+    pub failures: Vec<EnvFailure>,
+    pub services: Vec<ServiceEnd>,
+    pub interrupted: bool,
+    /// Warnings (a stale lock taken over, a step run again).
+    pub notes: Vec<String>,
+    /// The plan file, for the commands the report suggests.
+    pub plan: String,
+}
+
+impl Outcome {
+    pub fn ok(&self) -> bool {
+        self.preflight.ok()
+            && self.failures.is_empty()
+            && !self.interrupted
+            && self.steps.iter().all(|s| s.status == StepStatus::Done)
+            && self.services.iter().all(|s| s.note.is_empty())
+    }
+}
+
+/// The machines of the plan that this run covers.
+pub fn selected<'p>(
+    plan: &'p MigrationPlan,
+    machines: &[String],
+) -> Result<Vec<&'p MachinePlan>, ApplyError> {
+    for want in machines {
+        if !plan
+            .machines
+            .iter()
+            .any(|m| m.machine.eq_ignore_ascii_case(want))
+        {
+            let names: Vec<&str> = plan.machines.iter().map(|m| m.machine.as_str()).collect();
+            return Err(ApplyError::Usage(format!(
+                "the plan has no machine `{want}` (it has: {})",
+                names.join(", ")
+            )));
+        }
+    }
+    Ok(plan
+        .machines
+        .iter()
+        .filter(|m| {
+            machines.is_empty() || machines.iter().any(|w| m.machine.eq_ignore_ascii_case(w))
+        })
+        .collect())
+}
+
+/// What the run needs from outside: the API (absent when the site has none
+/// configured) and a sink for progress lines.
+pub struct Runner<'a> {
+    pub plan: &'a MigrationPlan,
+    pub files: Files,
+    pub options: Options,
+    pub admin: Option<&'a mut dyn SiteAdmin>,
+    pub progress: &'a mut dyn FnMut(&str),
+}
+
+impl std::fmt::Debug for Runner<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Runner")
+            .field("files", &self.files)
+            .finish()
+    }
+}
+
+/// Per-env progress in a run.
+#[derive(Default)]
+struct EnvRun {
+    /// Why this env can go no further.
+    failed: Option<(String, String)>,
+    /// What the stop step saw and did.
+    services: Vec<ServiceState>,
+}
+
+impl Runner<'_> {
+    /// Preflight, then (with `execute` and a clean preflight) every step.
+    pub fn run(mut self) -> Result<Outcome, ApplyError> {
+        let machines = selected(self.plan, &self.options.machines)?;
+        let journal = Journal::read(&self.files.journal)?;
+        let (preflight, loaded) = preflight::run(
+            self.plan,
+            &machines,
+            &self.files,
+            &journal,
+            &self.options,
+            api(&mut self.admin),
+        );
+        let mut outcome = Outcome {
+            preflight,
+            executed: false,
+            steps: Vec::new(),
+            failures: Vec::new(),
+            services: Vec::new(),
+            interrupted: false,
+            notes: Vec::new(),
+            plan: paths::display(&self.files.plan),
+        };
+        if !self.options.execute || !outcome.preflight.ok() {
+            outcome.steps = machines
+                .iter()
+                .flat_map(|m| m.envs.iter())
+                .flat_map(|e| e.steps.iter())
+                .map(|s| StepOutcome {
+                    step: s.id.clone(),
+                    status: StepStatus::Skipped,
+                    earlier: journal.is_done(&s.id),
+                    detail: if journal.is_done(&s.id) {
+                        "done in an earlier run".into()
+                    } else {
+                        s.detail.clone()
+                    },
+                })
+                .collect();
+            return Ok(outcome);
+        }
+        let Some(loaded) = loaded else {
+            return Ok(outcome);
+        };
+        (self.progress)(&outcome.preflight.render());
+        let about = lock::about_this_run(&format!("apply {}", paths::display(&self.files.plan)));
+        let (_lock, stale) = lock::SiteLock::acquire(&self.files.lock, &about)?;
+        if let Some(stale) = stale {
+            let note = format!(
+                "{}: took over a stale lock left by a run that did not finish ({stale})",
+                paths::display(&self.files.lock)
+            );
+            (self.progress)(&format!("warning: {note}"));
+            outcome.notes.push(note);
+        }
+        // Read again under the lock: another run may have written since.
+        let mut journal = Journal::read(&self.files.journal)?;
+        journal.append(Entry::Run {
+            schema: journal::JOURNAL_SCHEMA,
+            plan: self.plan.checksum(),
+            site: self.plan.site.clone(),
+            at: journal::now(),
+            pid: std::process::id(),
+            host: lock::host_name(),
+            command: if self.options.resume {
+                "apply --execute --resume".into()
+            } else {
+                "apply --execute".into()
+            },
+        })?;
+        outcome.executed = true;
+        let mut stop_all = false;
+        'machines: for machine in &machines {
+            (self.progress)(&format!("== {} ==", machine.machine));
+            for env in &machine.envs {
+                let mut state = EnvRun::default();
+                for step in &env.steps {
+                    if self.options.interrupted.load(Ordering::SeqCst) {
+                        outcome.interrupted = true;
+                        break 'machines;
+                    }
+                    let result =
+                        self.one_step(&mut journal, &loaded, machine, env, step, &mut state)?;
+                    (self.progress)(&format!(
+                        "{:<7} {}: {}",
+                        match (result.status, result.earlier) {
+                            (_, true) => "earlier",
+                            (StepStatus::Done, _) => "ok",
+                            (StepStatus::Failed, _) => "FAILED",
+                            (StepStatus::Skipped, _) => "skipped",
+                        },
+                        step.id,
+                        result.detail
+                    ));
+                    outcome.steps.push(result);
+                }
+                if let Some((step, detail)) = state.failed.take() {
+                    let output = last_output(&journal, env);
+                    let archive = rollback::archive_path(&env.path)
+                        .filter(|a| a.exists())
+                        .map(|a| paths::display(&a));
+                    outcome.failures.push(EnvFailure {
+                        machine: machine.machine.clone(),
+                        env: env.env.clone(),
+                        step,
+                        detail,
+                        output: output.map(|o| o.tail(15)),
+                        archive,
+                    });
+                    if self.options.stop_on_failure {
+                        stop_all = true;
+                        break 'machines;
+                    }
+                }
+            }
+        }
+        if self.options.interrupted.load(Ordering::SeqCst) {
+            outcome.interrupted = true;
+        }
+        if outcome.interrupted {
+            journal.append(Entry::Interrupted { at: journal::now() })?;
+        } else {
+            let ok = outcome.failures.is_empty();
+            journal.append(Entry::Finished {
+                at: journal::now(),
+                ok: ok && !stop_all,
+            })?;
+        }
+        outcome.services = self.final_states(&machines, &journal);
+        Ok(outcome)
+    }
+
+    /// Run one step (or skip it) and journal it.
+    fn one_step(
+        &mut self,
+        journal: &mut Journal,
+        loaded: &crate::audit::Loaded,
+        machine: &MachinePlan,
+        env: &EnvPlan,
+        step: &crate::migrate::PlanStep,
+        state: &mut EnvRun,
+    ) -> Result<StepOutcome, ApplyError> {
+        let checksum = step.checksum(env);
+        if journal.is_done(&step.id) {
+            if let Some(Entry::End { services, .. }) = journal.last_end(&step.id) {
+                if step.kind == StepKind::Stop {
+                    state.services = services.clone();
+                }
+            }
+            return Ok(StepOutcome {
+                step: step.id.clone(),
+                status: StepStatus::Done,
+                earlier: true,
+                detail: "done in an earlier run".into(),
+            });
+        }
+        let skip = |detail: String| steps::Done {
+            status: StepStatus::Skipped,
+            detail,
+            output: None,
+            services: Vec::new(),
+        };
+        let done = if let Some((failed_step, _)) = &state.failed {
+            let why = format!("`{failed_step}` failed");
+            match step.kind {
+                StepKind::Start => {
+                    let left: Vec<String> = state
+                        .services
+                        .iter()
+                        .filter(|s| s.before.eq_ignore_ascii_case("STARTED"))
+                        .map(|s| s.service.clone())
+                        .collect();
+                    if left.is_empty() {
+                        skip(format!("{why}: not run"))
+                    } else {
+                        skip(format!(
+                            "{why}: not started on the broken env, left stopped: {}",
+                            left.join(", ")
+                        ))
+                    }
+                }
+                _ => skip(format!("{why}: not run")),
+            }
+        } else {
+            let cut_short = journal.was_cut_short(&step.id);
+            if cut_short {
+                (self.progress)(&format!(
+                    "note: `{}` was cut short in an earlier run; it runs again",
+                    step.id
+                ));
+            }
+            journal.append(Entry::Begin {
+                step: step.id.clone(),
+                checksum: checksum.clone(),
+                at: journal::now(),
+            })?;
+            let ctx = steps::StepContext {
+                plan: self.plan,
+                files: &self.files,
+                loaded,
+                machine,
+                env,
+                options: &self.options,
+                cut_short,
+            };
+            steps::run(&ctx, step, api(&mut self.admin), state, self.progress)
+        };
+        if done.status == StepStatus::Failed && state.failed.is_none() {
+            state.failed = Some((step.id.clone(), done.detail.clone()));
+        }
+        journal.append(Entry::End {
+            step: step.id.clone(),
+            checksum,
+            at: journal::now(),
+            status: done.status,
+            detail: done.detail.clone(),
+            output: done.output,
+            services: done.services,
+        })?;
+        Ok(StepOutcome {
+            step: step.id.clone(),
+            status: done.status,
+            earlier: false,
+            detail: done.detail,
+        })
+    }
+
+    /// Every service the run covers, as the API sees it now.
+    fn final_states(&mut self, machines: &[&MachinePlan], journal: &Journal) -> Vec<ServiceEnd> {
+        let mut ends: Vec<ServiceEnd> = Vec::new();
+        for m in machines {
+            for e in &m.envs {
+                let recorded = e
+                    .steps
+                    .iter()
+                    .find(|s| s.kind == StepKind::Stop)
+                    .and_then(|s| match journal.last_end(&s.id) {
+                        Some(Entry::End { services, .. }) => Some(services.clone()),
+                        _ => None,
+                    })
+                    .unwrap_or_default();
+                for planned in &e.services {
+                    let label = format!("{}/{}", m.machine, e.env);
+                    if let Some(end) = ends
+                        .iter_mut()
+                        .find(|x| x.service.eq_ignore_ascii_case(&planned.key))
+                    {
+                        end.envs.push(label);
+                        continue;
+                    }
+                    let before = recorded
+                        .iter()
+                        .find(|r| r.service.eq_ignore_ascii_case(&planned.key))
+                        .map(|r| r.before.clone())
+                        .unwrap_or_else(|| {
+                            if planned.running {
+                                "STARTED"
+                            } else {
+                                "STOPPED"
+                            }
+                            .to_string()
+                        });
+                    ends.push(ServiceEnd {
+                        service: planned.key.clone(),
+                        envs: vec![label],
+                        before,
+                        now: String::new(),
+                        note: String::new(),
+                    });
+                }
+            }
+        }
+        for end in &mut ends {
+            let now = match (
+                api(&mut self.admin),
+                crate::admin::ServiceRef::parse(&end.service),
+            ) {
+                (Some(api), Some(s)) => match api.status(&s) {
+                    Ok(st) => st.real,
+                    Err(e) => format!("unknown ({e})"),
+                },
+                _ => "unknown (no Administrator API)".into(),
+            };
+            if end.before.eq_ignore_ascii_case("STARTED") && !now.eq_ignore_ascii_case("STARTED") {
+                end.note =
+                    "was running and is not: start it once its env is fixed or rolled back".into();
+            } else if !end.before.eq_ignore_ascii_case("STARTED")
+                && now.eq_ignore_ascii_case("STARTED")
+            {
+                end.note = "was stopped and is running".into();
+            }
+            end.now = now;
+        }
+        ends
+    }
+}
+
+/// The API for one call (shortening the trait object's lifetime).
+fn api<'s>(admin: &'s mut Option<&mut dyn SiteAdmin>) -> Option<&'s mut dyn SiteAdmin> {
+    match admin {
+        Some(a) => Some(&mut **a),
+        None => None,
+    }
+}
+
+/// The output of the last command the env's steps ran (for a failure).
+fn last_output(journal: &Journal, env: &EnvPlan) -> Option<Finished> {
+    let ids: Vec<&str> = env.steps.iter().map(|s| s.id.as_str()).collect();
+    journal.entries().iter().rev().find_map(|e| match e {
+        Entry::End {
+            step,
+            output: Some(o),
+            ..
+        } if ids.contains(&step.as_str()) => Some(o.clone()),
+        _ => None,
+    })
+}
+
+impl Outcome {
+    /// The run as text: the preflight (for a run that did not act: one that
+    /// did printed it before its first step), then failures and services.
+    pub fn render(&self) -> String {
+        let mut out = String::new();
+        if !self.executed {
+            out.push_str(&self.preflight.render());
+            if self.preflight.ok() {
+                out.push_str("\nWould run, in this order:\n");
+            } else {
+                out.push_str("\nThe plan's steps (none run):\n");
+            }
+            for s in &self.steps {
+                out.push_str(&format!(
+                    "  {}{}: {}\n",
+                    s.step,
+                    if s.earlier { " (skipped)" } else { "" },
+                    s.detail
+                ));
+            }
+            return out;
+        }
+        if !self.failures.is_empty() {
+            out.push_str("\nFailed envs:\n");
+            for f in &self.failures {
+                out.push_str(&format!(
+                    "  {}/{}: `{}` failed: {}\n",
+                    f.machine, f.env, f.step, f.detail
+                ));
+                if let Some(o) = &f.output {
+                    for line in o.lines() {
+                        out.push_str(&format!("      | {line}\n"));
+                    }
+                }
+                match &f.archive {
+                    Some(a) => out.push_str(&format!(
+                        "    proup's archive of the old env: {a}\n    to get the old env back: gpaudit rollback {} --machine {} --env {} --execute\n",
+                        self.plan, f.machine, f.env
+                    )),
+                    None => out.push_str("    no proup archive was found; the backup folder holds its package list\n"),
+                }
+            }
+        }
+        if !self.services.is_empty() {
+            let mut table = comfy_table::Table::new();
+            table
+                .load_preset(comfy_table::presets::ASCII_FULL_CONDENSED)
+                .set_header(vec!["Service", "Env", "Before", "Now", "Note"]);
+            for s in &self.services {
+                table.add_row(vec![
+                    s.service.clone(),
+                    s.envs.join(", "),
+                    s.before.clone(),
+                    s.now.clone(),
+                    s.note.clone(),
+                ]);
+            }
+            out.push_str(&format!("\nServices:\n{table}\n"));
+        }
+        for n in &self.notes {
+            out.push_str(&format!("note: {n}\n"));
+        }
+        let done = self
+            .steps
+            .iter()
+            .filter(|s| s.status == StepStatus::Done)
+            .count();
+        out.push_str(&format!(
+            "\n{} of {} step(s) done, {} env(s) failed{}\n",
+            done,
+            self.steps.len(),
+            self.failures.len(),
+            if self.interrupted {
+                format!(
+                    "; interrupted: run `gpaudit apply {} --execute --resume` to go on",
+                    self.plan
+                )
+            } else {
+                String::new()
+            }
+        ));
+        out
+    }
+}

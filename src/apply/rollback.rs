@@ -1,0 +1,386 @@
+//! `gpaudit rollback`: gets back the pre-upgrade env of a failed migration,
+//! from the archive `conda proup` left (`<envs>/<name>.tar.bz2`) or, without
+//! one, from the explicit spec the `snapshot` step saved (through `conda
+//! create --file`). What is in the env's place is moved aside, never
+//! deleted. A dry run unless executed; journaled like apply.
+
+use super::journal::{Entry, Journal, StepStatus};
+use super::{lock, selected, ApplyError, Files};
+use crate::exec::{self, CommandLine, Finished};
+use crate::migrate::{EnvPlan, MachinePlan, MigrationPlan, StepKind};
+use crate::paths;
+use serde::Serialize;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// Where proup leaves its archive of an env: `<envs>/<name>.tar.bz2`.
+/// Esri documents it for `-n`; for an env elsewhere it is taken to be
+/// beside the env (not confirmed). The one place this is decided.
+pub fn archive_path(env_path: &str) -> Option<PathBuf> {
+    let path = Path::new(env_path);
+    let dir = path.file_name()?.to_string_lossy().into_owned();
+    Some(path.parent()?.join(format!("{dir}.tar.bz2")))
+}
+
+/// Where an env is restored from.
+#[derive(Clone, Debug, Serialize)]
+#[serde(rename_all = "kebab-case", tag = "kind", content = "path")]
+pub enum Source {
+    Archive(String),
+    Snapshot(String),
+}
+
+/// One env to roll back.
+#[derive(Clone, Debug, Serialize)]
+pub struct Target {
+    pub machine: String,
+    pub env: String,
+    pub path: String,
+    pub source: Option<Source>,
+    /// Why it was picked.
+    pub why: String,
+    #[serde(skip)]
+    conda: Option<String>,
+    #[serde(skip)]
+    python_root: String,
+}
+
+/// How a rollback went.
+#[derive(Clone, Debug, Serialize)]
+pub struct Restored {
+    pub machine: String,
+    pub env: String,
+    pub ok: bool,
+    pub detail: String,
+}
+
+/// The envs to roll back: those named, or those whose proup or verify
+/// failed (or was cut short) in the journal.
+pub fn targets(
+    plan: &MigrationPlan,
+    files: &Files,
+    journal: &Journal,
+    machines: &[String],
+    envs: &[String],
+) -> Result<Vec<Target>, ApplyError> {
+    let chosen = selected(plan, machines)?;
+    for want in envs {
+        if !chosen
+            .iter()
+            .flat_map(|m| m.envs.iter())
+            .any(|e| e.env.eq_ignore_ascii_case(want))
+        {
+            return Err(ApplyError::Usage(format!(
+                "the plan has no env `{want}` on the machines chosen"
+            )));
+        }
+    }
+    let mut out = Vec::new();
+    for m in chosen {
+        for e in &m.envs {
+            let why = if envs.is_empty() {
+                match failed_step(e, journal) {
+                    Some(w) => w,
+                    None => continue,
+                }
+            } else if envs.iter().any(|w| e.env.eq_ignore_ascii_case(w)) {
+                "named on the command line".into()
+            } else {
+                continue;
+            };
+            out.push(target(m, e, files, why));
+        }
+    }
+    Ok(out)
+}
+
+fn failed_step(env: &EnvPlan, journal: &Journal) -> Option<String> {
+    env.steps
+        .iter()
+        .filter(|s| matches!(s.kind, StepKind::Proup | StepKind::Verify))
+        .find_map(|s| {
+            if journal.was_cut_short(&s.id) {
+                Some(format!("`{}` was cut short", s.id))
+            } else {
+                match journal.last_end(&s.id) {
+                    Some(Entry::End {
+                        status: StepStatus::Failed,
+                        detail,
+                        ..
+                    }) => Some(format!("`{}` failed: {detail}", s.id)),
+                    _ => None,
+                }
+            }
+        })
+}
+
+fn target(m: &MachinePlan, e: &EnvPlan, files: &Files, why: String) -> Target {
+    let archive = archive_path(&e.path).filter(|a| a.is_file());
+    let explicit = files.backup_dir(&m.machine, &e.env).join("explicit.txt");
+    let source = match archive {
+        Some(a) => Some(Source::Archive(paths::display(&a))),
+        None if explicit.is_file() => Some(Source::Snapshot(paths::display(&explicit))),
+        None => None,
+    };
+    Target {
+        machine: m.machine.clone(),
+        env: e.env.clone(),
+        path: e.path.clone(),
+        source,
+        why,
+        conda: e
+            .steps
+            .iter()
+            .find(|s| s.kind == StepKind::Proup)
+            .and_then(|s| s.argv.as_ref())
+            .and_then(|a| a.first().cloned()),
+        python_root: m.python_root.clone(),
+    }
+}
+
+impl Target {
+    /// What executing would do, in a line.
+    pub fn describe(&self) -> String {
+        let from = match &self.source {
+            Some(Source::Archive(a)) => format!("restore from proup's archive {a}"),
+            Some(Source::Snapshot(s)) => format!("re-create with conda create --file {s}"),
+            None => "nothing to restore from: no proup archive and no saved package list".into(),
+        };
+        format!(
+            "{}/{} ({}): {from}; what is at {} now is moved aside",
+            self.machine, self.env, self.why, self.path
+        )
+    }
+}
+
+/// Roll the targets back, under the site lock, journaling each.
+pub fn execute(
+    plan: &MigrationPlan,
+    files: &Files,
+    targets: &[Target],
+    timeout: Duration,
+    progress: &mut dyn FnMut(&str),
+) -> Result<Vec<Restored>, ApplyError> {
+    let about = lock::about_this_run(&format!("rollback {}", paths::display(&files.plan)));
+    let (_lock, stale) = lock::SiteLock::acquire(&files.lock, &about)?;
+    if let Some(stale) = stale {
+        progress(&format!("warning: took over a stale lock ({stale})"));
+    }
+    let mut journal = Journal::read(&files.journal)?;
+    if journal
+        .plan_checksum()
+        .is_some_and(|c| c != plan.checksum())
+    {
+        return Err(ApplyError::Usage(format!(
+            "{} was written for another plan; it is left as it is",
+            paths::display(&files.journal)
+        )));
+    }
+    let mut out = Vec::new();
+    for t in targets {
+        let (ok, detail, output) = restore(t, timeout);
+        progress(&format!(
+            "{} {}/{}: {detail}",
+            if ok { "ok    " } else { "FAILED" },
+            t.machine,
+            t.env
+        ));
+        journal.append(Entry::Rollback {
+            machine: t.machine.clone(),
+            env: t.env.clone(),
+            at: super::journal::now(),
+            ok,
+            detail: detail.clone(),
+            output,
+        })?;
+        out.push(Restored {
+            machine: t.machine.clone(),
+            env: t.env.clone(),
+            ok,
+            detail,
+        });
+    }
+    Ok(out)
+}
+
+fn stamp() -> String {
+    jiff::Zoned::now().strftime("%Y%m%d-%H%M%S").to_string()
+}
+
+fn restore(t: &Target, timeout: Duration) -> (bool, String, Option<Finished>) {
+    let Some(source) = &t.source else {
+        return (
+            false,
+            "nothing to restore from: no proup archive and no saved package list".into(),
+            None,
+        );
+    };
+    let path = Path::new(&t.path);
+    let aside = PathBuf::from(format!("{}.gpaudit-replaced-{}", t.path, stamp()));
+    let moved = path.exists();
+    if moved {
+        if let Err(e) = std::fs::rename(path, &aside) {
+            return (
+                false,
+                format!("cannot move {} aside: {e}; nothing was changed", t.path),
+                None,
+            );
+        }
+    }
+    let put_back = |why: String| {
+        if moved {
+            let _ = std::fs::remove_dir_all(path);
+            if let Err(e) = std::fs::rename(&aside, path) {
+                return format!(
+                    "{why}; moving {} back failed too: {e}",
+                    paths::display(&aside)
+                );
+            }
+        }
+        format!("{why}; the env was left as it was")
+    };
+    let (result, output) = match source {
+        Source::Archive(a) => (unpack(Path::new(a), path), None),
+        Source::Snapshot(s) => {
+            let Some(conda) = &t.conda else {
+                return (false, put_back("the plan names no conda".into()), None);
+            };
+            let cmd = CommandLine {
+                argv: vec![
+                    conda.clone(),
+                    "create".into(),
+                    "-p".into(),
+                    t.path.clone(),
+                    "--file".into(),
+                    s.clone(),
+                    "--yes".into(),
+                ],
+                cwd: Some(Path::new(&t.python_root).join("Scripts")),
+                timeout,
+            };
+            match exec::run(&cmd) {
+                Ok(done) if done.success() => (Ok(()), Some(done)),
+                Ok(done) => (
+                    Err(format!(
+                        "conda create failed ({}): {}",
+                        done.status(),
+                        done.tail(1)
+                    )),
+                    Some(done),
+                ),
+                Err(e) => (Err(e.to_string()), None),
+            }
+        }
+    };
+    match result {
+        Ok(()) => {
+            let what = match source {
+                Source::Archive(a) => format!("restored from {a}"),
+                Source::Snapshot(s) => format!("re-created from {s}"),
+            };
+            let kept = if moved {
+                format!("; what was there is kept at {}", paths::display(&aside))
+            } else {
+                String::new()
+            };
+            (true, format!("{what}{kept}"), output)
+        }
+        Err(e) => (false, put_back(e), output),
+    }
+}
+
+/// Unpack proup's archive into `dest` through a staging folder beside it,
+/// so `dest` appears whole or not at all. The archive may hold the env's
+/// contents at its root or inside one folder (proup's layout is not
+/// documented); `tar` refuses entries that would land outside the folder.
+fn unpack(archive: &Path, dest: &Path) -> Result<(), String> {
+    let name = dest
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "env".into());
+    let staging = dest.with_file_name(format!(".{name}.gpaudit-restore"));
+    if staging.exists() {
+        std::fs::remove_dir_all(&staging)
+            .map_err(|e| format!("cannot clear {}: {e}", paths::display(&staging)))?;
+    }
+    let open = || -> Result<tar::Archive<bzip2::read::BzDecoder<std::fs::File>>, String> {
+        let f = std::fs::File::open(archive)
+            .map_err(|e| format!("cannot open {}: {e}", paths::display(archive)))?;
+        Ok(tar::Archive::new(bzip2::read::BzDecoder::new(f)))
+    };
+    let result = open()?
+        .unpack(&staging)
+        .map_err(|e| format!("{}: cannot unpack: {e}", paths::display(archive)));
+    if let Err(e) = result {
+        let _ = std::fs::remove_dir_all(&staging);
+        return Err(e);
+    }
+    let root = if staging.join("conda-meta").is_dir() {
+        staging.clone()
+    } else {
+        let inner: Vec<PathBuf> = std::fs::read_dir(&staging)
+            .map(|d| d.flatten().map(|e| e.path()).collect())
+            .unwrap_or_default();
+        match inner.as_slice() {
+            [one] if one.join("conda-meta").is_dir() => one.clone(),
+            _ => {
+                let _ = std::fs::remove_dir_all(&staging);
+                return Err(format!(
+                    "{}: no conda env in it (no conda-meta at its root or in its one folder)",
+                    paths::display(archive)
+                ));
+            }
+        }
+    };
+    std::fs::rename(&root, dest)
+        .map_err(|e| format!("cannot move the restored env into place: {e}"))?;
+    let _ = std::fs::remove_dir_all(&staging);
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn archive_of(src: &Path, out: &Path, prefix: &str) {
+        let f = std::fs::File::create(out).unwrap();
+        let enc = bzip2::write::BzEncoder::new(f, bzip2::Compression::fast());
+        let mut b = tar::Builder::new(enc);
+        b.append_dir_all(prefix, src).unwrap();
+        b.into_inner().unwrap().finish().unwrap();
+    }
+
+    #[test]
+    fn archives_with_the_env_at_the_root_or_in_one_folder_unpack_in_place() {
+        let dir = tempfile::tempdir().unwrap();
+        let src = dir.path().join("src");
+        std::fs::create_dir_all(src.join("conda-meta")).unwrap();
+        std::fs::write(src.join("conda-meta/a-1-0.json"), "{}").unwrap();
+        for (prefix, n) in [(".", 1), ("hydro", 2)] {
+            let archive = dir.path().join(format!("a{n}.tar.bz2"));
+            archive_of(&src, &archive, prefix);
+            let dest = dir.path().join(format!("envs{n}/hydro"));
+            std::fs::create_dir_all(dest.parent().unwrap()).unwrap();
+            unpack(&archive, &dest).unwrap();
+            assert!(dest.join("conda-meta/a-1-0.json").is_file());
+            assert_eq!(
+                std::fs::read_dir(dest.parent().unwrap()).unwrap().count(),
+                1
+            );
+        }
+        let empty = dir.path().join("empty");
+        std::fs::create_dir_all(&empty).unwrap();
+        let archive = dir.path().join("bad.tar.bz2");
+        archive_of(&empty, &archive, ".");
+        let err = unpack(&archive, &dir.path().join("x/hydro")).unwrap_err();
+        assert!(err.contains("no conda env"), "{err}");
+    }
+
+    #[test]
+    fn the_archive_sits_beside_the_env() {
+        assert_eq!(
+            archive_path("/srv/Python/envs/hydro").unwrap(),
+            Path::new("/srv/Python/envs/hydro.tar.bz2")
+        );
+    }
+}
