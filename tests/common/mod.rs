@@ -3,6 +3,7 @@
 #![allow(dead_code, clippy::unwrap_used)]
 
 pub mod admin_server;
+pub mod upgrade_site;
 
 use assert_cmd::Command;
 use std::path::{Path, PathBuf};
