@@ -33,7 +33,12 @@ fn log_invocation(args: &[String]) {
     let Some(log) = std::env::var_os("FAKE_CONDA_LOG") else {
         return;
     };
-    let line = format!("{}\n", json!({"argv": args, "pid": std::process::id()}));
+    // Whether the administrator's password reached conda (it must not).
+    let saw_password = std::env::var_os("GPAUDIT_PASSWORD").is_some();
+    let line = format!(
+        "{}\n",
+        json!({"argv": args, "pid": std::process::id(), "saw_password": saw_password})
+    );
     let written = fs::OpenOptions::new()
         .create(true)
         .append(true)

@@ -14,6 +14,19 @@ use std::time::{Duration, Instant};
 /// How much of each stream is kept: the last bytes, where errors are.
 const KEEP: usize = 256 * 1024;
 
+/// Environment variables no child may see (the one holding the
+/// administrator's password, whatever its name).
+static HIDDEN: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
+
+/// Keep the environment variable `name` from every command run from now on.
+pub fn hide_from_children(name: &str) {
+    if let Ok(mut hidden) = HIDDEN.lock() {
+        if !hidden.iter().any(|h| h == name) {
+            hidden.push(name.to_string());
+        }
+    }
+}
+
 /// A command to run.
 #[derive(Clone, Debug)]
 pub struct CommandLine {
@@ -89,6 +102,12 @@ pub fn run(cmd: &CommandLine) -> Result<Finished, ExecError> {
         .stderr(Stdio::piped());
     if let Some(dir) = cmd.cwd.as_ref().filter(|d| d.is_dir()) {
         command.current_dir(dir);
+    }
+    command.env_remove(crate::admin::AdminConfig::DEFAULT_PASSWORD_ENV);
+    if let Ok(hidden) = HIDDEN.lock() {
+        for name in hidden.iter() {
+            command.env_remove(name);
+        }
     }
     own_process_group(&mut command);
     let started = Instant::now();

@@ -309,6 +309,7 @@ fn admin_config(
 
 /// Sign in: the password from the environment variable, else a prompt.
 fn sign_in(config: &AdminConfig) -> anyhow::Result<HttpAdmin> {
+    gpaudit::exec::hide_from_children(&config.password_env);
     if config.insecure {
         eprintln!("gpaudit: warning: TLS verification is off (--insecure): the site's identity is not checked");
     }

@@ -251,6 +251,14 @@ fn plan_then_apply_upgrades_every_clone_and_restarts_what_ran() {
         .filter(|e| e["event"] == "end")
         .all(|e| e["checksum"].as_str().unwrap().len() == 64));
     assert_eq!(fx.journal_entries().last().unwrap()["event"], "finished");
+    // No secret reached conda or the journal.
+    let log = std::fs::read_to_string(fx.site.conda_log()).unwrap();
+    assert!(!log.contains("\"saw_password\":true"), "{log}");
+    let journal = std::fs::read_to_string(fx.journal()).unwrap();
+    assert!(!journal.contains(PASSWORD));
+    for token in fx.server.state.lock().unwrap().tokens.keys() {
+        assert!(!journal.contains(token.as_str()));
+    }
     // The backups are there, and verify passed on the added packages.
     let backup = fx.out.path().join("plan.backup/GIS1/hydro");
     let explicit = std::fs::read_to_string(backup.join("explicit.txt")).unwrap();
