@@ -348,7 +348,7 @@ impl MigrationPlan {
             table.add_row(r.to_vec());
         }
         format!(
-            "Migration plan for site {}: machines one at a time, in this order.\n{table}\n",
+            "Migration plan for site {}: machines one at a time, in this order.\n{table}\nSave it with `--format json -o plan.json`, then check it with `gpaudit apply plan.json` (a dry run) and run it with `--execute`.\n",
             self.site
         )
     }
