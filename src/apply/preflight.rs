@@ -233,8 +233,8 @@ fn check_env(
     }
 }
 
-fn short(fingerprint: &str) -> &str {
-    &fingerprint[..fingerprint.len().min(12)]
+fn short(fingerprint: &str) -> String {
+    fingerprint.chars().take(12).collect()
 }
 
 /// proup writes the env to `<envs>/<name>.tar.bz2` before re-creating it:
