@@ -60,6 +60,9 @@ pub struct PlannedService {
     /// Whether it was running when the plan was made (configured state in
     /// the config store, or the API's real state when it was read).
     pub running: bool,
+    /// SHA-256 of what ties the service to the env: see
+    /// [`service_fingerprint`].
+    pub fingerprint: String,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -121,6 +124,28 @@ pub fn fingerprint(env: &Env) -> String {
     digest.iter().map(|b| format!("{b:02x}")).collect()
 }
 
+/// SHA-256 of a service's key, provider, `condaEnvironmentPath` and the env
+/// it runs in on `machine`: what must not change between plan and apply
+/// (its running state may).
+pub fn service_fingerprint(snapshot: &Snapshot, machine: &Machine, key: &str) -> String {
+    let service = snapshot.service(key);
+    let bound = machine
+        .bindings
+        .iter()
+        .find(|b| b.service.eq_ignore_ascii_case(key))
+        .map(|b| crate::paths::path_key(&b.env_path));
+    let text = format!(
+        "{}\n{}\n{}\n{}",
+        key.to_ascii_lowercase(),
+        service.and_then(|s| s.provider.as_deref()).unwrap_or(""),
+        service
+            .and_then(|s| s.conda_environment_path.as_deref())
+            .unwrap_or(""),
+        bound.unwrap_or_default()
+    );
+    sha256_hex(text.as_bytes())
+}
+
 /// Build the plan for a scanned site. `conda` overrides the conda path;
 /// `site_file` is recorded for apply.
 pub fn build(
@@ -161,7 +186,12 @@ pub fn build(
                     let running = live
                         .or(configured)
                         .is_none_or(|s| s.eq_ignore_ascii_case("STARTED"));
-                    PlannedService { key, running }
+                    let fingerprint = service_fingerprint(snapshot, machine, &key);
+                    PlannedService {
+                        key,
+                        running,
+                        fingerprint,
+                    }
                 })
                 .collect();
             let stop: Vec<&str> = services.iter().map(|s| s.key.as_str()).collect();

@@ -409,6 +409,23 @@ fn an_env_changed_after_the_plan_is_refused() {
     // Only GIS1's part can still go ahead.
     let gis1 = fx.apply(&["--machine", "GIS1"], &[]);
     assert_eq!(gis1.code, 0, "{}", gis1.all());
+
+    // A service moved to another env after the plan is refused too.
+    let json = fx
+        .site
+        .store()
+        .join("services/Survey/Tally.GPServer/Tally.GPServer.json");
+    let text = std::fs::read_to_string(&json).unwrap();
+    std::fs::write(&json, text.replace("\"survey\"", "\"hydro\"")).unwrap();
+    let moved = fx.apply(&["--machine", "GIS1"], &[]);
+    assert_eq!(moved.code, 1, "{}", moved.all());
+    assert!(
+        moved
+            .stdout
+            .contains("FAILED services of GIS1/survey: changed since the plan"),
+        "{}",
+        moved.stdout
+    );
 }
 
 fn wait_for(what: &str, mut f: impl FnMut() -> bool) {

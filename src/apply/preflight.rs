@@ -225,6 +225,29 @@ fn check_env(
     };
     let needs_room = result.is_ok() && !proup_done;
     pf.add(what, result);
+    let pending = env
+        .steps
+        .iter()
+        .any(|s| matches!(s.kind, StepKind::Stop | StepKind::Start) && !journal.is_done(&s.id));
+    if pending && !env.services.is_empty() {
+        let changed: Vec<&str> = env
+            .services
+            .iter()
+            .filter(|s| migrate::service_fingerprint(&loaded.snapshot, m, &s.key) != s.fingerprint)
+            .map(|s| s.key.as_str())
+            .collect();
+        pf.add(
+            format!("services of {}/{}", machine.machine, env.env),
+            if changed.is_empty() {
+                Ok(format!("{} unchanged since the plan", env.services.len()))
+            } else {
+                Err(format!(
+                    "changed since the plan was made (provider, condaEnvironmentPath or the env it runs in): {}; make a new plan",
+                    changed.join(", ")
+                ))
+            },
+        );
+    }
     if needs_room {
         pf.add(
             format!("disk for {}/{}", machine.machine, env.env),
