@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 use std::io::Read;
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
+use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 /// How much of each stream is kept: the last bytes, where errors are.
@@ -123,8 +124,7 @@ pub fn run(cmd: &CommandLine) -> Result<Finished, ExecError> {
             Ok(Some(status)) => break status,
             Ok(None) if started.elapsed() >= cmd.timeout => {
                 timed_out = true;
-                // Killing can only fail if it already ended; wait says.
-                let _ = child.kill();
+                kill_tree(&mut child);
                 break child.wait().map_err(|cause| ExecError::Wait {
                     program: program.clone(),
                     cause,
@@ -139,8 +139,12 @@ pub fn run(cmd: &CommandLine) -> Result<Finished, ExecError> {
             }
         }
     };
-    let collect = |h: Option<std::thread::JoinHandle<Vec<u8>>>| {
-        let bytes = h.and_then(|h| h.join().ok()).unwrap_or_default();
+    // A grandchild that survived may hold the pipes open: wait a little
+    // for the output, never for ever.
+    let collect = |rx: Option<mpsc::Receiver<Vec<u8>>>| {
+        let bytes = rx
+            .and_then(|rx| rx.recv_timeout(Duration::from_secs(5)).ok())
+            .unwrap_or_default();
         crate::redact::text(&String::from_utf8_lossy(&bytes))
     };
     Ok(Finished {
@@ -155,7 +159,8 @@ pub fn run(cmd: &CommandLine) -> Result<Finished, ExecError> {
 
 /// Read a stream to its end on a thread, keeping its last `KEEP` bytes (a
 /// pipe that is not read would block the child).
-fn drain(mut stream: impl Read + Send + 'static) -> std::thread::JoinHandle<Vec<u8>> {
+fn drain(mut stream: impl Read + Send + 'static) -> mpsc::Receiver<Vec<u8>> {
+    let (tx, rx) = mpsc::channel();
     std::thread::spawn(move || {
         let mut kept = Vec::new();
         let mut buf = [0u8; 8192];
@@ -173,8 +178,34 @@ fn drain(mut stream: impl Read + Send + 'static) -> std::thread::JoinHandle<Vec<
         if kept.len() > KEEP {
             kept.drain(..kept.len() - KEEP);
         }
-        kept
-    })
+        let _ = tx.send(kept);
+    });
+    rx
+}
+
+/// Kill a command that ran out of time, with the processes it started
+/// (conda.exe is a launcher for python.exe): its process group on Unix,
+/// its process tree (`taskkill /T`) on Windows.
+fn kill_tree(child: &mut std::process::Child) {
+    #[cfg(unix)]
+    {
+        use nix::sys::signal::{killpg, Signal};
+        use nix::unistd::Pid;
+        if let Ok(pid) = i32::try_from(child.id()) {
+            let _ = killpg(Pid::from_raw(pid), Signal::SIGKILL);
+        }
+    }
+    #[cfg(windows)]
+    {
+        let _ = Command::new("taskkill")
+            .args(["/PID", &child.id().to_string(), "/T", "/F"])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status();
+    }
+    // Whatever happened above, the child itself goes.
+    let _ = child.kill();
 }
 
 #[cfg(unix)]
@@ -222,8 +253,9 @@ mod tests {
     }
 
     #[test]
-    fn a_hung_command_is_killed_at_its_timeout() {
-        let done = run(&line(&["sleep", "30"], 1)).unwrap();
+    fn a_hung_command_is_killed_at_its_timeout_with_its_children() {
+        // The shell starts a grandchild that holds the pipes open.
+        let done = run(&line(&["sh", "-c", "sleep 30 & sleep 30; wait"], 1)).unwrap();
         assert!(done.timed_out);
         assert!(done.seconds < 10.0);
         assert!(done.status().contains("timeout"));
