@@ -40,6 +40,10 @@ pub struct MachinePlan {
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct EnvPlan {
+    /// `MACHINE/ENV`, unique in the plan (`MACHINE/ENV~2` for a second env
+    /// of the same name elsewhere on the machine): the prefix of its steps'
+    /// ids and its backup folder.
+    pub id: String,
     pub env: String,
     pub path: String,
     pub from_release: String,
@@ -170,7 +174,15 @@ pub fn build(
             if from >= now {
                 continue;
             }
-            let prefix = format!("{}/{}", machine.name, env.name);
+            let same_name = envs
+                .iter()
+                .filter(|e: &&EnvPlan| e.env.eq_ignore_ascii_case(&env.name))
+                .count();
+            let prefix = if same_name == 0 {
+                format!("{}/{}", machine.name, env.name)
+            } else {
+                format!("{}/{}~{}", machine.name, env.name, same_name + 1)
+            };
             let services: Vec<PlannedService> = machine
                 .services_in(&env.path)
                 .into_iter()
@@ -226,6 +238,7 @@ pub fn build(
                 step(5, StepKind::Start, if start.is_empty() { "nothing was running".into() } else { format!("start {}", start.join(", ")) }, None),
             ];
             envs.push(EnvPlan {
+                id: prefix.clone(),
                 env: env.name.clone(),
                 path: env.path.clone(),
                 from_release: from.to_string(),
@@ -331,7 +344,51 @@ impl MigrationPlan {
                 schema.map_or_else(|| "?".to_string(), |s| s.to_string())
             )));
         }
-        serde_json::from_value(value).map_err(|e| err(format!("not a valid plan: {e}")))
+        let plan: MigrationPlan =
+            serde_json::from_value(value).map_err(|e| err(format!("not a valid plan: {e}")))?;
+        plan.validate().map_err(err)?;
+        Ok(plan)
+    }
+
+    /// A plan apply can trust: each env's five steps in their order, ids
+    /// unique and under the env's id, a command line for proup.
+    fn validate(&self) -> Result<(), String> {
+        const ORDER: [StepKind; 5] = [
+            StepKind::Snapshot,
+            StepKind::Stop,
+            StepKind::Proup,
+            StepKind::Verify,
+            StepKind::Start,
+        ];
+        let mut ids = std::collections::HashSet::new();
+        for m in &self.machines {
+            for e in &m.envs {
+                if !ids.insert(e.id.to_ascii_lowercase()) {
+                    return Err(format!("env `{}` is in the plan twice", e.id));
+                }
+                let kinds: Vec<StepKind> = e.steps.iter().map(|s| s.kind).collect();
+                if kinds != ORDER {
+                    return Err(format!(
+                        "env `{}`: its steps must be snapshot, stop, proup, verify, start, in that order",
+                        e.id
+                    ));
+                }
+                for s in &e.steps {
+                    if !s.id.starts_with(&format!("{}/", e.id)) {
+                        return Err(format!("step `{}` is not under env `{}`", s.id, e.id));
+                    }
+                }
+                let proup = &e.steps[2];
+                if proup
+                    .argv
+                    .as_ref()
+                    .is_none_or(|a| a.is_empty() || a[0].is_empty())
+                {
+                    return Err(format!("step `{}` has no command line", proup.id));
+                }
+            }
+        }
+        Ok(())
     }
 
     /// A checksum of the plan's content (not of its formatting): a journal
@@ -479,9 +536,49 @@ mod tests {
         assert_eq!(hydro.steps[4].detail, "nothing was running");
         assert_eq!(hydro.added, ["numba 0.56.4"]);
         assert_eq!(hydro.fingerprint.len(), 64);
+        assert_eq!(hydro.id, "GIS1/hydro");
+        assert_eq!(hydro.steps[0].id, "GIS1/hydro/1-snapshot");
         // The plan round-trips through its JSON.
         let back: MigrationPlan = serde_json::from_str(&plan.to_json()).unwrap();
         assert_eq!(back.machines[0].envs[0].fingerprint, hydro.fingerprint);
         assert!(plan.render_markdown().contains("`conda proup -n hydro`"));
+    }
+
+    #[test]
+    fn a_plan_edited_out_of_shape_is_refused_and_same_name_envs_get_their_own_ids() {
+        let default = arcgis_env("arcgispro-py3", "3.3");
+        let mut a = arcgis_env("hydro", "3.1");
+        a.path = "/envs/hydro".into();
+        let mut b = arcgis_env("hydro", "3.1");
+        b.origin = EnvOrigin::Extra;
+        b.path = "D:/other/hydro".into();
+        let s = snapshot(vec![machine("GIS1", vec![default, a, b])], None);
+        let plan = build(
+            &s,
+            &ReleaseTable::builtin(),
+            Some("conda"),
+            Path::new("site.toml"),
+        );
+        let ids: Vec<&str> = plan.machines[0]
+            .envs
+            .iter()
+            .map(|e| e.id.as_str())
+            .collect();
+        assert_eq!(ids, ["GIS1/hydro", "GIS1/hydro~2"]);
+        assert!(plan.validate().is_ok());
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("plan.json");
+        let mut edited = plan.clone();
+        edited.machines[0].envs[0].steps.swap(1, 2);
+        std::fs::write(&file, edited.to_json()).unwrap();
+        let e = MigrationPlan::load(&file).unwrap_err().to_string();
+        assert!(e.contains("in that order"), "{e}");
+        let mut edited = plan.clone();
+        edited.machines[0].envs[1].id = "GIS1/hydro".into();
+        std::fs::write(&file, edited.to_json()).unwrap();
+        let e = MigrationPlan::load(&file).unwrap_err().to_string();
+        assert!(e.contains("twice"), "{e}");
+        std::fs::write(&file, plan.to_json()).unwrap();
+        assert!(MigrationPlan::load(&file).is_ok());
     }
 }

@@ -273,7 +273,12 @@ fn plan_then_apply_upgrades_every_clone_and_restarts_what_ran() {
         run.stdout
     );
     // Nothing was left behind but the journal and backups.
-    assert!(!fx.out.path().join("upgraded.gpaudit-apply.lock").exists());
+    let lock = fx.out.path().join("upgraded.gpaudit-apply.lock");
+    assert_eq!(
+        std::fs::read_to_string(lock).unwrap(),
+        "",
+        "the lock is free"
+    );
 
     // Again without --resume: refused, the journal is kept.
     let again = fx.apply(&["--execute"], &[]);
@@ -349,17 +354,79 @@ fn a_failed_proup_keeps_its_services_stopped_and_rollback_restores_the_env() {
     );
     let rolled = fx.gpaudit(&["rollback", fx.plan_arg(), "--execute"], &[]);
     assert_eq!(rolled.code, 0, "{}", rolled.all());
-    for m in ["gis1", "gis2"] {
+    for (m, machine) in [("gis1", "GIS1"), ("gis2", "GIS2")] {
         assert_eq!(fx.arcpy(m, "survey").as_deref(), Some("3.1"), "{m}");
-        // The half-made env is kept aside, not deleted.
-        let envs = fx.site.env_dir(m, "survey").parent().unwrap().to_path_buf();
-        assert!(std::fs::read_dir(envs).unwrap().flatten().any(|e| e
-            .file_name()
-            .to_string_lossy()
-            .starts_with("survey.gpaudit-replaced-")));
+        // The half-made env is kept aside in the backup folder, out of the
+        // site, not deleted.
+        let backup = fx.out.path().join(format!("plan.backup/{machine}/survey"));
+        assert!(std::fs::read_dir(backup)
+            .unwrap()
+            .flatten()
+            .any(|e| e.file_name().to_string_lossy().starts_with("replaced-")));
     }
     // hydro was fine: rollback left it alone.
     assert_eq!(fx.arcpy("gis1", "hydro").as_deref(), Some("3.3"));
+}
+
+#[test]
+fn a_proup_run_again_keeps_the_first_archive_for_rollback() {
+    let fx = Fixture::new();
+    let failed = fx.apply(
+        &["--execute", "--machine", "GIS1"],
+        &[("FAKE_CONDA_FAIL", "crash:survey")],
+    );
+    assert_eq!(failed.code, 1, "{}", failed.all());
+    // Resumed: survey's proup runs again on the half-made env, and its
+    // archive of that env must not replace the one of the 11.1 env.
+    let resumed = fx.apply(&["--execute", "--resume", "--machine", "GIS1"], &[]);
+    assert!(
+        resumed.stdout.contains("kept the earlier archive"),
+        "{}",
+        resumed.all()
+    );
+    let rolled = fx.gpaudit(
+        &[
+            "rollback",
+            fx.plan_arg(),
+            "--machine",
+            "GIS1",
+            "--env",
+            "survey",
+            "--execute",
+        ],
+        &[],
+    );
+    assert_eq!(rolled.code, 0, "{}", rolled.all());
+    assert!(
+        rolled.stdout.contains(".gpaudit-kept-"),
+        "{}",
+        rolled.stdout
+    );
+    assert_eq!(fx.arcpy("gis1", "survey").as_deref(), Some("3.1"));
+}
+
+#[test]
+fn a_hung_proup_is_killed_at_its_timeout_and_the_run_goes_on() {
+    let fx = Fixture::new();
+    let run = fx.apply(
+        &["--execute", "--machine", "GIS1", "--proup-timeout", "1"],
+        &[("FAKE_CONDA_FAIL", "hang:hydro")],
+    );
+    assert_eq!(run.code, 1, "{}", run.all());
+    assert!(
+        run.stdout.contains("killed after 1s (timeout)"),
+        "{}",
+        run.stdout
+    );
+    assert_eq!(
+        fx.step_status("GIS1/hydro/3-proup").as_deref(),
+        Some("failed")
+    );
+    assert_eq!(
+        fx.step_status("GIS1/survey/5-start").as_deref(),
+        Some("done")
+    );
+    assert_eq!(fx.real_state("Hydro/Flood.GPServer"), "STOPPED");
 }
 
 #[test]
@@ -511,7 +578,7 @@ fn a_crash_mid_apply_resumes_without_running_a_finished_step_twice() {
     assert_eq!(count(&actions, "stop Survey/Tally.GPServer"), 2);
     assert_eq!(count(&actions, "start Survey/Tally.GPServer"), 2);
     assert_eq!(fx.real_state("Survey/Tally.GPServer"), "STARTED");
-    assert!(!lock.exists());
+    assert_eq!(std::fs::read_to_string(&lock).unwrap(), "");
 }
 
 #[cfg(unix)]

@@ -96,6 +96,9 @@ pub struct Journal {
     path: PathBuf,
     file: Option<File>,
     entries: Vec<Entry>,
+    /// The file ends in a line cut short by a crash: the length of what
+    /// comes before it, to which the next append cuts the file first.
+    torn: Option<u64>,
 }
 
 pub fn now() -> String {
@@ -134,6 +137,8 @@ impl Journal {
             path: path.to_path_buf(),
             file: None,
             entries,
+            torn: (!text.is_empty() && !complete)
+                .then(|| text.rfind('\n').map_or(0, |i| i as u64 + 1)),
         })
     }
 
@@ -208,6 +213,15 @@ impl Journal {
             cause,
         };
         if self.file.is_none() {
+            if let Some(len) = self.torn.take() {
+                // Through a plain write handle: an append-only one may not
+                // truncate (Windows).
+                OpenOptions::new()
+                    .write(true)
+                    .open(&self.path)
+                    .and_then(|f| f.set_len(len))
+                    .map_err(io)?;
+            }
             let file = OpenOptions::new()
                 .create(true)
                 .append(true)
@@ -265,11 +279,16 @@ mod tests {
         let mut f = OpenOptions::new().append(true).open(&path).unwrap();
         f.write_all(b"{\"event\":\"end\",\"step\":\"b\",\"chec")
             .unwrap();
-        let j = Journal::read(&path).unwrap();
+        let mut j = Journal::read(&path).unwrap();
         assert!(j.is_done("a"));
         assert!(!j.is_done("b"));
         assert!(j.was_cut_short("b"));
         assert!(!j.was_cut_short("a"));
+        // The next run appends after the torn line, and the journal stays
+        // readable.
+        j.append(end("b", StepStatus::Done)).unwrap();
+        let j = Journal::read(&path).unwrap();
+        assert!(j.is_done("b"));
     }
 
     #[test]

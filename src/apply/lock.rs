@@ -9,10 +9,9 @@ use std::fs::{File, OpenOptions, TryLockError};
 use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 
-/// A held lock; released (and its file removed) when dropped.
+/// A held lock; released (its file emptied, not removed) when dropped.
 #[derive(Debug)]
 pub struct SiteLock {
-    path: PathBuf,
     file: File,
 }
 
@@ -98,21 +97,16 @@ impl SiteLock {
         file.seek(SeekFrom::Start(0)).map_err(io)?;
         file.write_all(about.as_bytes()).map_err(io)?;
         file.sync_data().map_err(io)?;
-        Ok((
-            SiteLock {
-                path: path.to_path_buf(),
-                file,
-            },
-            stale,
-        ))
+        Ok((SiteLock { file }, stale))
     }
 }
 
 impl Drop for SiteLock {
     fn drop(&mut self) {
-        // Empty it first: if removal fails, the next run sees no holder.
+        // Emptied, not removed: a run that opened the file just before a
+        // removal would lock a file nobody else sees, and two runs would
+        // both hold "the" lock. An empty file is a free lock.
         let _ = self.file.set_len(0);
-        let _ = std::fs::remove_file(&self.path);
         let _ = self.file.unlock();
     }
 }
@@ -156,7 +150,10 @@ mod tests {
         let err = SiteLock::acquire(&path, "pid 2\n").unwrap_err().to_string();
         assert!(err.contains("pid 1"), "{err}");
         drop(held);
-        assert!(!path.exists());
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "");
+        let (again, stale) = SiteLock::acquire(&path, "pid 2\n").unwrap();
+        assert!(stale.is_none(), "an emptied lock is not stale");
+        drop(again);
         // A run that died left its file behind, unlocked.
         std::fs::write(&path, "pid 99\nhost gis1\n").unwrap();
         assert!(held_by(&path).is_none());

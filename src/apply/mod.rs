@@ -63,9 +63,11 @@ impl Files {
         }
     }
 
-    /// Where the snapshot step saves an env.
-    pub fn backup_dir(&self, machine: &str, env: &str) -> PathBuf {
-        self.backup.join(safe(machine)).join(safe(env))
+    /// Where the snapshot step saves an env (by its plan id, `MACHINE/ENV`).
+    pub fn backup_dir(&self, env_id: &str) -> PathBuf {
+        env_id
+            .split('/')
+            .fold(self.backup.clone(), |dir, part| dir.join(safe(part)))
     }
 }
 
@@ -303,9 +305,8 @@ impl Runner<'_> {
                 }
                 if let Some((step, detail)) = state.failed.take() {
                     let output = last_output(&journal, env);
-                    let archive = rollback::archive_path(&env.path)
-                        .filter(|a| a.exists())
-                        .map(|a| paths::display(&a));
+                    let archive =
+                        rollback::old_env_archive(env, &journal).map(|a| paths::display(&a));
                     outcome.failures.push(EnvFailure {
                         machine: machine.machine.clone(),
                         env: env.env.clone(),
@@ -371,10 +372,15 @@ impl Runner<'_> {
             let why = format!("`{failed_step}` failed");
             match step.kind {
                 StepKind::Start => {
+                    // Running before and not now (a failed stop started
+                    // its services again).
                     let left: Vec<String> = state
                         .services
                         .iter()
-                        .filter(|s| s.before.eq_ignore_ascii_case("STARTED"))
+                        .filter(|s| {
+                            s.before.eq_ignore_ascii_case("STARTED")
+                                && !s.after.eq_ignore_ascii_case("STARTED")
+                        })
                         .map(|s| s.service.clone())
                         .collect();
                     if left.is_empty() {
@@ -390,6 +396,7 @@ impl Runner<'_> {
             }
         } else {
             let cut_short = journal.was_cut_short(&step.id);
+            let rerun = journal.was_begun(&step.id);
             if cut_short {
                 (self.progress)(&format!(
                     "note: `{}` was cut short in an earlier run; it runs again",
@@ -409,6 +416,7 @@ impl Runner<'_> {
                 env,
                 options: &self.options,
                 cut_short,
+                rerun,
             };
             steps::run(&ctx, step, api(&mut self.admin), state, self.progress)
         };

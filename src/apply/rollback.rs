@@ -22,6 +22,67 @@ pub fn archive_path(env_path: &str) -> Option<PathBuf> {
     Some(path.parent()?.join(format!("{dir}.tar.bz2")))
 }
 
+/// When the env's proup was first begun in the journal: archives older
+/// than that are not of this migration.
+fn proup_since(env: &EnvPlan, journal: &Journal) -> Option<jiff::Timestamp> {
+    let id = &env.steps.iter().find(|s| s.kind == StepKind::Proup)?.id;
+    journal.entries().iter().find_map(|e| match e {
+        Entry::Begin { step, at, .. } if step == id => at.parse().ok(),
+        _ => None,
+    })
+}
+
+fn modified(path: &Path) -> Option<jiff::Timestamp> {
+    let time = std::fs::metadata(path).ok()?.modified().ok()?;
+    jiff::Timestamp::try_from(time).ok()
+}
+
+/// The archive of the env as it was before this migration: the oldest of
+/// proup's archive and those gpaudit kept aside that were written after
+/// the env's first proup began. Without a proup in the journal, the
+/// archive there now (a proup run by hand).
+pub fn old_env_archive(env: &EnvPlan, journal: &Journal) -> Option<PathBuf> {
+    let archive = archive_path(&env.path)?;
+    let name = archive.file_name()?.to_string_lossy().into_owned();
+    let dir = archive.parent()?;
+    let mut found: Vec<(jiff::Timestamp, PathBuf)> = std::fs::read_dir(dir)
+        .ok()?
+        .flatten()
+        .filter(|e| {
+            let n = e.file_name().to_string_lossy().into_owned();
+            n == name || n.starts_with(&format!("{name}{KEPT}"))
+        })
+        .filter_map(|e| Some((modified(&e.path())?, e.path())))
+        .collect();
+    found.sort();
+    match proup_since(env, journal) {
+        Some(since) => {
+            // The journal's times are to the second.
+            let since = since - jiff::SignedDuration::from_secs(2);
+            found.into_iter().find(|(t, _)| *t >= since).map(|(_, p)| p)
+        }
+        None => archive.is_file().then_some(archive),
+    }
+}
+
+const KEPT: &str = ".gpaudit-kept-";
+
+/// Before proup runs: move an existing `<name>.tar.bz2` aside (proup would
+/// write over it), to `<name>.tar.bz2.gpaudit-kept-<time>`.
+pub fn keep_earlier_archive(env_path: &str) -> Result<Option<PathBuf>, String> {
+    let Some(archive) = archive_path(env_path).filter(|a| a.exists()) else {
+        return Ok(None);
+    };
+    let kept = PathBuf::from(format!("{}{KEPT}{}", paths::display(&archive), stamp()));
+    std::fs::rename(&archive, &kept).map_err(|e| {
+        format!(
+            "cannot move the earlier archive {} aside: {e}",
+            paths::display(&archive)
+        )
+    })?;
+    Ok(Some(kept))
+}
+
 /// Where an env is restored from.
 #[derive(Clone, Debug, Serialize)]
 #[serde(rename_all = "kebab-case", tag = "kind", content = "path")]
@@ -43,6 +104,9 @@ pub struct Target {
     conda: Option<String>,
     #[serde(skip)]
     python_root: String,
+    /// Where what is in the env's place is moved.
+    #[serde(skip)]
+    backup: PathBuf,
 }
 
 /// How a rollback went.
@@ -88,7 +152,7 @@ pub fn targets(
             } else {
                 continue;
             };
-            out.push(target(m, e, files, why));
+            out.push(target(m, e, files, journal, why));
         }
     }
     Ok(out)
@@ -114,9 +178,10 @@ fn failed_step(env: &EnvPlan, journal: &Journal) -> Option<String> {
         })
 }
 
-fn target(m: &MachinePlan, e: &EnvPlan, files: &Files, why: String) -> Target {
-    let archive = archive_path(&e.path).filter(|a| a.is_file());
-    let explicit = files.backup_dir(&m.machine, &e.env).join("explicit.txt");
+fn target(m: &MachinePlan, e: &EnvPlan, files: &Files, journal: &Journal, why: String) -> Target {
+    let archive = old_env_archive(e, journal);
+    let backup = files.backup_dir(&e.id);
+    let explicit = backup.join("explicit.txt");
     let source = match archive {
         Some(a) => Some(Source::Archive(paths::display(&a))),
         None if explicit.is_file() => Some(Source::Snapshot(paths::display(&explicit))),
@@ -135,6 +200,7 @@ fn target(m: &MachinePlan, e: &EnvPlan, files: &Files, why: String) -> Target {
             .and_then(|s| s.argv.as_ref())
             .and_then(|a| a.first().cloned()),
         python_root: m.python_root.clone(),
+        backup,
     }
 }
 
@@ -142,7 +208,12 @@ impl Target {
     /// What executing would do, in a line.
     pub fn describe(&self) -> String {
         let from = match &self.source {
-            Some(Source::Archive(a)) => format!("restore from proup's archive {a}"),
+            Some(Source::Archive(a)) => format!(
+                "restore from proup's archive {a}{}",
+                modified(Path::new(a))
+                    .map(|t| format!(" (written {})", t.round(jiff::Unit::Second).unwrap_or(t)))
+                    .unwrap_or_default()
+            ),
             Some(Source::Snapshot(s)) => format!("re-create with conda create --file {s}"),
             None => "nothing to restore from: no proup archive and no saved package list".into(),
         };
@@ -176,6 +247,15 @@ pub fn execute(
             paths::display(&files.journal)
         )));
     }
+    journal.append(Entry::Run {
+        schema: super::journal::JOURNAL_SCHEMA,
+        plan: plan.checksum(),
+        site: plan.site.clone(),
+        at: super::journal::now(),
+        pid: std::process::id(),
+        host: lock::host_name(),
+        command: "rollback --execute".into(),
+    })?;
     let mut out = Vec::new();
     for t in targets {
         let (ok, detail, output) = restore(t, timeout);
@@ -216,15 +296,23 @@ fn restore(t: &Target, timeout: Duration) -> (bool, String, Option<Finished>) {
         );
     };
     let path = Path::new(&t.path);
-    let aside = PathBuf::from(format!("{}.gpaudit-replaced-{}", t.path, stamp()));
+    // Aside into the backup folder, out of the site (a copy left in `envs`
+    // would be scanned as an env); beside the env when that is another
+    // volume.
+    let stamp = stamp();
+    let mut aside = t.backup.join(format!("replaced-{stamp}"));
     let moved = path.exists();
     if moved {
-        if let Err(e) = std::fs::rename(path, &aside) {
-            return (
-                false,
-                format!("cannot move {} aside: {e}; nothing was changed", t.path),
-                None,
-            );
+        let _ = std::fs::create_dir_all(&t.backup);
+        if std::fs::rename(path, &aside).is_err() {
+            aside = PathBuf::from(format!("{}.gpaudit-replaced-{stamp}", t.path));
+            if let Err(e) = std::fs::rename(path, &aside) {
+                return (
+                    false,
+                    format!("cannot move {} aside: {e}; nothing was changed", t.path),
+                    None,
+                );
+            }
         }
     }
     let put_back = |why: String| {
@@ -276,7 +364,22 @@ fn restore(t: &Target, timeout: Duration) -> (bool, String, Option<Finished>) {
         Ok(()) => {
             let what = match source {
                 Source::Archive(a) => format!("restored from {a}"),
-                Source::Snapshot(s) => format!("re-created from {s}"),
+                Source::Snapshot(s) => {
+                    let pip: Vec<String> = std::fs::read_to_string(s)
+                        .unwrap_or_default()
+                        .lines()
+                        .filter_map(|l| l.strip_prefix("# pip: "))
+                        .map(str::to_string)
+                        .collect();
+                    if pip.is_empty() {
+                        format!("re-created from {s}")
+                    } else {
+                        format!(
+                            "re-created from {s}; conda does not install pip packages: reinstall {}",
+                            pip.join(", ")
+                        )
+                    }
+                }
             };
             let kept = if moved {
                 format!("; what was there is kept at {}", paths::display(&aside))

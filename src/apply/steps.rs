@@ -55,6 +55,8 @@ pub(super) struct StepContext<'a> {
     pub options: &'a Options,
     /// The step was begun in an earlier run that never recorded its end.
     pub cut_short: bool,
+    /// The step was begun in an earlier run (and did not finish).
+    pub rerun: bool,
 }
 
 pub(super) fn run(
@@ -91,7 +93,7 @@ fn snapshot(ctx: &StepContext) -> Done {
     let Some(env) = find_env(&ctx.loaded.snapshot, &ctx.machine.machine, &ctx.env.path) else {
         return Done::failed(format!("{} is not there to snapshot", ctx.env.path));
     };
-    let dir = ctx.files.backup_dir(&ctx.machine.machine, &ctx.env.env);
+    let dir = ctx.files.backup_dir(&ctx.env.id);
     if let Err(e) = std::fs::create_dir_all(&dir) {
         return Done::failed(format!("cannot create {}: {e}", paths::display(&dir)));
     }
@@ -214,20 +216,28 @@ fn stop(ctx: &StepContext, admin: Option<&mut dyn SiteAdmin>) -> Done {
     let mut states: Vec<ServiceState> = Vec::new();
     let mut problem = None;
     for s in &services {
-        let before = match api.status(s) {
+        let live = match api.status(s) {
             Ok(st) => st.is_started(),
             Err(e) => {
                 problem = Some(format!("{s}: its state cannot be read: {e}"));
                 break;
             }
         };
+        // Run again after a run that died in it: a service that run had
+        // already stopped counts as running, so start brings it back.
+        let planned_running = ctx
+            .env
+            .services
+            .iter()
+            .any(|p| p.running && p.key.eq_ignore_ascii_case(&s.key()));
+        let before = live || (ctx.rerun && planned_running);
         let mut state = ServiceState {
             service: s.key(),
             before: state_name(before),
             after: state_name(before),
             problem: String::new(),
         };
-        if before {
+        if live {
             let stopped = api.stop(s).map_err(|e| e.to_string()).and_then(|()| {
                 match wait_for(api, s, false, timeout) {
                     Ok(true) => Ok(()),
@@ -324,6 +334,18 @@ fn proup(ctx: &StepContext, step: &PlanStep, progress: &mut dyn FnMut(&str)) -> 
         return Done::failed(format!(
             "{} is not a conda env now; nothing was run",
             ctx.env.path
+        ));
+    }
+    // proup writes its archive over any earlier one: keep that (it may be
+    // the only copy of the env before this migration).
+    let kept = match super::rollback::keep_earlier_archive(&ctx.env.path) {
+        Ok(k) => k,
+        Err(e) => return Done::failed(format!("{e}; nothing was run")),
+    };
+    if let Some(k) = &kept {
+        progress(&format!(
+            "kept the earlier archive as {}",
+            paths::display(k)
         ));
     }
     progress(&format!(
