@@ -399,8 +399,13 @@ impl Runner<'_> {
             let rerun = journal.was_begun(&step.id);
             if cut_short {
                 (self.progress)(&format!(
-                    "note: `{}` was cut short in an earlier run; it runs again",
-                    step.id
+                    "note: `{}` was cut short in an earlier run; it runs again{}",
+                    step.id,
+                    if step.kind == StepKind::Proup {
+                        " (if gpaudit was killed, make sure that conda proup has ended)"
+                    } else {
+                        ""
+                    }
                 ));
             }
             journal.append(Entry::Begin {
