@@ -632,3 +632,31 @@ fn a_lock_held_by_a_running_apply_is_respected() {
     assert!(fx.proups().is_empty());
     drop(file);
 }
+
+#[test]
+fn a_bad_plan_or_journal_is_a_clear_error_and_nothing_runs() {
+    let fx = Fixture::new();
+    let bad = fx.out.path().join("notes.json");
+    std::fs::write(&bad, "{\"kind\": \"gpaudit-report\"}").unwrap();
+    let run = fx.gpaudit(&["apply", bad.to_str().unwrap()], &[]);
+    assert_eq!(run.code, 2, "{}", run.all());
+    assert!(
+        run.stderr.contains("notes.json: not a migration plan"),
+        "{}",
+        run.stderr
+    );
+    std::fs::write(
+        fx.journal(),
+        "garbage\n{\"event\":\"interrupted\",\"at\":\"x\"}\n",
+    )
+    .unwrap();
+    let run = fx.apply(&["--execute", "--resume"], &[]);
+    assert_eq!(run.code, 2, "{}", run.all());
+    assert!(
+        run.stderr.contains("plan.journal.jsonl: line 1"),
+        "{}",
+        run.stderr
+    );
+    assert!(fx.proups().is_empty());
+    assert!(fx.actions().is_empty());
+}
