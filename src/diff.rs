@@ -8,12 +8,13 @@ use crate::compare::{compare, Change};
 use crate::finding::Severity;
 use crate::reference::{self, split_selector, EnvFormat, EnvListing, ReadError, Selection};
 use crate::report::markdown::esc;
+use crate::report::table::{new_table, severity_cell};
 use crate::roles::Roles;
 use crate::rules::RuleBook;
 use crate::scan;
 use crate::site::Site;
 use crate::snapshot::ToolInfo;
-use comfy_table::{presets, Cell, Color, ContentArrangement, Table};
+use comfy_table::Cell;
 use serde::Serialize;
 use std::path::Path;
 
@@ -211,29 +212,10 @@ impl DiffReport {
             out.push_str("The two envs have the same packages.\n");
             return out;
         }
-        let mut table = Table::new();
-        table
-            .load_preset(if color {
-                presets::UTF8_FULL_CONDENSED
-            } else {
-                presets::ASCII_FULL_CONDENSED
-            })
-            .set_content_arrangement(ContentArrangement::Dynamic)
-            .set_header(vec!["Severity", "Package", "Role", "Change", "A", "B"]);
-        if !color {
-            table.force_no_tty();
-            table.set_width(160);
-        }
+        let mut table = new_table(color, &["Severity", "Package", "Role", "Change", "A", "B"]);
         for entry in &self.changes {
             let c = &entry.change;
-            let mut severity = Cell::new(entry.severity.as_str());
-            if color {
-                severity = severity.fg(match entry.severity {
-                    Severity::Error => Color::Red,
-                    Severity::Warning => Color::Yellow,
-                    Severity::Info => Color::Blue,
-                });
-            }
+            let severity = severity_cell(entry.severity, color);
             table.add_row(vec![
                 severity,
                 Cell::new(&c.name),

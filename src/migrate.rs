@@ -124,8 +124,7 @@ pub fn fingerprint(env: &Env) -> String {
         )
         .collect();
     lines.sort();
-    let digest = rattler_digest::compute_bytes_digest::<rattler_digest::Sha256>(lines.join("\n"));
-    digest.iter().map(|b| format!("{b:02x}")).collect()
+    sha256_hex(lines.join("\n").as_bytes())
 }
 
 /// SHA-256 of a service's key, provider, `condaEnvironmentPath` and the env
@@ -292,6 +291,13 @@ pub struct PlanError {
 fn sha256_hex(bytes: &[u8]) -> String {
     let digest = rattler_digest::compute_bytes_digest::<rattler_digest::Sha256>(bytes);
     digest.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+impl EnvPlan {
+    /// The env's step of `kind` (a validated plan has each once).
+    pub fn step(&self, kind: StepKind) -> Option<&PlanStep> {
+        self.steps.iter().find(|s| s.kind == kind)
+    }
 }
 
 impl PlanStep {

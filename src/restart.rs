@@ -136,15 +136,7 @@ impl Plan {
 }
 
 fn restart_one(admin: &mut dyn SiteAdmin, service: &ServiceRef, timeout: Duration) -> Outcome {
-    let stopped = admin
-        .stop(service)
-        .map_err(|e| format!("stop failed: {e}"))
-        .and_then(|()| match wait_for(admin, service, false, timeout) {
-            Ok(true) => Ok(()),
-            Ok(false) => Err(format!("did not stop within {}s", timeout.as_secs())),
-            Err(e) => Err(e.to_string()),
-        });
-    let result = match stopped {
+    let result = match stop_and_wait(admin, service, timeout) {
         Ok(()) => start_and_wait(admin, service, timeout).map(|()| "restarted".to_string()),
         // The stop may have half happened: never leave the service down
         // because of it.
@@ -164,7 +156,24 @@ fn restart_one(admin: &mut dyn SiteAdmin, service: &ServiceRef, timeout: Duratio
     }
 }
 
-fn start_and_wait(
+/// Stop a service and wait until it is STOPPED.
+pub(crate) fn stop_and_wait(
+    admin: &mut dyn SiteAdmin,
+    service: &ServiceRef,
+    timeout: Duration,
+) -> Result<(), String> {
+    admin
+        .stop(service)
+        .map_err(|e| format!("stop failed: {e}"))?;
+    match wait_for(admin, service, false, timeout) {
+        Ok(true) => Ok(()),
+        Ok(false) => Err(format!("did not stop within {}s", timeout.as_secs())),
+        Err(e) => Err(e.to_string()),
+    }
+}
+
+/// Start a service and wait until it is STARTED.
+pub(crate) fn start_and_wait(
     admin: &mut dyn SiteAdmin,
     service: &ServiceRef,
     timeout: Duration,

@@ -81,6 +81,21 @@ pub enum Entry {
     Finished { at: String, ok: bool },
 }
 
+impl Entry {
+    /// The entry that opens a run of `command` on `plan`.
+    pub fn run(plan: &crate::migrate::MigrationPlan, command: &str) -> Entry {
+        Entry::Run {
+            schema: JOURNAL_SCHEMA,
+            plan: plan.checksum(),
+            site: plan.site.clone(),
+            at: now(),
+            pid: std::process::id(),
+            host: super::lock::host_name(),
+            command: command.to_string(),
+        }
+    }
+}
+
 /// Why the journal cannot be used. Nothing is written when this happens.
 #[derive(Debug, thiserror::Error)]
 pub enum JournalError {

@@ -35,17 +35,7 @@ pub fn describe_holder(text: &str) -> String {
 
 /// The lock file for `site` beside the plan: one per site and folder.
 pub fn lock_path(plan: &Path, site: &str) -> PathBuf {
-    let safe: String = site
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect();
-    plan.with_file_name(format!("{safe}.gpaudit-apply.lock"))
+    plan.with_file_name(format!("{}.gpaudit-apply.lock", super::safe(site)))
 }
 
 /// Whether the lock is held right now by another process (for dry runs,

@@ -71,7 +71,8 @@ impl Files {
     }
 }
 
-fn safe(s: &str) -> String {
+/// A name as a file name: anything but letters, digits and `-_.` becomes `_`.
+pub(crate) fn safe(s: &str) -> String {
     s.chars()
         .map(|c| {
             if c.is_ascii_alphanumeric() || "-_.".contains(c) {
@@ -264,19 +265,14 @@ impl Runner<'_> {
         }
         // Read again under the lock: another run may have written since.
         let mut journal = Journal::read(&self.files.journal)?;
-        journal.append(Entry::Run {
-            schema: journal::JOURNAL_SCHEMA,
-            plan: self.plan.checksum(),
-            site: self.plan.site.clone(),
-            at: journal::now(),
-            pid: std::process::id(),
-            host: lock::host_name(),
-            command: if self.options.resume {
-                "apply --execute --resume".into()
+        journal.append(Entry::run(
+            self.plan,
+            if self.options.resume {
+                "apply --execute --resume"
             } else {
-                "apply --execute".into()
+                "apply --execute"
             },
-        })?;
+        ))?;
         outcome.executed = true;
         let mut stop_all = false;
         'machines: for machine in &machines {

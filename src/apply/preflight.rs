@@ -61,10 +61,6 @@ impl Preflight {
     }
 }
 
-fn proup_step(env: &EnvPlan) -> Option<&migrate::PlanStep> {
-    env.steps.iter().find(|s| s.kind == StepKind::Proup)
-}
-
 /// Run every check. Returns the loaded site (for the steps) when it loaded.
 pub(super) fn run(
     plan: &MigrationPlan,
@@ -198,7 +194,7 @@ fn check_env(
         );
         return;
     };
-    let proup = proup_step(env);
+    let proup = env.step(StepKind::Proup);
     let proup_done = proup.is_some_and(|s| journal.is_done(&s.id));
     let proup_begun = proup.is_some_and(|s| journal.was_begun(&s.id));
     let found = m.env_at(&env.path);
@@ -311,7 +307,7 @@ fn check_conda(machines: &[&MachinePlan], journal: &Journal, pf: &mut Preflight)
     let mut condas: BTreeSet<(String, String)> = BTreeSet::new();
     for m in machines {
         for e in &m.envs {
-            if let Some(step) = proup_step(e).filter(|s| !journal.is_done(&s.id)) {
+            if let Some(step) = e.step(StepKind::Proup).filter(|s| !journal.is_done(&s.id)) {
                 if let Some(conda) = step.argv.as_ref().and_then(|a| a.first()) {
                     condas.insert((conda.clone(), m.python_root.clone()));
                 }

@@ -25,7 +25,7 @@ pub fn archive_path(env_path: &str) -> Option<PathBuf> {
 /// When the env's proup was first begun in the journal: archives older
 /// than that are not of this migration.
 fn proup_since(env: &EnvPlan, journal: &Journal) -> Option<jiff::Timestamp> {
-    let id = &env.steps.iter().find(|s| s.kind == StepKind::Proup)?.id;
+    let id = &env.step(StepKind::Proup)?.id;
     journal.entries().iter().find_map(|e| match e {
         Entry::Begin { step, at, .. } if step == id => at.parse().ok(),
         _ => None,
@@ -194,9 +194,7 @@ fn target(m: &MachinePlan, e: &EnvPlan, files: &Files, journal: &Journal, why: S
         source,
         why,
         conda: e
-            .steps
-            .iter()
-            .find(|s| s.kind == StepKind::Proup)
+            .step(StepKind::Proup)
             .and_then(|s| s.argv.as_ref())
             .and_then(|a| a.first().cloned()),
         python_root: m.python_root.clone(),
@@ -247,15 +245,7 @@ pub fn execute(
             paths::display(&files.journal)
         )));
     }
-    journal.append(Entry::Run {
-        schema: super::journal::JOURNAL_SCHEMA,
-        plan: plan.checksum(),
-        site: plan.site.clone(),
-        at: super::journal::now(),
-        pid: std::process::id(),
-        host: lock::host_name(),
-        command: "rollback --execute".into(),
-    })?;
+    journal.append(Entry::run(plan, "rollback --execute"))?;
     let mut out = Vec::new();
     for t in targets {
         let (ok, detail, output) = restore(t, timeout);

@@ -5,13 +5,14 @@
 
 use super::journal::{ServiceState, StepStatus};
 use super::{EnvRun, Files, Options};
-use crate::admin::{wait_for, ServiceRef, SiteAdmin};
+use crate::admin::{ServiceRef, SiteAdmin};
 use crate::audit::{self, Loaded};
 use crate::checks::{self, env_release, Context};
 use crate::exec::{self, CommandLine, Finished};
 use crate::finding::Code;
 use crate::migrate::{EnvPlan, MachinePlan, MigrationPlan, PlanStep, StepKind};
 use crate::release::{ArcgisVersion, ReleaseTable};
+use crate::restart::{start_and_wait, stop_and_wait};
 use crate::snapshot::{Env, Snapshot};
 use crate::{output, paths};
 use rattler_conda_types::{ExplicitEnvironmentEntry, ExplicitEnvironmentSpec, PrefixRecord};
@@ -238,14 +239,7 @@ fn stop(ctx: &StepContext, admin: Option<&mut dyn SiteAdmin>) -> Done {
             problem: String::new(),
         };
         if live {
-            let stopped = api.stop(s).map_err(|e| e.to_string()).and_then(|()| {
-                match wait_for(api, s, false, timeout) {
-                    Ok(true) => Ok(()),
-                    Ok(false) => Err(format!("did not stop within {}s", timeout.as_secs())),
-                    Err(e) => Err(e.to_string()),
-                }
-            });
-            match stopped {
+            match stop_and_wait(api, s, timeout) {
                 Ok(()) => state.after = state_name(false),
                 Err(e) => {
                     state.problem = e.clone();
@@ -254,7 +248,7 @@ fn stop(ctx: &StepContext, admin: Option<&mut dyn SiteAdmin>) -> Done {
                         Err(_) => "unknown".into(),
                     };
                     states.push(state);
-                    problem = Some(format!("{s}: stop failed: {e}"));
+                    problem = Some(format!("{s}: {e}"));
                     break;
                 }
             }
@@ -282,8 +276,7 @@ fn stop(ctx: &StepContext, admin: Option<&mut dyn SiteAdmin>) -> Done {
         .filter(|s| s.before == "STARTED" && s.after == "STOPPED")
     {
         if let Some(s) = ServiceRef::parse(&st.service) {
-            let back =
-                api.start(&s).is_ok() && matches!(wait_for(api, &s, true, timeout), Ok(true));
+            let back = start_and_wait(api, &s, timeout).is_ok();
             st.after = state_name(back);
             if back {
                 restarted.push(st.service.clone());
@@ -475,14 +468,7 @@ fn start(ctx: &StepContext, admin: Option<&mut dyn SiteAdmin>, state: &EnvRun) -
         let Some(s) = ServiceRef::parse(key) else {
             continue;
         };
-        let result = api.start(&s).map_err(|e| e.to_string()).and_then(|()| {
-            match wait_for(api, &s, true, timeout) {
-                Ok(true) => Ok(()),
-                Ok(false) => Err(format!("did not start within {}s", timeout.as_secs())),
-                Err(e) => Err(e.to_string()),
-            }
-        });
-        let (after, problem) = match result {
+        let (after, problem) = match start_and_wait(api, &s, timeout) {
             Ok(()) => ("STARTED".to_string(), String::new()),
             Err(e) => {
                 failed.push(format!("{key}: {e}"));

@@ -2,7 +2,7 @@
 //! JSON document) and its renderings as a terminal table or Markdown.
 
 pub(crate) mod markdown;
-mod table;
+pub(crate) mod table;
 
 pub use markdown::render_markdown;
 pub use table::render_table;

@@ -3,13 +3,9 @@
 use super::{services_brief, Report};
 use comfy_table::{presets, Cell, Color, ContentArrangement, Table};
 
-pub fn render_table(report: &Report, color: bool) -> String {
-    let mut out = String::new();
-    out.push_str(&format!("gpaudit: {}\n", report.site_line()));
-    if report.findings.is_empty() {
-        out.push_str(&format!("No findings. {}\n", report.summary.line()));
-        return out;
-    }
+/// A table for a terminal (`color`: Unicode borders, sized to it) or for a
+/// file or pipe (ASCII, 160 columns).
+pub fn new_table(color: bool, header: &[&str]) -> Table {
     let mut table = Table::new();
     table
         .load_preset(if color {
@@ -18,20 +14,37 @@ pub fn render_table(report: &Report, color: bool) -> String {
             presets::ASCII_FULL_CONDENSED
         })
         .set_content_arrangement(ContentArrangement::Dynamic)
-        .set_header(vec!["Severity", "Code", "Where", "Problem", "Services"]);
+        .set_header(header.to_vec());
     if !color {
         table.force_no_tty();
         table.set_width(160);
     }
+    table
+}
+
+/// A severity, coloured on a terminal.
+pub fn severity_cell(severity: crate::Severity, color: bool) -> Cell {
+    let cell = Cell::new(severity.as_str());
+    if !color {
+        return cell;
+    }
+    cell.fg(match severity {
+        crate::Severity::Error => Color::Red,
+        crate::Severity::Warning => Color::Yellow,
+        crate::Severity::Info => Color::Blue,
+    })
+}
+
+pub fn render_table(report: &Report, color: bool) -> String {
+    let mut out = String::new();
+    out.push_str(&format!("gpaudit: {}\n", report.site_line()));
+    if report.findings.is_empty() {
+        out.push_str(&format!("No findings. {}\n", report.summary.line()));
+        return out;
+    }
+    let mut table = new_table(color, &["Severity", "Code", "Where", "Problem", "Services"]);
     for f in &report.findings {
-        let mut severity = Cell::new(f.severity.as_str());
-        if color {
-            severity = severity.fg(match f.severity {
-                crate::Severity::Error => Color::Red,
-                crate::Severity::Warning => Color::Yellow,
-                crate::Severity::Info => Color::Blue,
-            });
-        }
+        let severity = severity_cell(f.severity, color);
         let place = match (&f.machine, &f.env) {
             (Some(m), Some(e)) => format!("{m}\n{e}"),
             (Some(m), None) => m.clone(),
