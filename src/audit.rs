@@ -2,6 +2,7 @@
 //! snapshots), run the checks, apply the policy, and build the report.
 
 use crate::checks::{self, Context};
+use crate::model::{Snapshot, SnapshotError, ToolInfo};
 use crate::paths;
 use crate::policy::Policy;
 use crate::release::ReleaseTable;
@@ -9,7 +10,6 @@ use crate::report::{Report, ReportSite, Summary, REPORT_SCHEMA};
 use crate::rules::RuleBook;
 use crate::scan;
 use crate::site::{Site, SiteError};
-use crate::snapshot::{Snapshot, SnapshotError, ToolInfo};
 use jiff::civil::Date;
 use std::path::{Path, PathBuf};
 

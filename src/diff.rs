@@ -6,6 +6,7 @@
 
 use crate::compare::{compare, Change};
 use crate::finding::Severity;
+use crate::model::ToolInfo;
 use crate::reference::{self, split_selector, EnvFormat, EnvListing, ReadError, Selection};
 use crate::report::markdown::esc;
 use crate::report::table::{new_table, severity_cell};
@@ -13,7 +14,6 @@ use crate::roles::Roles;
 use crate::rules::RuleBook;
 use crate::scan;
 use crate::site::Site;
-use crate::snapshot::ToolInfo;
 use comfy_table::Cell;
 use serde::Serialize;
 use std::path::Path;
@@ -120,7 +120,7 @@ fn site_at(path: &Path) -> Result<Option<Site>, ReadError> {
     if !file.is_file() {
         return Ok(None);
     }
-    let Ok(text) = scan::read_capped_text(&file) else {
+    let Ok(text) = crate::read::read_capped_text(&file) else {
         return Ok(None);
     };
     if !text

@@ -4,7 +4,7 @@
 //! cycle-safe: conda envs do contain dependency cycles.
 
 use crate::checks::{parse_spec, spec_name};
-use crate::snapshot::Env;
+use crate::model::Env;
 use petgraph::graph::{DiGraph, NodeIndex};
 use petgraph::visit::{Bfs, EdgeRef, Reversed};
 use petgraph::Direction;

@@ -908,31 +908,25 @@ fn load_with_live(inputs: &[PathBuf], args: &AdminArgs) -> anyhow::Result<Loaded
     match live {
         Ok(Ok((live, problems))) => {
             for problem in problems {
-                loaded
-                    .snapshot
-                    .scan_errors
-                    .push(gpaudit::snapshot::ScanError {
-                        machine: None,
-                        env: None,
-                        env_path: None,
-                        path: live.url.clone(),
-                        message: format!("Administrator API: {problem}"),
-                    });
+                loaded.snapshot.scan_errors.push(gpaudit::model::ScanError {
+                    machine: None,
+                    env: None,
+                    env_path: None,
+                    path: live.url.clone(),
+                    message: format!("Administrator API: {problem}"),
+                });
             }
             loaded.snapshot.add_live(live)
         }
-        Ok(Err(e)) => loaded
-            .snapshot
-            .scan_errors
-            .push(gpaudit::snapshot::ScanError {
-                machine: None,
-                env: None,
-                env_path: None,
-                path: gpaudit::redact::text(&config.url),
-                message: format!(
-                    "the Administrator API could not be read, so live states are not checked: {e}"
-                ),
-            }),
+        Ok(Err(e)) => loaded.snapshot.scan_errors.push(gpaudit::model::ScanError {
+            machine: None,
+            env: None,
+            env_path: None,
+            path: gpaudit::redact::text(&config.url),
+            message: format!(
+                "the Administrator API could not be read, so live states are not checked: {e}"
+            ),
+        }),
         Err(_) => return Err(anyhow!("reading the Administrator API failed unexpectedly")),
     }
     Ok(loaded)

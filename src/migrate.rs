@@ -7,8 +7,8 @@
 //! nothing here runs a command or calls the API.
 
 use crate::checks::{env_release, Context};
+use crate::model::{Env, EnvOrigin, Machine, Snapshot, ToolInfo};
 use crate::release::ReleaseTable;
-use crate::snapshot::{Env, EnvOrigin, Machine, Snapshot, ToolInfo};
 use serde::{Deserialize, Serialize};
 use std::path::Path;
 

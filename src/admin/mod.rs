@@ -139,7 +139,7 @@ pub trait SiteAdmin {
 pub fn gather_live(
     admin: &mut dyn SiteAdmin,
     url: &str,
-) -> Result<(crate::snapshot::LiveSite, Vec<String>), AdminError> {
+) -> Result<(crate::model::LiveSite, Vec<String>), AdminError> {
     let info = admin.info()?;
     let machines = admin.machines()?;
     let mut services = Vec::new();
@@ -168,7 +168,7 @@ pub fn gather_live(
         } else {
             None
         };
-        services.push(crate::snapshot::LiveService {
+        services.push(crate::model::LiveService {
             key: s.key(),
             provider: text("provider"),
             conda_environment_path: json
@@ -186,7 +186,7 @@ pub fn gather_live(
         });
     }
     Ok((
-        crate::snapshot::LiveSite {
+        crate::model::LiveSite {
             url: crate::redact::text(url),
             version: info.version,
             machines,

@@ -69,7 +69,7 @@ pub fn default_env_modified(ctx: &Context) -> Vec<Finding> {
 mod tests {
     use super::*;
     use crate::checks::testkit::*;
-    use crate::snapshot::HistoryEntry;
+    use crate::model::HistoryEntry;
 
     #[test]
     fn install_in_the_default_env_is_reported_but_creation_is_not() {

@@ -3,7 +3,7 @@
 
 use super::{env_finding, parse_spec, spec_name, Context};
 use crate::finding::{Code, Finding};
-use crate::snapshot::{Env, Machine, Package};
+use crate::model::{Env, Machine, Package};
 use rattler_conda_types::Matches;
 use rayon::prelude::*;
 

@@ -3,8 +3,8 @@
 
 use super::{env_finding, env_release, Context};
 use crate::finding::{Code, Finding};
+use crate::model::BindingVia;
 use crate::release::Feature;
-use crate::snapshot::BindingVia;
 use std::collections::BTreeMap;
 
 /// An env that services on one machine run in, but which is not there.

@@ -113,7 +113,7 @@ pub fn live_findings(ctx: &Context) -> Vec<Finding> {
 mod tests {
     use super::super::testkit::*;
     use super::*;
-    use crate::snapshot::{LiveService, LiveSite};
+    use crate::model::{LiveService, LiveSite};
 
     fn live(key: &str, env: Option<&str>, configured: &str, real: &str) -> LiveService {
         LiveService {

@@ -90,7 +90,7 @@ pub fn pin_file_missing(ctx: &Context) -> Vec<Finding> {
 mod tests {
     use super::*;
     use crate::checks::testkit::*;
-    use crate::snapshot::{Pinned, PinnedSpec};
+    use crate::model::{Pinned, PinnedSpec};
 
     fn pins(specs: &[&str]) -> Pinned {
         Pinned {

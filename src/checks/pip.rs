@@ -3,8 +3,8 @@
 
 use super::{env_finding, Context};
 use crate::finding::{Code, Finding};
-use crate::scan::normalize_dist_name;
-use crate::snapshot::PipDist;
+use crate::model::normalize_dist_name;
+use crate::model::PipDist;
 
 fn dist_source(env_path: &str, dist: &PipDist) -> String {
     format!("{}/{}", env_path.trim_end_matches(['/', '\\']), dist.path)
@@ -119,7 +119,7 @@ pub fn pip_clobbered(ctx: &Context) -> Vec<Finding> {
 mod tests {
     use super::*;
     use crate::checks::testkit::*;
-    use crate::snapshot::OverwrittenFile;
+    use crate::model::OverwrittenFile;
 
     fn dist(name: &str, overwrote: &[(&str, &str)]) -> PipDist {
         PipDist {

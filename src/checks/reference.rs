@@ -7,9 +7,9 @@
 use super::Context;
 use crate::compare::{compare, ChangeKind};
 use crate::finding::{Code, Finding};
+use crate::model::{Env, Machine, Reference};
 use crate::reference::EnvListing;
 use crate::roles::Role;
-use crate::snapshot::{Env, Machine, Reference};
 use std::collections::BTreeMap;
 
 pub fn reference_findings(ctx: &Context) -> Vec<Finding> {
@@ -199,7 +199,7 @@ fn extras(
 ) {
     let indexes: Vec<_> = refs.iter().map(|(r, _)| r.listing.by_name()).collect();
     for package in &listing.packages {
-        let key = crate::scan::normalize_dist_name(&package.name);
+        let key = crate::model::normalize_dist_name(&package.name);
         let covering: Vec<usize> = (0..refs.len())
             .filter(|i| refs[*i].0.listing.covers(package.ecosystem))
             .collect();
@@ -441,7 +441,7 @@ mod tests {
             "hydro",
             &[("numpy", "1.20.1", "py39_0"), ("tqdm", "4.64.1", "py_0")],
         );
-        hydro.pip.push(crate::snapshot::PipDist {
+        hydro.pip.push(crate::model::PipDist {
             name: "requests_toolbelt".into(),
             version: "1.0.0".into(),
             installer: Some("pip".into()),

@@ -3,7 +3,7 @@
 
 use super::{env_release, Context};
 use crate::finding::{Code, Finding};
-use crate::snapshot::{Env, Machine};
+use crate::model::{Env, Machine};
 use std::collections::{BTreeMap, BTreeSet};
 
 /// What a machine has of one package: `None` when not installed.

@@ -8,7 +8,7 @@ pub use markdown::render_markdown;
 pub use table::render_table;
 
 use crate::finding::{Finding, Severity};
-use crate::snapshot::ToolInfo;
+use crate::model::ToolInfo;
 use serde::Serialize;
 
 /// Version of the report JSON; bumped when a field changes meaning.
