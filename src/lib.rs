@@ -28,6 +28,7 @@ pub mod restart;
 pub mod roles;
 pub mod rules;
 pub mod scan;
+pub mod services;
 pub mod site;
 
 pub use finding::{Code, Finding, Severity};

@@ -114,6 +114,20 @@ impl Policy {
         Policy::parse(&text, &display)
     }
 
+    /// The policy an audit uses: the file given, else `gpaudit.toml` in
+    /// `dir` (beside the audited input) when there is one, else none.
+    pub fn for_audit(explicit: Option<&Path>, dir: &Path) -> Result<Policy, PolicyError> {
+        if let Some(path) = explicit {
+            return Policy::load(path);
+        }
+        let beside = dir.join("gpaudit.toml");
+        if beside.is_file() {
+            Policy::load(&beside)
+        } else {
+            Ok(Policy::default())
+        }
+    }
+
     pub fn parse(text: &str, path: &str) -> Result<Policy, PolicyError> {
         let text = text.strip_prefix('\u{feff}').unwrap_or(text);
         let fail = |problems| PolicyError {

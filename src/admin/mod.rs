@@ -4,31 +4,13 @@
 //! API's data shapes and the `[admin]` settings.
 
 mod client;
+mod config;
 
 pub use client::{connect, wait_for, HttpAdmin};
+pub use config::{sign_in, AdminConfig, AdminOverrides, ConfigError};
 
 use serde::Serialize;
 use std::fmt;
-use std::path::PathBuf;
-
-/// How to reach a site's Administrator API (`[admin]` in site.toml, or
-/// `--url`/`--username` on the command line).
-#[derive(Clone, Debug)]
-pub struct AdminConfig {
-    /// `https://gis.example.com:6443/arcgis`
-    pub url: String,
-    pub username: String,
-    /// The environment variable holding the password.
-    pub password_env: String,
-    /// A CA certificate (PEM) to trust, for a site's self-signed certificate.
-    pub ca_file: Option<PathBuf>,
-    /// Skip TLS verification (`--insecure`).
-    pub insecure: bool,
-}
-
-impl AdminConfig {
-    pub const DEFAULT_PASSWORD_ENV: &'static str = "GPAUDIT_PASSWORD";
-}
 
 /// A service as the API names it.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
