@@ -12,6 +12,7 @@ pub mod diff;
 pub mod exec;
 pub mod finding;
 pub mod graph;
+pub mod location;
 pub mod migrate;
 pub mod model;
 pub mod output;

@@ -50,8 +50,8 @@ pub struct Waiver {
     pub service: Option<String>,
     pub reason: String,
     pub expires: Option<Date>,
-    /// `gpaudit.toml:12`, for reporting the waiver itself.
-    pub origin: String,
+    /// Where the waiver is written (`gpaudit.toml`, line 12).
+    pub origin: crate::location::Location,
 }
 
 impl Waiver {
@@ -180,7 +180,7 @@ impl Policy {
                     service: w.service,
                     reason: w.reason,
                     expires,
-                    origin: format!("{file_name}:{line}"),
+                    origin: crate::location::Location::at(file_name.as_str(), line),
                 });
             }
         }
@@ -210,7 +210,7 @@ impl Policy {
                     )
                     .expected(format!("expires on or after {today}"))
                     .found(format!("expired {expires}"))
-                    .source(w.origin.clone()),
+                    .location(w.origin.clone()),
                 );
             }
         }
@@ -246,7 +246,7 @@ impl Policy {
                             w.describe()
                         ),
                     )
-                    .source(w.origin.clone()),
+                    .location(w.origin.clone()),
                 );
             }
         }
@@ -353,15 +353,22 @@ reason = "typo"
         let got: Vec<_> = out
             .findings
             .iter()
-            .map(|f| (f.code, f.package.as_deref(), f.source.as_deref()))
+            .map(|f| {
+                let source = crate::location::joined(&f.locations);
+                (
+                    f.code,
+                    f.package.as_deref(),
+                    (!source.is_empty()).then_some(source),
+                )
+            })
             .collect();
         assert_eq!(
             got,
             vec![
                 (Code::PinViolation, Some("scipy"), None),
                 (Code::PipInstalled, None, None),
-                (Code::WaiverExpired, None, Some("gpaudit.toml:9")),
-                (Code::WaiverUnmatched, None, Some("gpaudit.toml:14")),
+                (Code::WaiverExpired, None, Some("gpaudit.toml:9".into())),
+                (Code::WaiverUnmatched, None, Some("gpaudit.toml:14".into())),
             ]
         );
     }

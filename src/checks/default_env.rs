@@ -35,7 +35,7 @@ pub fn default_env_modified(ctx: &Context) -> Vec<Finding> {
                 } else {
                     changes.join(" ")
                 })
-                .source(history_file.clone()),
+                .location(history_file.clone()),
             );
         }
         if !env.pip.is_empty() {
@@ -58,7 +58,7 @@ pub fn default_env_modified(ctx: &Context) -> Vec<Finding> {
                 )
                 .expected("no pip packages in arcgispro-py3")
                 .found(dists.join(", "))
-                .source(env.path.clone()),
+                .location(env.path.clone()),
             );
         }
     }

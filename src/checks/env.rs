@@ -96,7 +96,7 @@ pub fn env_not_arcgis(ctx: &Context) -> Vec<Finding> {
                 .package("arcpy")
                 .expected("arcpy installed (clone arcgispro-py3)")
                 .found("not installed")
-                .source(env.conda_meta()),
+                .location(env.conda_meta()),
             );
         }
     }
@@ -152,7 +152,7 @@ pub fn env_release_mismatch(ctx: &Context) -> Vec<Finding> {
                     site.version
                 ))
                 .found(found)
-                .source(arcpy.file.clone()),
+                .location(arcpy.file.clone()),
             );
         }
     }

@@ -56,7 +56,7 @@ pub fn live_findings(ctx: &Context) -> Vec<Finding> {
                         disk.key, disk.file
                     ),
                 )
-                .source(disk.file.clone()),
+                .location(disk.file.clone()),
             ),
             Some(l) => {
                 let norm = |p: &Option<String>| p.as_deref().map(|s| s.trim().to_ascii_lowercase());
@@ -77,7 +77,7 @@ pub fn live_findings(ctx: &Context) -> Vec<Finding> {
                         )
                         .expected(show(&disk.conda_environment_path))
                         .found(show(&l.conda_environment_path))
-                        .source(disk.file.clone()),
+                        .location(disk.file.clone()),
                     );
                 }
             }

@@ -43,7 +43,7 @@ pub fn pin_violation(ctx: &Context) -> Vec<Finding> {
                         .package(package.name())
                         .expected(format!("{} (pinned, line {})", pin.spec, pin.line))
                         .found(package.version_build())
-                        .source(pinned.file.clone()),
+                        .location(pinned.file.clone()),
                     );
                 }
             }
@@ -79,7 +79,7 @@ pub fn pin_file_missing(ctx: &Context) -> Vec<Finding> {
                 )
                 .expected(format!("a pinned file like {}", default_pins.file))
                 .found("no conda-meta/pinned")
-                .source(env.conda_meta()),
+                .location(env.conda_meta()),
             );
         }
     }

@@ -199,7 +199,7 @@ fn code_findings(code: &ServiceCode) -> Vec<Finding> {
                         script.path
                     ),
                 )
-                .source(script.path.clone())
+                .location(script.path.clone())
                 .found(format!("line {line}")),
             ));
         }
@@ -212,7 +212,7 @@ fn code_findings(code: &ServiceCode) -> Vec<Finding> {
                         script.path, code.service
                     ),
                 )
-                .source(script.path.clone()),
+                .location(script.path.clone()),
             ));
         }
     }
@@ -249,7 +249,7 @@ fn imports(
                     .service(&code.service)
                     .services(vec![code.service.clone()])
                     .package(top.clone())
-                    .source(format!("{}:{}", script.path, import.line))
+                    .location(crate::location::Location::at(&script.path, import.line))
             };
             let in_std = std_here.contains(exact);
             let resolved = in_std || provided.contains(&top) || code.local_modules.contains(&top);

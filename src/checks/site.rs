@@ -158,7 +158,7 @@ pub fn site_inconsistent(ctx: &Context) -> Vec<Finding> {
                         holders.join(", ")
                     ))
                     .found(show(value))
-                    .source(env.conda_meta())
+                    .location(env.conda_meta())
                     .services(machine.services_in(&env.path)),
                 );
             }

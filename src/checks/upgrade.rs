@@ -182,7 +182,7 @@ fn forecast_env(
                         .package(name)
                         .expected(shown)
                         .found(format!("{} (pinned)", pin.spec))
-                        .source(pinned.file.clone()),
+                        .location(pinned.file.clone()),
                     );
                 }
             }

@@ -53,7 +53,8 @@ fn item(f: &Finding) -> String {
         let list: Vec<String> = f.services.iter().map(|s| format!("`{s}`")).collect();
         s.push_str(&format!("\n  - services: {}", list.join(", ")));
     }
-    if let Some(src) = &f.source {
+    if !f.locations.is_empty() {
+        let src = crate::location::joined(&f.locations);
         s.push_str(&format!("\n  - source: `{src}`"));
     }
     s.push('\n');
