@@ -19,7 +19,7 @@ fn files<'a>(ctx: &'a Context) -> impl Iterator<Item = Finding> + 'a {
         f.env = e.env.clone();
         f.env_path = e.env_path.clone();
         if let (Some(m), Some(p)) = (&e.machine, &e.env_path) {
-            if let Some(machine) = ctx.snapshot.machines.iter().find(|x| &x.name == m) {
+            if let Ok(machine) = ctx.snapshot.find_machine(m) {
                 f = f.services(machine.services_in(p));
             }
         }
