@@ -280,6 +280,19 @@ pub fn kind_name(kind: StepKind) -> &'static str {
     }
 }
 
+/// A plan whose shape apply cannot trust (hand-edited, or damaged).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum InvalidPlan {
+    #[error("env `{0}` is in the plan twice")]
+    DuplicateEnv(String),
+    #[error("env `{0}`: its steps must be snapshot, stop, proup, verify, start, in that order")]
+    StepOrder(String),
+    #[error("step `{step}` is not under env `{env}`")]
+    StepNotUnderEnv { step: String, env: String },
+    #[error("step `{0}` has no command line")]
+    NoCommandLine(String),
+}
+
 /// Why a plan file cannot be applied.
 #[derive(Debug, thiserror::Error)]
 #[error("{path}: {message}")]
@@ -353,13 +366,13 @@ impl MigrationPlan {
         }
         let plan: MigrationPlan =
             serde_json::from_value(value).map_err(|e| err(format!("not a valid plan: {e}")))?;
-        plan.validate().map_err(err)?;
+        plan.validate().map_err(|e| err(e.to_string()))?;
         Ok(plan)
     }
 
     /// A plan apply can trust: each env's five steps in their order, ids
     /// unique and under the env's id, a command line for proup.
-    fn validate(&self) -> Result<(), String> {
+    fn validate(&self) -> Result<(), InvalidPlan> {
         const ORDER: [StepKind; 5] = [
             StepKind::Snapshot,
             StepKind::Stop,
@@ -371,18 +384,18 @@ impl MigrationPlan {
         for m in &self.machines {
             for e in &m.envs {
                 if !ids.insert(e.id.to_ascii_lowercase()) {
-                    return Err(format!("env `{}` is in the plan twice", e.id));
+                    return Err(InvalidPlan::DuplicateEnv(e.id.clone()));
                 }
                 let kinds: Vec<StepKind> = e.steps.iter().map(|s| s.kind).collect();
                 if kinds != ORDER {
-                    return Err(format!(
-                        "env `{}`: its steps must be snapshot, stop, proup, verify, start, in that order",
-                        e.id
-                    ));
+                    return Err(InvalidPlan::StepOrder(e.id.clone()));
                 }
                 for s in &e.steps {
                     if !s.id.starts_with(&format!("{}/", e.id)) {
-                        return Err(format!("step `{}` is not under env `{}`", s.id, e.id));
+                        return Err(InvalidPlan::StepNotUnderEnv {
+                            step: s.id.clone(),
+                            env: e.id.clone(),
+                        });
                     }
                 }
                 let proup = &e.steps[2];
@@ -391,7 +404,7 @@ impl MigrationPlan {
                     .as_ref()
                     .is_none_or(|a| a.is_empty() || a[0].is_empty())
                 {
-                    return Err(format!("step `{}` has no command line", proup.id));
+                    return Err(InvalidPlan::NoCommandLine(proup.id.clone()));
                 }
             }
         }

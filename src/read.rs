@@ -10,7 +10,7 @@ use std::path::Path;
 pub const MAX_FILE_BYTES: u64 = 256 * 1024 * 1024;
 
 /// Why one file could not be used; becomes a scan error with its path.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FileProblem {
     pub message: String,
 }

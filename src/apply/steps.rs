@@ -294,8 +294,8 @@ fn stop(ctx: &StepContext, admin: Option<&mut dyn SiteAdmin>) -> Done {
 }
 
 /// Rescan the site and find the env again.
-fn rescan(ctx: &StepContext) -> Result<Loaded, String> {
-    audit::load(&[PathBuf::from(&ctx.plan.site_file)]).map_err(|e| e.to_string())
+fn rescan(ctx: &StepContext) -> Result<Loaded, crate::audit::InputError> {
+    audit::load(&[PathBuf::from(&ctx.plan.site_file)])
 }
 
 fn release_of(env: &Env) -> Option<ArcgisVersion> {

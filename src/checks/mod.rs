@@ -22,7 +22,7 @@ use crate::finding::{Code, Finding};
 use crate::model::{Env, Machine, Snapshot};
 use crate::release::{ArcgisVersion, ReleaseTable};
 use crate::roles::Roles;
-use rattler_conda_types::{MatchSpec, ParseStrictness};
+use rattler_conda_types::{MatchSpec, ParseMatchSpecError, ParseStrictness};
 use rayon::prelude::*;
 
 /// The site's ArcGIS Server release and how it was decided.
@@ -125,8 +125,8 @@ pub(crate) fn env_finding(code: Code, message: String, machine: &Machine, env: &
 }
 
 /// Parse a match spec the way conda reads installed metadata: leniently.
-pub fn parse_spec(spec: &str) -> Result<MatchSpec, String> {
-    MatchSpec::from_str(spec, ParseStrictness::Lenient).map_err(|e| e.to_string())
+pub fn parse_spec(spec: &str) -> Result<MatchSpec, ParseMatchSpecError> {
+    MatchSpec::from_str(spec, ParseStrictness::Lenient)
 }
 
 /// A spec's package name, when it names exactly one package.

@@ -41,7 +41,14 @@ fn malformed_specs(ctx: &Context) -> Vec<Finding> {
                 for (field, specs) in fields {
                     for spec in specs {
                         if let Err(why) = parse_spec(spec) {
-                            out.push(bad_spec(machine, env, package, field, spec, &why));
+                            out.push(bad_spec(
+                                machine,
+                                env,
+                                package,
+                                field,
+                                spec,
+                                &why.to_string(),
+                            ));
                         }
                     }
                 }
