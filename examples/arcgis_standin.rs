@@ -50,7 +50,10 @@ fn run() -> Result<(), String> {
             "--tls" => options.tls = true,
             "--port" => {
                 let p = args.next().ok_or("--port needs a number")?;
-                options.port = Some(p.parse().map_err(|_| format!("--port: `{p}` is not a port"))?);
+                options.port = Some(
+                    p.parse()
+                        .map_err(|_| format!("--port: `{p}` is not a port"))?,
+                );
             }
             "--fail-machine" => fail.push(args.next().ok_or("--fail-machine needs a name")?),
             "--empty-folder" => {

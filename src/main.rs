@@ -267,6 +267,10 @@ struct AdminArgs {
     /// Do not verify the site's TLS certificate (says so on every run).
     #[arg(long)]
     insecure: bool,
+    /// Sign in at this portal (https://portal.example.com/portal) and use
+    /// its token at the server: for a site federated with a portal.
+    #[arg(long, value_name = "URL")]
+    portal_url: Option<String>,
 }
 
 /// The API settings: the site file's [admin] with the command line on top.
@@ -287,6 +291,7 @@ fn admin_config(
                 .as_ref()
                 .map(|b| b.password_env.clone())
                 .unwrap_or_else(|| AdminConfig::DEFAULT_PASSWORD_ENV.to_string()),
+            portal_url: base.as_ref().and_then(|b| b.portal_url.clone()),
             ca_file: base.and_then(|b| b.ca_file),
             insecure: false,
         },
@@ -297,6 +302,9 @@ fn admin_config(
     }
     if let Some(ca) = &args.ca_file {
         config.ca_file = Some(ca.clone());
+    }
+    if let Some(portal) = &args.portal_url {
+        config.portal_url = Some(portal.clone());
     }
     config.insecure = args.insecure;
     if config.username.is_empty() {
@@ -327,7 +335,11 @@ fn sign_in(config: &AdminConfig) -> anyhow::Result<HttpAdmin> {
             ))
         }
     };
-    Ok(admin::connect(config, password)?)
+    let client = admin::connect(config, password)?;
+    if let Some(note) = client.sign_in_note() {
+        eprintln!("gpaudit: {note}");
+    }
+    Ok(client)
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
@@ -1014,6 +1026,7 @@ fn services_table(
             "Env",
             "Configured",
             "Real",
+            "Machines",
         ]);
     let mut rows = 0;
     for key in keys {
@@ -1039,14 +1052,18 @@ fn services_table(
             }
         }
         let disk = snapshot.service(&key);
-        let (configured, real) = match (live.as_deref_mut(), ServiceRef::parse(&key)) {
+        let (configured, real, machines) = match (live.as_deref_mut(), ServiceRef::parse(&key)) {
             (Some(api), Some(s)) => match api.status(&s) {
-                Ok(st) => (st.configured, st.real),
-                Err(e) => (String::from("?"), format!("error: {e}")),
+                Ok(st) => {
+                    let machines = admin::machines_summary(api, &s, &st);
+                    (st.configured, st.real, machines)
+                }
+                Err(e) => (String::from("?"), format!("error: {e}"), "?".into()),
             },
             _ => (
                 disk.and_then(|d| d.configured_state.clone())
                     .unwrap_or_default(),
+                "(no API)".to_string(),
                 "(no API)".to_string(),
             ),
         };
@@ -1068,6 +1085,7 @@ fn services_table(
             },
             configured,
             real,
+            machines,
         ]);
         rows += 1;
     }

@@ -30,8 +30,9 @@ pub const PASSWORD: &str = "s3cret-Pa55word";
 pub const PORTAL_USER: &str = "portaladmin";
 pub const PORTAL_PASSWORD: &str = "P0rtal-Adm1n-Pa55";
 
-/// The machines of a stand-in site unless told otherwise.
-pub const DEFAULT_MACHINES: [&str; 2] = ["GIS1.EXAMPLE.COM", "GIS2.EXAMPLE.COM"];
+/// The machines of a stand-in site unless told otherwise: the demo site's.
+pub const DEFAULT_MACHINES: [&str; 3] =
+    ["GIS1.EXAMPLE.COM", "GIS2.EXAMPLE.COM", "GIS3.EXAMPLE.COM"];
 
 /// Esri's built-in services of an 11.x site, which a real Administrator API
 /// lists whether or not anyone published anything.
@@ -156,8 +157,7 @@ pub fn try_services_from(store: &Path) -> Result<BTreeMap<String, Svc>, String> 
     let root = store.join("services");
     let mut stack = vec![root.clone()];
     while let Some(dir) = stack.pop() {
-        let entries =
-            std::fs::read_dir(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+        let entries = std::fs::read_dir(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
         for e in entries.flatten() {
             let p = e.path();
             if p.is_dir() {
@@ -551,7 +551,8 @@ fn respond(
         _ => {}
     }
     if method == "POST" {
-        st.post_body_tokens.push(body_token.as_deref() == Some(token.as_str()));
+        st.post_body_tokens
+            .push(body_token.as_deref() == Some(token.as_str()));
     }
     admin(st, method, rest, &form)
 }
@@ -602,7 +603,11 @@ fn portal(st: &mut State, method: &str, rest: &str, form: &BTreeMap<String, Stri
             if !valid {
                 return portal_error(498, "Invalid token.", &[]);
             }
-            let (token, expires) = issue(st, client_referer(form).or(form.get("referer").cloned()), true);
+            let (token, expires) = issue(
+                st,
+                client_referer(form).or(form.get("referer").cloned()),
+                true,
+            );
             ok(json!({"token": token, "expires": expires, "ssl": false}))
         }
         "generateToken" => {
@@ -625,9 +630,11 @@ fn portal(st: &mut State, method: &str, rest: &str, form: &BTreeMap<String, Stri
 fn admin(st: &mut State, method: &str, rest: &str, form: &BTreeMap<String, String>) -> Answer {
     let base = st.base.clone();
     match (method, rest) {
-        ("GET", "") => ok(json!({"resources": ["machines", "clusters", "system", "services",
+        ("GET", "") => ok(
+            json!({"resources": ["machines", "clusters", "system", "services",
             "security", "data", "uploads", "logs", "mode", "usagereports"],
-            "currentVersion": 11.1, "fullVersion": "11.1.0", "acceptLanguage": null})),
+            "currentVersion": 11.1, "fullVersion": "11.1.0", "acceptLanguage": null}),
+        ),
         ("GET", "info") => ok(json!({"currentversion": 11.1, "fullVersion": "11.1.0",
             "currentbuild": "41800", "timezone": {"windowsZoneID": "UTC", "olsonZoneID": "UTC"},
             "loggedInUser": "admin", "loggedInUserPrivilege": "ADMINISTER"})),
@@ -635,8 +642,10 @@ fn admin(st: &mut State, method: &str, rest: &str, form: &BTreeMap<String, Strin
             let list: Vec<Value> = st
                 .machines
                 .keys()
-                .map(|m| json!({"machineName": m,
-                    "adminURL": format!("https://{}:6443/arcgis/admin", m.to_ascii_lowercase())}))
+                .map(|m| {
+                    json!({"machineName": m,
+                    "adminURL": format!("https://{}:6443/arcgis/admin", m.to_ascii_lowercase())})
+                })
                 .collect();
             ok(json!({"machines": list}))
         }
@@ -666,8 +675,10 @@ fn admin(st: &mut State, method: &str, rest: &str, form: &BTreeMap<String, Strin
             let detail: Vec<Value> = st
                 .folders
                 .iter()
-                .map(|f| json!({"folderName": f, "description": null, "webEncrypted": false,
-                    "isDefault": f == "System" || f == "Utilities"}))
+                .map(|f| {
+                    json!({"folderName": f, "description": null, "webEncrypted": false,
+                    "isDefault": f == "System" || f == "Utilities"})
+                })
                 .collect();
             ok(json!({"folderName": "/", "description": "Root folder",
                 "folders": st.folders, "foldersDetail": detail, "services": root}))
