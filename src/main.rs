@@ -1089,7 +1089,14 @@ fn services_table(
         ]);
         rows += 1;
     }
-    Ok(format!("{table}\n{rows} GP service(s)\n"))
+    let machines = match live {
+        Some(api) => match admin::machines_line(api) {
+            Ok(line) => format!("machines: {line}\n"),
+            Err(e) => format!("machines: not read: {e}\n"),
+        },
+        None => String::new(),
+    };
+    Ok(format!("{table}\n{rows} GP service(s)\n{machines}"))
 }
 
 #[cfg(test)]

@@ -204,8 +204,32 @@ pub(crate) fn start_and_wait(
             return Ok(text);
         }
         if Instant::now() >= deadline {
-            return Err(text);
+            return Err(with_stopped_machines(admin, &machines, text));
         }
         std::thread::sleep(Duration::from_millis(250));
+    }
+}
+
+/// Name the machines that are themselves STOPPED (`/machines/<m>/status`):
+/// no service starts there until the machine does.
+fn with_stopped_machines(
+    admin: &mut dyn SiteAdmin,
+    machines: &[crate::admin::MachineInstances],
+    text: String,
+) -> String {
+    let stopped: Vec<String> = machines
+        .iter()
+        .filter(|m| !m.running)
+        .filter(|m| {
+            admin
+                .machine_status(&m.machine)
+                .is_ok_and(|st| !st.is_started())
+        })
+        .map(|m| m.machine.clone())
+        .collect();
+    if stopped.is_empty() {
+        text
+    } else {
+        format!("{text} (machine STOPPED: {})", stopped.join(", "))
     }
 }

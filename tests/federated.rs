@@ -322,6 +322,53 @@ fn a_restart_that_fails_on_one_machine_is_reported_per_machine() {
 }
 
 #[test]
+fn a_stopped_machine_is_named_by_services_and_restart() {
+    let server = federated();
+    *server
+        .state
+        .lock()
+        .unwrap()
+        .machines
+        .get_mut("GIS3.EXAMPLE.COM")
+        .unwrap() = true;
+    let site = demo_site();
+    let services = run(
+        PORTAL_USER,
+        PORTAL_PASSWORD,
+        &["services", site.to_str().unwrap()],
+        &["--env", "hydro"],
+        &server.url,
+    );
+    assert!(
+        services.stdout.contains(
+            "machines: GIS1.EXAMPLE.COM STARTED, GIS2.EXAMPLE.COM STARTED, GIS3.EXAMPLE.COM STOPPED"
+        ),
+        "{}",
+        services.stdout
+    );
+    let r = run(
+        PORTAL_USER,
+        PORTAL_PASSWORD,
+        &["restart", site.to_str().unwrap()],
+        &[
+            "--service",
+            "Hydro/Flood.GPServer",
+            "--execute",
+            "--timeout",
+            "1",
+        ],
+        &server.url,
+    );
+    assert_eq!(r.code, 1, "{}\n{}", r.stdout, r.stderr);
+    assert!(
+        r.stdout
+            .contains("failed on GIS3.EXAMPLE.COM (machine STOPPED: GIS3.EXAMPLE.COM)"),
+        "{}",
+        r.stdout
+    );
+}
+
+#[test]
 fn the_api_and_the_site_file_disagreeing_on_machines_is_a_finding() {
     let server = Server::start_with(
         services_from(&demo_store()),

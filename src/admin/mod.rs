@@ -183,6 +183,20 @@ pub fn machines_summary(
     }
 }
 
+/// The site's machines and their real-time state, one line:
+/// `GIS1.EXAMPLE.COM STARTED, GIS2.EXAMPLE.COM STOPPED`.
+pub fn machines_line(admin: &mut dyn SiteAdmin) -> Result<String, AdminError> {
+    let mut parts = Vec::new();
+    for m in admin.machines()? {
+        let state = match admin.machine_status(&m) {
+            Ok(st) => st.real,
+            Err(e) => format!("unknown ({e})"),
+        };
+        parts.push(format!("{m} {state}"));
+    }
+    Ok(parts.join(", "))
+}
+
 /// What gpaudit needs from a site's Administrator API.
 pub trait SiteAdmin {
     fn info(&mut self) -> Result<AdminInfo, AdminError>;
