@@ -6,14 +6,13 @@
 //! and, on every POST, in the form body as Esri's docs require — never in a
 //! URL; retries with back-off for GETs only; and ArcGIS's error shapes
 //! (HTTP 200 with `"status":"error"`, with or without a `code`). Passwords
-//! and tokens are scrubbed from every message it produces.
+//! and tokens are scrubbed from every message it produces. What it reads
+//! and drives (`SiteAdmin`) is in `resources`.
 
 use super::signin::{self, Discovery, TokenSource};
-use super::{
-    AdminConfig, AdminError, AdminInfo, MachineInstances, ServiceRef, ServiceStatus, SiteAdmin,
-};
+use super::{AdminConfig, AdminError};
 use serde_json::Value;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use ureq::tls::{PemItem, RootCerts, TlsConfig};
 use ureq::Agent;
 
@@ -27,7 +26,7 @@ pub struct HttpAdmin {
     agent: Agent,
     /// `https://gis.example.com:6443/arcgis`
     base: String,
-    admin: String,
+    pub(super) admin: String,
     username: String,
     password: String,
     token: Option<(String, i64)>,
@@ -137,7 +136,7 @@ pub fn connect(config: &AdminConfig, password: String) -> Result<HttpAdmin, Admi
 
 impl HttpAdmin {
     /// Remove secrets (and URL credentials) from a message.
-    fn scrub(&self, text: &str) -> String {
+    pub(super) fn scrub(&self, text: &str) -> String {
         let mut out: String = crate::redact::text(text)
             .chars()
             .map(|c| if c.is_control() && c != '\n' { ' ' } else { c })
@@ -367,7 +366,7 @@ impl HttpAdmin {
 
     /// One call; `get` calls are retried with back-off on transport errors
     /// and 5xx, and any call is retried once with a new token on 498/499.
-    fn call(&mut self, method: &str, path: &str) -> Result<Value, AdminError> {
+    pub(super) fn call(&mut self, method: &str, path: &str) -> Result<Value, AdminError> {
         let url = format!("{}/{}", self.admin, path.trim_start_matches('/'));
         let attempts = if method == "GET" { GET_ATTEMPTS } else { 1 };
         let mut renewed = false;
@@ -443,22 +442,6 @@ impl HttpAdmin {
     }
 }
 
-impl HttpAdmin {
-    /// `configuredState`/`realTimeState` of a status answer.
-    fn state_of(&self, v: &Value, path: &str) -> Result<ServiceStatus, AdminError> {
-        match (text(v, "configuredState"), text(v, "realTimeState")) {
-            (Some(configured), Some(real)) => Ok(ServiceStatus {
-                configured: self.scrub(&configured),
-                real: self.scrub(&real),
-            }),
-            _ => Err(AdminError::Http {
-                url: format!("{}/{path}", self.admin),
-                message: "the status answer has no configuredState/realTimeState".into(),
-            }),
-        }
-    }
-}
-
 /// A redirect is refused, not followed: it would carry the password or the
 /// token to wherever it points.
 fn redirect_error(url: &str, response: &ureq::http::Response<ureq::Body>) -> Option<AdminError> {
@@ -496,150 +479,4 @@ fn web_tier_error(url: &str, response: &ureq::http::Response<ureq::Body>) -> Opt
         return None;
     }
     Some(signin::web_tier_from_challenge(url, &challenge.join(", ")))
-}
-
-fn text(v: &Value, key: &str) -> Option<String> {
-    v.get(key).and_then(Value::as_str).map(str::to_string)
-}
-
-fn service_entries(v: &Value, folder: Option<&str>) -> Vec<ServiceRef> {
-    v.get("services")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-        .filter_map(|s| {
-            let name = text(s, "serviceName")?;
-            let kind = text(s, "type")?;
-            let folder = text(s, "folderName")
-                .filter(|f| f != "/" && !f.is_empty())
-                .or_else(|| folder.map(str::to_string));
-            Some(ServiceRef { folder, name, kind })
-        })
-        .collect()
-}
-
-impl SiteAdmin for HttpAdmin {
-    fn info(&mut self) -> Result<AdminInfo, AdminError> {
-        let v = self.call("GET", "info")?;
-        Ok(AdminInfo {
-            version: v
-                .get("currentversion")
-                .or_else(|| v.get("currentVersion"))
-                .map(|x| {
-                    x.as_str()
-                        .map(str::to_string)
-                        .unwrap_or_else(|| x.to_string())
-                }),
-            build: text(&v, "currentbuild").or_else(|| text(&v, "fullVersion")),
-        })
-    }
-
-    fn machines(&mut self) -> Result<Vec<String>, AdminError> {
-        let v = self.call("GET", "machines")?;
-        let mut out: Vec<String> = v
-            .get("machines")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-            .filter_map(|m| text(m, "machineName"))
-            .collect();
-        out.sort();
-        Ok(out)
-    }
-
-    fn machine_status(&mut self, machine: &str) -> Result<ServiceStatus, AdminError> {
-        let path = format!("machines/{machine}/status");
-        let v = self.call("GET", &path)?;
-        self.state_of(&v, &path)
-    }
-
-    fn service_machines(
-        &mut self,
-        service: &ServiceRef,
-    ) -> Result<Vec<MachineInstances>, AdminError> {
-        let path = format!("services/{}/statistics", service.path());
-        let v = self.call("GET", &path)?;
-        let Some(list) = v.get("perMachine").and_then(Value::as_array) else {
-            return Err(AdminError::Http {
-                url: format!("{}/{path}", self.admin),
-                message: "the statistics answer has no perMachine list".into(),
-            });
-        };
-        let mut out: Vec<MachineInstances> = list
-            .iter()
-            .filter_map(|m| {
-                Some(MachineInstances {
-                    machine: self.scrub(&text(m, "machineName")?),
-                    running: m
-                        .get("isStatisticsAvailable")
-                        .and_then(Value::as_bool)
-                        .unwrap_or(false),
-                })
-            })
-            .collect();
-        out.sort_by(|a, b| a.machine.cmp(&b.machine));
-        Ok(out)
-    }
-
-    fn services(&mut self) -> Result<Vec<ServiceRef>, AdminError> {
-        let root = self.call("GET", "services")?;
-        let mut out = service_entries(&root, None);
-        let folders: Vec<String> = root
-            .get("folders")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-            .filter_map(Value::as_str)
-            .map(str::to_string)
-            .collect();
-        for folder in folders {
-            let v = self.call("GET", &format!("services/{folder}"))?;
-            out.extend(service_entries(&v, Some(&folder)));
-        }
-        out.sort();
-        out.dedup();
-        Ok(out)
-    }
-
-    fn service_json(&mut self, service: &ServiceRef) -> Result<Value, AdminError> {
-        self.call("GET", &format!("services/{}", service.path()))
-    }
-
-    fn status(&mut self, service: &ServiceRef) -> Result<ServiceStatus, AdminError> {
-        let path = format!("services/{}/status", service.path());
-        let v = self.call("GET", &path)?;
-        self.state_of(&v, &path)
-    }
-
-    fn stop(&mut self, service: &ServiceRef) -> Result<(), AdminError> {
-        self.call("POST", &format!("services/{}/stop", service.path()))
-            .map(|_| ())
-    }
-
-    fn start(&mut self, service: &ServiceRef) -> Result<(), AdminError> {
-        self.call("POST", &format!("services/{}/start", service.path()))
-            .map(|_| ())
-    }
-}
-
-/// How long to wait, polling `status`, for a service to reach `state`.
-pub fn wait_for(
-    admin: &mut dyn SiteAdmin,
-    service: &ServiceRef,
-    started: bool,
-    timeout: Duration,
-) -> Result<bool, AdminError> {
-    let deadline = Instant::now()
-        .checked_add(timeout)
-        .unwrap_or_else(|| Instant::now() + Duration::from_secs(24 * 3600));
-    let want = if started { "STARTED" } else { "STOPPED" };
-    loop {
-        if admin.status(service)?.real.eq_ignore_ascii_case(want) {
-            return Ok(true);
-        }
-        if Instant::now() >= deadline {
-            return Ok(false);
-        }
-        std::thread::sleep(Duration::from_millis(250));
-    }
 }

@@ -4,9 +4,11 @@
 //! API's data shapes and the `[admin]` settings.
 
 mod client;
+mod resources;
 mod signin;
 
-pub use client::{connect, wait_for, HttpAdmin};
+pub use client::{connect, HttpAdmin};
+pub use resources::wait_for;
 
 use serde::Serialize;
 use std::fmt;
