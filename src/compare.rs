@@ -6,7 +6,7 @@
 //! data and decides no severity.
 
 use crate::finding::Code;
-use crate::reference::{Ecosystem, EnvListing, EnvPackage};
+use crate::model::{Ecosystem, EnvListing, EnvPackage};
 use crate::roles::{Role, Roles};
 use pep508_rs::pep440_rs;
 use rattler_conda_types::{MatchSpec, ParseStrictness, Version};
@@ -297,7 +297,7 @@ fn satisfies(spec: &str, y: &EnvPackage) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::reference::EnvFormat;
+    use crate::model::EnvFormat;
 
     fn pkg(name: &str, version: &str, build: &str) -> EnvPackage {
         EnvPackage {

@@ -1,6 +1,8 @@
 //! Findings: what a check reports about the site. A finding is data, never an
 //! error; its severity is assigned afterwards, in one place (`policy`).
 
+use crate::location;
+pub use crate::location::Location;
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
@@ -138,8 +140,16 @@ pub struct Finding {
     pub expected: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub found: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub source: Option<String>,
+    /// Where it points (files as read here, with a line when known). The
+    /// JSON keeps schema 1's `source` string: `path[:line]`, comma-joined.
+    #[serde(
+        rename = "source",
+        default,
+        skip_serializing_if = "Vec::is_empty",
+        serialize_with = "location::serialize_joined",
+        deserialize_with = "location::deserialize_joined"
+    )]
+    pub locations: Vec<Location>,
     pub services: Vec<String>,
 }
 
@@ -159,7 +169,7 @@ impl Finding {
             service: None,
             expected: None,
             found: None,
-            source: None,
+            locations: Vec::new(),
             services: Vec::new(),
         }
     }
@@ -195,8 +205,12 @@ impl Finding {
         self
     }
 
-    pub fn source(mut self, source: impl Into<String>) -> Self {
-        self.source = Some(source.into());
+    /// Add a place the finding points to (once).
+    pub fn location(mut self, location: impl Into<Location>) -> Self {
+        let location = location.into();
+        if !self.locations.contains(&location) {
+            self.locations.push(location);
+        }
         self
     }
 
@@ -226,7 +240,7 @@ impl Finding {
             (
                 self.package.as_deref(),
                 self.service.as_deref(),
-                self.source.as_deref(),
+                &self.locations,
             ),
             (
                 self.expected.as_deref(),

@@ -7,8 +7,8 @@
 //! nothing here runs a command or calls the API.
 
 use crate::checks::{env_release, Context};
+use crate::model::{Env, EnvOrigin, Machine, Snapshot, ToolInfo};
 use crate::release::ReleaseTable;
-use crate::snapshot::{Env, EnvOrigin, Machine, Snapshot, ToolInfo};
 use serde::{Deserialize, Serialize};
 use std::path::Path;
 
@@ -270,7 +270,7 @@ pub fn build(
     }
 }
 
-fn kind_name(kind: StepKind) -> &'static str {
+pub fn kind_name(kind: StepKind) -> &'static str {
     match kind {
         StepKind::Snapshot => "snapshot",
         StepKind::Stop => "stop",
@@ -324,6 +324,7 @@ impl PlanStep {
 }
 
 impl MigrationPlan {
+    /// The plan file `apply` reads (pretty JSON, a final newline).
     pub fn to_json(&self) -> String {
         serde_json::to_string_pretty(self).unwrap_or_default() + "\n"
     }
@@ -408,7 +409,8 @@ impl MigrationPlan {
         sha256_hex(value.to_string().as_bytes())
     }
 
-    fn rows(&self) -> Vec<[String; 4]> {
+    /// One row per step: machine, env, step, what it does.
+    pub fn rows(&self) -> Vec<[String; 4]> {
         let mut rows = Vec::new();
         for m in &self.machines {
             for e in &m.envs {
@@ -427,50 +429,6 @@ impl MigrationPlan {
             }
         }
         rows
-    }
-
-    pub fn render_table(&self) -> String {
-        if self.machines.is_empty() {
-            return "Every clone is at its machine's release: nothing to migrate.\n".into();
-        }
-        let mut table = comfy_table::Table::new();
-        table
-            .load_preset(comfy_table::presets::ASCII_FULL_CONDENSED)
-            .set_header(vec!["Machine", "Env", "Step", "What"]);
-        for r in self.rows() {
-            table.add_row(r.to_vec());
-        }
-        format!(
-            "Migration plan for site {}: machines one at a time, in this order.\n{table}\nSave it with `--format json -o plan.json`, then check it with `gpaudit apply plan.json` (a dry run) and run it with `--execute`.\n",
-            self.site
-        )
-    }
-
-    pub fn render_markdown(&self) -> String {
-        let esc = crate::report::markdown::esc;
-        let mut out = format!("# Migration plan: {}\n\n", esc(&self.site));
-        if self.machines.is_empty() {
-            out.push_str("Every clone is at its machine's release: nothing to migrate.\n");
-            return out;
-        }
-        for m in &self.machines {
-            out.push_str(&format!("## {} (now {})\n\n", esc(&m.machine), m.release));
-            for e in &m.envs {
-                out.push_str(&format!(
-                    "### `{}`: {} → {}\n\nfingerprint `{}`\n\n",
-                    e.env, e.from_release, e.to_release, e.fingerprint
-                ));
-                for s in &e.steps {
-                    out.push_str(&format!("1. **{}** {}", kind_name(s.kind), esc(&s.detail)));
-                    if let Some(argv) = &s.argv {
-                        out.push_str(&format!(": `{}`", argv.join(" ")));
-                    }
-                    out.push('\n');
-                }
-                out.push('\n');
-            }
-        }
-        out
     }
 }
 
@@ -547,7 +505,10 @@ mod tests {
         // The plan round-trips through its JSON.
         let back: MigrationPlan = serde_json::from_str(&plan.to_json()).unwrap();
         assert_eq!(back.machines[0].envs[0].fingerprint, hydro.fingerprint);
-        assert!(plan.render_markdown().contains("`conda proup -n hydro`"));
+        assert!(plan
+            .rows()
+            .iter()
+            .any(|r| r[1] == "hydro" && r[3].ends_with("conda proup -n hydro")));
     }
 
     #[test]

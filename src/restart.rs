@@ -5,6 +5,7 @@
 //! STARTED. A failure is recorded and the rest still run.
 
 use crate::admin::{describe_machines, wait_for, ServiceRef, ServiceStatus, SiteAdmin};
+use crate::model::Snapshot;
 use serde::Serialize;
 use std::time::{Duration, Instant};
 
@@ -42,6 +43,53 @@ pub struct Outcome {
     pub action: Action,
     pub ok: bool,
     pub detail: String,
+}
+
+/// Services named on the command line that cannot be restarted.
+#[derive(Debug, thiserror::Error)]
+pub enum TargetError {
+    #[error("`{0}` is not a service (Folder/Name.GPServer)")]
+    NotAService(String),
+    #[error("`{0}` is not a GP service; restart only restarts GP services")]
+    NotGp(String),
+    #[error("no GP service runs in env `{0}` on any machine of the site")]
+    NoServiceInEnv(String),
+}
+
+/// The GP services a restart covers: the ones named, else those bound to
+/// `env` on any machine.
+pub fn targets(
+    snapshot: &Snapshot,
+    env: Option<&str>,
+    named: &[String],
+) -> Result<Vec<ServiceRef>, TargetError> {
+    if !named.is_empty() {
+        let mut out: Vec<ServiceRef> = Vec::new();
+        for k in named {
+            let s = ServiceRef::parse(k).ok_or_else(|| TargetError::NotAService(k.clone()))?;
+            if !s.is_gp() {
+                return Err(TargetError::NotGp(k.clone()));
+            }
+            if !out.iter().any(|o| o.key().eq_ignore_ascii_case(&s.key())) {
+                out.push(s);
+            }
+        }
+        return Ok(out);
+    }
+    let env = env.unwrap_or_default();
+    let mut keys: Vec<String> = snapshot
+        .machines
+        .iter()
+        .flat_map(|m| m.bindings.iter())
+        .filter(|b| b.env_name.eq_ignore_ascii_case(env))
+        .map(|b| b.service.clone())
+        .collect();
+    keys.sort();
+    keys.dedup();
+    if keys.is_empty() {
+        return Err(TargetError::NoServiceInEnv(env.to_string()));
+    }
+    Ok(keys.iter().filter_map(|k| ServiceRef::parse(k)).collect())
 }
 
 /// Read each service's state and decide what to do with it. A service

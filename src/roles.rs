@@ -74,7 +74,7 @@ impl Roles {
         let mut problems = Vec::new();
         for (role, list) in [(Role::Core, file.core), (Role::Native, file.native)] {
             for name in list.packages {
-                let key = crate::scan::normalize_dist_name(&name);
+                let key = crate::model::normalize_dist_name(&name);
                 listed.push((name.clone(), role));
                 if let Some(previous) = by_name.insert(key, role) {
                     problems.push(format!("`{name}` is listed as {previous} and as {role}"));
@@ -91,7 +91,7 @@ impl Roles {
     /// The role of a package, by conda or (normalized) pip name.
     pub fn of(&self, name: &str) -> Role {
         self.by_name
-            .get(&crate::scan::normalize_dist_name(name))
+            .get(&crate::model::normalize_dist_name(name))
             .copied()
             .unwrap_or(Role::Python)
     }

@@ -12,8 +12,7 @@ use std::path::{Path, PathBuf};
 pub const PYTHON_ROOT: &str = "framework/runtime/ArcGIS/bin/Python";
 /// The file that points to the site's config store, below an install dir.
 pub const CONFIG_STORE_CONNECTION: &str = "framework/etc/config-store-connection.xml";
-/// The env every ArcGIS install ships and every clone starts from.
-pub const DEFAULT_ENV: &str = "arcgispro-py3";
+pub use crate::model::DEFAULT_ENV;
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]

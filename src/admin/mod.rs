@@ -4,38 +4,16 @@
 //! API's data shapes and the `[admin]` settings.
 
 mod client;
+mod config;
 mod resources;
 mod signin;
 
 pub use client::{connect, HttpAdmin};
+pub use config::{sign_in, AdminConfig, AdminOverrides, ConfigError};
 pub use resources::wait_for;
 
 use serde::Serialize;
 use std::fmt;
-use std::path::PathBuf;
-
-/// How to reach a site's Administrator API (`[admin]` in site.toml, or
-/// `--url`/`--username` on the command line).
-#[derive(Clone, Debug)]
-pub struct AdminConfig {
-    /// `https://gis.example.com:6443/arcgis`
-    pub url: String,
-    pub username: String,
-    /// The environment variable holding the password.
-    pub password_env: String,
-    /// A CA certificate (PEM) to trust, for a site's self-signed certificate.
-    pub ca_file: Option<PathBuf>,
-    /// Skip TLS verification (`--insecure`).
-    pub insecure: bool,
-    /// The portal the site is federated with
-    /// (`https://portal.example.com/portal`): sign in there, never at the
-    /// server's own token endpoint.
-    pub portal_url: Option<String>,
-}
-
-impl AdminConfig {
-    pub const DEFAULT_PASSWORD_ENV: &'static str = "GPAUDIT_PASSWORD";
-}
 
 /// A service as the API names it.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -226,7 +204,7 @@ pub trait SiteAdmin {
 pub fn gather_live(
     admin: &mut dyn SiteAdmin,
     url: &str,
-) -> Result<(crate::snapshot::LiveSite, Vec<String>), AdminError> {
+) -> Result<(crate::model::LiveSite, Vec<String>), AdminError> {
     let info = admin.info()?;
     let machines = admin.machines()?;
     let mut services = Vec::new();
@@ -255,7 +233,7 @@ pub fn gather_live(
         } else {
             None
         };
-        services.push(crate::snapshot::LiveService {
+        services.push(crate::model::LiveService {
             key: s.key(),
             provider: text("provider"),
             conda_environment_path: json
@@ -273,7 +251,7 @@ pub fn gather_live(
         });
     }
     Ok((
-        crate::snapshot::LiveSite {
+        crate::model::LiveSite {
             url: crate::redact::text(url),
             version: info.version,
             machines,

@@ -11,9 +11,9 @@ use crate::checks::{self, env_release, Context};
 use crate::exec::{self, CommandLine, Finished};
 use crate::finding::Code;
 use crate::migrate::{EnvPlan, MachinePlan, MigrationPlan, PlanStep, StepKind};
+use crate::model::{Env, Snapshot};
 use crate::release::{ArcgisVersion, ReleaseTable};
 use crate::restart::{start_and_wait, stop_and_wait};
-use crate::snapshot::{Env, Snapshot};
 use crate::{output, paths};
 use rattler_conda_types::{ExplicitEnvironmentEntry, ExplicitEnvironmentSpec, PrefixRecord};
 use std::path::{Path, PathBuf};
@@ -415,12 +415,11 @@ fn verify(ctx: &StepContext) -> Done {
         }
     }
     for pip in &ctx.env.pip {
-        let name =
-            crate::scan::pip::normalize_dist_name(pip.split_whitespace().next().unwrap_or(pip));
+        let name = crate::model::normalize_dist_name(pip.split_whitespace().next().unwrap_or(pip));
         if !env
             .pip
             .iter()
-            .any(|d| crate::scan::pip::normalize_dist_name(&d.name) == name)
+            .any(|d| crate::model::normalize_dist_name(&d.name) == name)
         {
             problems.push(format!("pip package `{name}`, installed before, is gone"));
         }

@@ -39,7 +39,7 @@ pub fn arcmap_service(ctx: &Context) -> Vec<Finding> {
         .service(&service.key)
         .expected("provider ArcObjects11 (ArcGIS Pro runtime)")
         .found(format!("provider {}", service.provider.as_deref().unwrap_or_default()))
-        .source(service.file.clone())
+        .location(service.file.clone())
         .services(vec![service.key.clone()]);
         if removed || target_removes {
             finding = finding.condition(SITE_11_OR_LATER);

@@ -54,7 +54,7 @@ pub fn constraint_violated(ctx: &Context) -> Vec<Finding> {
                         .package(name)
                         .expected(format!("{constraint} (constrained by {})", package.name()))
                         .found(installed.version_build())
-                        .source(package.file.clone()),
+                        .location(package.file.clone()),
                     );
                 }
             }

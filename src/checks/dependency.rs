@@ -3,7 +3,7 @@
 
 use super::{env_finding, parse_spec, spec_name, Context};
 use crate::finding::{Code, Finding};
-use crate::snapshot::{Env, Machine, Package};
+use crate::model::{Env, Machine, Package};
 use rattler_conda_types::Matches;
 use rayon::prelude::*;
 
@@ -42,7 +42,7 @@ pub(crate) fn bad_spec(
         env,
     )
     .package(package.name())
-    .source(package.file.clone())
+    .location(package.file.clone())
 }
 
 fn check_env(machine: &Machine, env: &Env) -> Vec<Finding> {
@@ -80,7 +80,7 @@ fn check_env(machine: &Machine, env: &Env) -> Vec<Finding> {
                     .package(name)
                     .expected(format!("{dep} (required by {})", package.name()))
                     .found("not installed")
-                    .source(package.file.clone()),
+                    .location(package.file.clone()),
                 ),
                 Some(installed) if !spec.matches(&installed.record) => out.push(
                     env_finding(
@@ -99,7 +99,7 @@ fn check_env(machine: &Machine, env: &Env) -> Vec<Finding> {
                     .package(name)
                     .expected(format!("{dep} (required by {})", package.name()))
                     .found(installed.version_build())
-                    .source(package.file.clone()),
+                    .location(package.file.clone()),
                 ),
                 Some(_) => {}
             }
@@ -112,6 +112,7 @@ fn check_env(machine: &Machine, env: &Env) -> Vec<Finding> {
 mod tests {
     use super::*;
     use crate::checks::testkit::*;
+    use crate::location::Location;
 
     #[test]
     fn missing_unsatisfied_and_virtual_dependencies() {
@@ -190,6 +191,6 @@ mod tests {
         let snap = snapshot(vec![machine("GIS1", vec![e])], None);
         let f = run_one(&snap, dependencies);
         assert_eq!(f[0].code, Code::ScanError);
-        assert_eq!(f[0].source.as_deref(), Some("conda-meta/a-1-0.json"));
+        assert_eq!(f[0].locations, [Location::file("conda-meta/a-1-0.json")]);
     }
 }

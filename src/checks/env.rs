@@ -3,8 +3,8 @@
 
 use super::{env_finding, env_release, Context};
 use crate::finding::{Code, Finding};
+use crate::model::BindingVia;
 use crate::release::Feature;
-use crate::snapshot::BindingVia;
 use std::collections::BTreeMap;
 
 /// An env that services on one machine run in, but which is not there.
@@ -96,7 +96,7 @@ pub fn env_not_arcgis(ctx: &Context) -> Vec<Finding> {
                 .package("arcpy")
                 .expected("arcpy installed (clone arcgispro-py3)")
                 .found("not installed")
-                .source(env.conda_meta()),
+                .location(env.conda_meta()),
             );
         }
     }
@@ -152,7 +152,7 @@ pub fn env_release_mismatch(ctx: &Context) -> Vec<Finding> {
                     site.version
                 ))
                 .found(found)
-                .source(arcpy.file.clone()),
+                .location(arcpy.file.clone()),
             );
         }
     }

@@ -56,7 +56,7 @@ pub fn live_findings(ctx: &Context) -> Vec<Finding> {
                         disk.key, disk.file
                     ),
                 )
-                .source(disk.file.clone()),
+                .location(disk.file.clone()),
             ),
             Some(l) => {
                 let norm = |p: &Option<String>| p.as_deref().map(|s| s.trim().to_ascii_lowercase());
@@ -77,7 +77,7 @@ pub fn live_findings(ctx: &Context) -> Vec<Finding> {
                         )
                         .expected(show(&disk.conda_environment_path))
                         .found(show(&l.conda_environment_path))
-                        .source(disk.file.clone()),
+                        .location(disk.file.clone()),
                     );
                 }
             }
@@ -173,7 +173,7 @@ fn machine_findings(ctx: &Context) -> Vec<Finding> {
 mod tests {
     use super::super::testkit::*;
     use super::*;
-    use crate::snapshot::{LiveService, LiveSite};
+    use crate::model::{LiveService, LiveSite};
 
     fn live(key: &str, env: Option<&str>, configured: &str, real: &str) -> LiveService {
         LiveService {

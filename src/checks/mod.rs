@@ -19,9 +19,9 @@ mod site;
 mod upgrade;
 
 use crate::finding::{Code, Finding};
+use crate::model::{Env, Machine, Snapshot};
 use crate::release::{ArcgisVersion, ReleaseTable};
 use crate::roles::Roles;
-use crate::snapshot::{Env, Machine, Snapshot};
 use rattler_conda_types::{MatchSpec, ParseStrictness};
 use rayon::prelude::*;
 

@@ -9,7 +9,7 @@ pub fn scan_errors(ctx: &Context) -> Vec<Finding> {
         .iter()
         .map(|e| {
             let mut f = Finding::new(Code::ScanError, format!("{}: {}", e.path, e.message))
-                .source(e.path.clone());
+                .location(e.path.clone());
             f.machine = e.machine.clone();
             f.env = e.env.clone();
             f.env_path = e.env_path.clone();

@@ -4,16 +4,15 @@
 //! through `pep508_rs`. No format is parsed by hand beyond splitting lines.
 
 use super::{Ecosystem, EnvFormat, EnvPackage};
-use crate::scan::normalize_dist_name;
+use crate::model::{channel_name, normalize_dist_name};
 use pep508_rs::pep440_rs::Operator;
 use pep508_rs::{Requirement, VersionOrUrl};
 use rattler_conda_types::{
-    package::CondaArchiveIdentifier, Channel, ChannelConfig, EnvironmentYaml, EqualityOperator,
-    ExplicitEnvironmentSpec, MatchSpec, PackageName, ParseExplicitEnvironmentSpecError,
-    ParseStrictness, StringMatcher, Version, VersionSpec,
+    package::CondaArchiveIdentifier, EnvironmentYaml, EqualityOperator, ExplicitEnvironmentSpec,
+    MatchSpec, PackageName, ParseExplicitEnvironmentSpecError, ParseStrictness, StringMatcher,
+    Version, VersionSpec,
 };
 use serde::Deserialize;
-use std::path::PathBuf;
 use std::str::FromStr;
 
 /// Packages as read, each with where it was read (`line 4`, `item 2`).
@@ -147,30 +146,6 @@ pub fn parse(format: EnvFormat, text: &str) -> Result<Parsed, String> {
         EnvFormat::Prefix | EnvFormat::Snapshot => {
             Err(format!("{} is not a text listing", format.describe()))
         }
-    }
-}
-
-/// The short name of a channel given as a name or URL (`esri` for
-/// `https://conda.anaconda.org/esri`, `pkgs/main` for
-/// `https://repo.anaconda.com/pkgs/main`).
-pub fn channel_name(raw: &str) -> String {
-    let raw = raw.trim().trim_end_matches('/');
-    if raw.eq_ignore_ascii_case("pypi") {
-        return "pypi".into();
-    }
-    if let Ok(url) = url::Url::parse(raw) {
-        // Tokens and credentials are not part of a channel's name.
-        let stripped = crate::redact::strip(&url);
-        let channel = Channel::from_url(stripped.clone());
-        return match stripped.host_str() {
-            Some(_) => channel.name().trim_end_matches('/').to_string(),
-            None => stripped.as_str().trim_end_matches('/').to_string(),
-        };
-    }
-    let config = ChannelConfig::default_with_root_dir(PathBuf::from("/"));
-    match Channel::from_str(raw, &config) {
-        Ok(channel) => channel.name().trim_end_matches('/').to_string(),
-        Err(_) => raw.to_string(),
     }
 }
 

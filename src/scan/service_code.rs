@@ -7,10 +7,10 @@
 //! `missing` reason, never silence.
 
 use super::imports::{read_imports, Script as Parsed};
-use super::{read_capped_with, ScanFailure};
+use crate::model::{Script, Service, ServiceCode};
 use crate::paths::{self, PathMap};
+use crate::read::{read_capped_with, FileProblem};
 use crate::site::Site;
-use crate::snapshot::{Script, Service, ServiceCode};
 use rayon::prelude::*;
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -46,7 +46,7 @@ fn server_dirs(site: &Site, store: &Path) -> ServerDirs {
         .iter()
         .filter(|f| f.extension().is_some_and(|e| e == "json"))
     {
-        let Ok(bytes) = super::read_capped(file) else {
+        let Ok(bytes) = crate::read::read_capped(file) else {
             continue;
         };
         let Ok(json) = serde_json::from_slice::<Value>(&bytes) else {
@@ -286,7 +286,7 @@ fn read_script(path: &Path) -> Script {
     };
     let bytes = match read_capped_with(path, MAX_SCRIPT_BYTES) {
         Ok(b) => b,
-        Err(ScanFailure { message }) => {
+        Err(FileProblem { message }) => {
             script.unreadable = Some(message);
             return script;
         }
@@ -313,7 +313,7 @@ fn read_script(path: &Path) -> Script {
 /// valid code into syntax errors).
 fn decode(bytes: &[u8]) -> Result<String, String> {
     if bytes.starts_with(&[0xff, 0xfe]) || bytes.starts_with(&[0xfe, 0xff]) {
-        return Ok(super::decode_text(bytes));
+        return Ok(crate::read::decode_text(bytes));
     }
     if bytes.iter().take(8192).any(|b| *b == 0) {
         return Err("a binary file, not Python source".into());
