@@ -395,3 +395,46 @@ fn the_api_and_the_site_file_disagreeing_on_machines_is_a_finding() {
         ["GIS2.EXAMPLE.COM", "GIS3.EXAMPLE.COM", "GIS9.EXAMPLE.COM"]
     );
 }
+
+#[test]
+fn the_site_ca_file_is_trusted_for_the_portal_too() {
+    let server = Server::start_with(
+        services_from(&demo_store()),
+        Options {
+            tls: true,
+            federated: true,
+            ..Options::default()
+        },
+    )
+    .unwrap();
+    let site = demo_site();
+    let dir = tempfile::tempdir().unwrap();
+    let ca = dir.path().join("site-ca.pem");
+    std::fs::write(&ca, server.cert_pem.as_ref().unwrap()).unwrap();
+    let portal = ["--portal-url", server.portal_url.as_str()];
+    let trusted = run(
+        PORTAL_USER,
+        PORTAL_PASSWORD,
+        &["services", site.to_str().unwrap()],
+        &[&portal[..], &["--ca-file", ca.to_str().unwrap()]].concat(),
+        &server.url,
+    );
+    assert_eq!(trusted.code, 0, "{}", trusted.stderr);
+    assert!(server
+        .state
+        .lock()
+        .unwrap()
+        .requests
+        .iter()
+        .any(|l| l.starts_with("POST /portal/sharing/rest/generateToken")));
+    let refused = run(
+        PORTAL_USER,
+        PORTAL_PASSWORD,
+        &["services", site.to_str().unwrap()],
+        &portal,
+        &server.url,
+    );
+    assert_eq!(refused.code, 2);
+    assert!(refused.stderr.contains("not trusted"), "{}", refused.stderr);
+    assert_no_secret(&server, &[&trusted, &refused], &[]);
+}
