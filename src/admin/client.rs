@@ -280,7 +280,7 @@ impl HttpAdmin {
             Discovery::Federated { token_url, portal } => {
                 signin::check_url("the portal's token service named by /rest/info", &token_url, false)?;
                 self.note = Some(format!(
-                    "{} is federated with {} (authInfo.tokenServicesUrl in its /rest/info): signing in at the portal; if the portal refuses the account, at the server itself (its primary site administrator). Set [admin] portal_url to skip this guess",
+                    "{} is federated with {} (authInfo.tokenServicesUrl in its /rest/info): signing in at the portal; if the portal refuses the account, at the server itself (its primary site administrator). Set [admin] portal_url (or --portal-url) to skip this guess",
                     crate::redact::text(&self.base),
                     crate::redact::text(&portal)
                 ));
