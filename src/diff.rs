@@ -141,12 +141,11 @@ fn site_env(
 ) -> Result<EnvListing, ReadError> {
     site.references = Default::default();
     let snapshot = scan::scan_site(&site);
-    let (machine_name, found) =
-        reference::select_env(&snapshot, machine, env).map_err(|message| ReadError {
-            path: crate::paths::display(&site.file),
-            message,
-        })?;
-    let mut listing = EnvListing::from_env(found, format!("{machine_name}/{}", found.name));
+    let (found_machine, found) = snapshot.select_env(machine, env).map_err(|e| ReadError {
+        path: crate::paths::display(&site.file),
+        message: e.to_string(),
+    })?;
+    let mut listing = EnvListing::from_env(found, format!("{}/{}", found_machine.name, found.name));
     listing.warnings = snapshot
         .scan_errors
         .iter()

@@ -96,6 +96,62 @@ codes! {
     WaiverUnmatched => "waiver-unmatched",
 }
 
+macro_rules! conditions {
+    ($($variant:ident => $name:literal,)*) => {
+        /// A circumstance a check saw that changes how bad its finding is:
+        /// the `when` keys of `rules/rules.toml`. Typed, so a check cannot
+        /// name one the rule book does not know, and the rule book is
+        /// refused when it names one no check emits.
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        pub enum Condition {
+            $($variant,)*
+        }
+
+        impl Condition {
+            /// Every condition, in declaration order.
+            pub const ALL: &'static [Condition] = &[$(Condition::$variant,)*];
+
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $(Condition::$variant => $name,)*
+                }
+            }
+
+            pub fn parse(s: &str) -> Option<Condition> {
+                match s {
+                    $($name => Some(Condition::$variant),)*
+                    _ => None,
+                }
+            }
+        }
+    };
+}
+
+conditions! {
+    Site11OrLater => "site-11-or-later",
+    Core => "core",
+    Native => "native",
+    Python => "python",
+    NativeMajor => "native-major",
+    NativeMinor => "native-minor",
+    NativePatch => "native-patch",
+    NativeBuild => "native-build",
+    PythonMajor => "python-major",
+    PythonMinor => "python-minor",
+    PythonPatch => "python-patch",
+    PythonBuild => "python-build",
+    Channel => "channel",
+    Extra => "extra",
+    Optional => "optional",
+    Target => "target",
+}
+
+impl fmt::Display for Condition {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 impl fmt::Display for Code {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
@@ -124,7 +180,7 @@ pub struct Finding {
     pub code: Code,
     pub severity: Severity,
     #[serde(skip)]
-    pub condition: Option<&'static str>,
+    pub condition: Option<Condition>,
     pub message: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub machine: Option<String>,
@@ -221,7 +277,7 @@ impl Finding {
         self
     }
 
-    pub fn condition(mut self, condition: &'static str) -> Self {
+    pub fn condition(mut self, condition: Condition) -> Self {
         self.condition = Some(condition);
         self
     }

@@ -32,5 +32,5 @@ pub mod scan;
 pub mod services;
 pub mod site;
 
-pub use finding::{Code, Finding, Severity};
+pub use finding::{Code, Condition, Finding, Severity};
 pub use model::Snapshot;

@@ -9,6 +9,10 @@ use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::path::Path;
 
+/// The codes the policy itself reports (about waivers); every other code
+/// is owned by a check.
+pub const CODES: &[Code] = &[Code::WaiverExpired, Code::WaiverUnmatched];
+
 /// A severity a user can give a code, `off` to drop it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "kebab-case")]
@@ -264,7 +268,12 @@ impl Policy {
     }
 
     /// The final severity of a code (None: turned off).
-    fn severity(&self, rules: &RuleBook, code: Code, condition: Option<&str>) -> Option<Severity> {
+    fn severity(
+        &self,
+        rules: &RuleBook,
+        code: Code,
+        condition: Option<crate::Condition>,
+    ) -> Option<Severity> {
         match self.overrides.get(&code) {
             Some(Level::Off) => None,
             Some(Level::Error) => Some(Severity::Error),
@@ -301,7 +310,7 @@ mod tests {
         let findings = vec![
             Finding::new(Code::PipInstalled, "a"),
             Finding::new(Code::PinFileMissing, "b"),
-            Finding::new(Code::ArcmapService, "c").condition("site-11-or-later"),
+            Finding::new(Code::ArcmapService, "c").condition(crate::Condition::Site11OrLater),
         ];
         let out = policy.apply(findings, &rules, today());
         let got: Vec<_> = out.findings.iter().map(|f| (f.code, f.severity)).collect();

@@ -182,12 +182,7 @@ fn check_env(
     pf: &mut Preflight,
 ) {
     let what = format!("env {}/{}", machine.machine, env.env);
-    let Some(m) = loaded
-        .snapshot
-        .machines
-        .iter()
-        .find(|m| m.name.eq_ignore_ascii_case(&machine.machine))
-    else {
+    let Ok(m) = loaded.snapshot.find_machine(&machine.machine) else {
         pf.add(
             what,
             Err("the machine is no longer in the site file".into()),

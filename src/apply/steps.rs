@@ -81,11 +81,7 @@ pub(super) fn run(
 }
 
 fn find_env<'s>(snapshot: &'s Snapshot, machine: &str, path: &str) -> Option<&'s Env> {
-    snapshot
-        .machines
-        .iter()
-        .find(|m| m.name.eq_ignore_ascii_case(machine))
-        .and_then(|m| m.env_at(path))
+    snapshot.find_machine(machine).ok()?.env_at(path)
 }
 
 /// Save the env's package list: an explicit spec (`conda create --file`

@@ -2,11 +2,11 @@
 //! (`provider` = `ArcObjects`), which ArcGIS Server 11.0 removed.
 
 use super::Context;
-use crate::finding::{Code, Finding};
+use crate::finding::{Code, Condition, Finding};
 use crate::release::Feature;
 
 /// Condition under which `arcmap-service` is an error (see rules.toml).
-pub const SITE_11_OR_LATER: &str = "site-11-or-later";
+pub const SITE_11_OR_LATER: Condition = Condition::Site11OrLater;
 
 pub fn arcmap_service(ctx: &Context) -> Vec<Finding> {
     let removed = ctx.site_release.as_ref().is_some_and(|r| {

@@ -6,7 +6,7 @@
 
 use super::Context;
 use crate::compare::{compare, ChangeKind};
-use crate::finding::{Code, Finding};
+use crate::finding::{Code, Condition, Finding};
 use crate::model::{Env, Machine, Reference};
 use crate::reference::EnvListing;
 use crate::roles::Role;
@@ -226,7 +226,7 @@ fn extras(
             .package(&package.name)
             .found(package.describe())
             .services(services)
-            .condition("extra");
+            .condition(Condition::Extra);
         for source in sources {
             finding = finding.location(source);
         }

@@ -5,7 +5,7 @@
 //! env's Python, what ArcGIS provides and the service's own files.
 
 use super::Context;
-use crate::finding::{Code, Finding};
+use crate::finding::{Code, Condition, Finding};
 use crate::model::{Env, Machine, ServiceCode};
 use crate::python::{PyVersion, Stdlib};
 use std::collections::{BTreeSet, HashMap};
@@ -300,7 +300,7 @@ fn imports(
                     f = f.expected(format!("provided by {}", elsewhere.join(", ")));
                 }
                 if import.optional {
-                    f = f.condition("optional");
+                    f = f.condition(Condition::Optional);
                 }
                 out.push(f);
                 continue;
@@ -329,7 +329,7 @@ fn imports(
                 .expected(format!("Python < {removed}"))
                 .found(format!("Python {v}"));
                 if hit_by_target {
-                    f = f.condition("target");
+                    f = f.condition(Condition::Target);
                 }
                 out.push(f);
             }

@@ -449,6 +449,61 @@ impl Snapshot {
     }
 }
 
+impl Snapshot {
+    /// Pick one env where the machine, the env or both may be left out: by
+    /// `MACHINE/ENV`, by `ENV` when only one machine has it, or the only env
+    /// there is.
+    pub fn select_env(
+        &self,
+        machine: Option<&str>,
+        env: Option<&str>,
+    ) -> Result<(&Machine, &Env), LookupError> {
+        let candidates: Vec<(&Machine, &Env)> = self
+            .machines
+            .iter()
+            .filter(|m| machine.is_none_or(|want| m.name.eq_ignore_ascii_case(want)))
+            .flat_map(|m| {
+                m.envs
+                    .iter()
+                    .filter(|e| env.is_none_or(|want| e.matches(want)))
+                    .map(move |e| (m, e))
+            })
+            .collect();
+        let selection = match (machine, env) {
+            (Some(m), Some(e)) => format!("`{m}/{e}`"),
+            (Some(m), None) => format!("machine `{m}`"),
+            (None, Some(e)) => format!("`{e}`"),
+            (None, None) => "the snapshot".into(),
+        };
+        let known = || -> Vec<String> {
+            self.machines
+                .iter()
+                .flat_map(|m| m.envs.iter().map(move |e| format!("{}/{}", m.name, e.name)))
+                .collect()
+        };
+        match candidates.as_slice() {
+            [one] => Ok(*one),
+            [] => Err(LookupError::NoMatch {
+                selection,
+                known: known(),
+            }),
+            _ => Err(LookupError::Ambiguous {
+                selection,
+                known: known(),
+            }),
+        }
+    }
+}
+
+impl Env {
+    /// Whether `name_or_path` names this env (its name, or its path with
+    /// Windows semantics).
+    pub fn matches(&self, name_or_path: &str) -> bool {
+        self.name.eq_ignore_ascii_case(name_or_path)
+            || paths::path_key(&self.path) == paths::path_key(name_or_path)
+    }
+}
+
 impl Machine {
     /// An env by name or path.
     pub fn find_env(&self, env: &str) -> Result<&Env, LookupError> {
@@ -477,4 +532,25 @@ pub enum LookupError {
         machine: String,
         known: Vec<String>,
     },
+    #[error("no env matches {selection} (envs: {})", list_or_none(known))]
+    NoMatch {
+        selection: String,
+        known: Vec<String>,
+    },
+    #[error(
+        "{selection} matches more than one env; pick one with MACHINE/ENV (envs: {})",
+        list_or_none(known)
+    )]
+    Ambiguous {
+        selection: String,
+        known: Vec<String>,
+    },
+}
+
+fn list_or_none(names: &[String]) -> String {
+    if names.is_empty() {
+        "none".into()
+    } else {
+        names.join(", ")
+    }
 }

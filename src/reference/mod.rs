@@ -8,7 +8,7 @@
 mod formats;
 
 pub use crate::model::{Ecosystem, EnvFormat, EnvListing, EnvPackage};
-use crate::model::{Env, EnvOrigin, Snapshot};
+use crate::model::{EnvOrigin, Snapshot};
 use crate::paths;
 use crate::read::read_capped_text;
 use std::collections::BTreeMap;
@@ -44,66 +44,6 @@ pub fn split_selector(arg: &str) -> (PathBuf, Option<String>) {
             (PathBuf::from(file), Some(sel.to_string()))
         }
         _ => (PathBuf::from(arg), None),
-    }
-}
-
-/// Pick one env from a snapshot: by `MACHINE/ENV`, by `ENV` when only one
-/// machine has it, or the only env there is.
-pub fn select_env<'a>(
-    snapshot: &'a Snapshot,
-    machine: Option<&str>,
-    env: Option<&str>,
-) -> Result<(&'a str, &'a Env), String> {
-    let matches_env = |e: &Env| {
-        env.is_none_or(|want| {
-            e.name.eq_ignore_ascii_case(want) || paths::path_key(&e.path) == paths::path_key(want)
-        })
-    };
-    let candidates: Vec<(&str, &Env)> = snapshot
-        .machines
-        .iter()
-        .filter(|m| machine.is_none_or(|want| m.name.eq_ignore_ascii_case(want)))
-        .flat_map(|m| {
-            m.envs
-                .iter()
-                .filter(|e| matches_env(e))
-                .map(move |e| (m.name.as_str(), e))
-        })
-        .collect();
-    match candidates.as_slice() {
-        [one] => Ok(*one),
-        [] => Err(format!(
-            "no env matches {} (envs: {})",
-            describe_selection(machine, env),
-            list_envs(snapshot)
-        )),
-        _ => Err(format!(
-            "{} matches more than one env; pick one with MACHINE/ENV (envs: {})",
-            describe_selection(machine, env),
-            list_envs(snapshot)
-        )),
-    }
-}
-
-fn describe_selection(machine: Option<&str>, env: Option<&str>) -> String {
-    match (machine, env) {
-        (Some(m), Some(e)) => format!("`{m}/{e}`"),
-        (Some(m), None) => format!("machine `{m}`"),
-        (None, Some(e)) => format!("`{e}`"),
-        (None, None) => "the snapshot".into(),
-    }
-}
-
-fn list_envs(snapshot: &Snapshot) -> String {
-    let names: Vec<String> = snapshot
-        .machines
-        .iter()
-        .flat_map(|m| m.envs.iter().map(move |e| format!("{}/{}", m.name, e.name)))
-        .collect();
-    if names.is_empty() {
-        "none".into()
-    } else {
-        names.join(", ")
     }
 }
 
@@ -210,9 +150,11 @@ pub fn load(
             path: source.clone(),
             message: strip_path(&e.to_string(), &source),
         })?;
-        let (machine, env) =
-            select_env(&snapshot, machine, env).map_err(|message| ReadError::new(path, message))?;
-        let mut listing = EnvListing::from_env(env, format!("{source}#{machine}/{}", env.name));
+        let (machine, env) = snapshot
+            .select_env(machine, env)
+            .map_err(|e| ReadError::new(path, e.to_string()))?;
+        let mut listing =
+            EnvListing::from_env(env, format!("{source}#{}/{}", machine.name, env.name));
         listing.format = EnvFormat::Snapshot;
         return Ok(listing);
     }
@@ -278,7 +220,7 @@ fn finish(
     format: EnvFormat,
     parsed: formats::Parsed,
 ) -> Result<EnvListing, ReadError> {
-    let mut by_key: BTreeMap<(String, Ecosystem), (EnvPackage, String)> = BTreeMap::new();
+    let mut by_key: BTreeMap<(String, Ecosystem), (EnvPackage, formats::Place)> = BTreeMap::new();
     let mut problems = Vec::new();
     for (package, at) in parsed.packages {
         let key = (package.name.clone(), package.ecosystem);
