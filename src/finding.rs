@@ -84,6 +84,7 @@ codes! {
     ServiceCodeMissing => "service-code-missing",
     ServiceStateMismatch => "service-state-mismatch",
     ServiceStopped => "service-stopped",
+    SiteMachinesMismatch => "site-machines-mismatch",
     UpgradeNeedsProup => "upgrade-needs-proup",
     UpgradePythonAbi => "upgrade-python-abi",
     UpgradePinConflict => "upgrade-pin-conflict",

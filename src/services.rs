@@ -1,5 +1,5 @@
 //! The `services` listing: the site's GP services with the env each runs in
-//! and their states. Gathered first (config store, bindings and, when signed
+//! and their states (site-wide and per machine). Gathered first (config store, bindings and, when signed
 //! in, the Administrator API), then rendered; rendering never calls the API.
 
 use crate::admin::{AdminError, ServiceRef, SiteAdmin};
@@ -15,12 +15,16 @@ pub struct ServiceRow {
     pub envs: Vec<String>,
     pub configured: String,
     pub real: String,
+    /// Where it runs: `GIS1 up, GIS2 DOWN` (from its statistics).
+    pub machines: String,
 }
 
 /// The listing, sorted by service key (case-insensitive).
 #[derive(Clone, Debug, Default)]
 pub struct ServiceList {
     pub rows: Vec<ServiceRow>,
+    /// The site's machines and their status, when signed in.
+    pub machines: Option<String>,
 }
 
 /// Which services to list.
@@ -80,14 +84,18 @@ pub fn gather(
             }
         }
         let disk = snapshot.service(&key);
-        let (configured, real) = match (live.as_deref_mut(), ServiceRef::parse(&key)) {
+        let (configured, real, machines) = match (live.as_deref_mut(), ServiceRef::parse(&key)) {
             (Some(api), Some(s)) => match api.status(&s) {
-                Ok(st) => (st.configured, st.real),
-                Err(e) => (String::from("?"), format!("error: {e}")),
+                Ok(st) => {
+                    let machines = crate::admin::machines_summary(api, &s, &st);
+                    (st.configured, st.real, machines)
+                }
+                Err(e) => (String::from("?"), format!("error: {e}"), "?".into()),
             },
             _ => (
                 disk.and_then(|d| d.configured_state.clone())
                     .unwrap_or_default(),
+                "(no API)".to_string(),
                 "(no API)".to_string(),
             ),
         };
@@ -105,9 +113,14 @@ pub fn gather(
             envs,
             configured,
             real,
+            machines,
         });
     }
-    Ok(ServiceList { rows })
+    let machines = live.map(|api| match crate::admin::machines_line(api) {
+        Ok(line) => line,
+        Err(e) => format!("not read: {e}"),
+    });
+    Ok(ServiceList { rows, machines })
 }
 
 impl ServiceList {
@@ -123,6 +136,7 @@ impl ServiceList {
                 "Env",
                 "Configured",
                 "Real",
+                "Machines",
             ]);
         for row in &self.rows {
             table.add_row(vec![
@@ -136,8 +150,14 @@ impl ServiceList {
                 },
                 row.configured.clone(),
                 row.real.clone(),
+                row.machines.clone(),
             ]);
         }
-        format!("{table}\n{} GP service(s)\n", self.rows.len())
+        let machines = self
+            .machines
+            .as_ref()
+            .map(|m| format!("machines: {m}\n"))
+            .unwrap_or_default();
+        format!("{table}\n{} GP service(s)\n{machines}", self.rows.len())
     }
 }

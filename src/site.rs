@@ -34,6 +34,7 @@ struct AdminToml {
     username: String,
     password_env: Option<String>,
     ca_file: Option<String>,
+    portal_url: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -214,6 +215,7 @@ impl Site {
                 .unwrap_or_else(|| crate::admin::AdminConfig::DEFAULT_PASSWORD_ENV.to_string()),
             ca_file: a.ca_file.map(|c| dir.join(c.replace('\\', "/"))),
             insecure: false,
+            portal_url: a.portal_url.filter(|p| !p.trim().is_empty()),
         });
         let name = raw.name.unwrap_or_else(|| {
             std::fs::canonicalize(&dir)

@@ -20,6 +20,10 @@ pub struct AdminConfig {
     pub ca_file: Option<PathBuf>,
     /// Skip TLS verification (`--insecure`).
     pub insecure: bool,
+    /// The portal the site is federated with
+    /// (`https://portal.example.com/portal`): sign in there, never at the
+    /// server's own token endpoint.
+    pub portal_url: Option<String>,
 }
 
 impl AdminConfig {
@@ -33,6 +37,7 @@ pub struct AdminOverrides {
     pub username: Option<String>,
     pub ca_file: Option<PathBuf>,
     pub insecure: bool,
+    pub portal_url: Option<String>,
 }
 
 /// Settings that cannot be used, or a password that cannot be had.
@@ -63,6 +68,7 @@ impl AdminOverrides {
                 ),
                 ca_file: base.and_then(|b| b.ca_file.clone()),
                 insecure: false,
+                portal_url: base.and_then(|b| b.portal_url.clone()),
             },
             (None, None) => return Ok(None),
         };
@@ -71,6 +77,9 @@ impl AdminOverrides {
         }
         if let Some(ca) = &self.ca_file {
             config.ca_file = Some(ca.clone());
+        }
+        if let Some(portal) = &self.portal_url {
+            config.portal_url = Some(portal.clone());
         }
         config.insecure = self.insecure;
         if config.username.is_empty() {
@@ -97,5 +106,9 @@ pub fn sign_in(config: &AdminConfig) -> Result<HttpAdmin, ConfigError> {
         .map_err(ConfigError::Prompt)?,
         _ => return Err(ConfigError::NoPassword(config.password_env.clone())),
     };
-    Ok(connect(config, password)?)
+    let client = connect(config, password)?;
+    if let Some(note) = client.sign_in_note() {
+        eprintln!("gpaudit: {note}");
+    }
+    Ok(client)
 }

@@ -459,15 +459,25 @@ fn start(ctx: &StepContext, admin: Option<&mut dyn SiteAdmin>, state: &EnvRun) -
     let timeout = ctx.options.service_timeout;
     let mut states = Vec::new();
     let mut failed = Vec::new();
+    let mut started = Vec::new();
     for key in &keys {
         let Some(s) = ServiceRef::parse(key) else {
             continue;
         };
         let (after, problem) = match start_and_wait(api, &s, timeout) {
-            Ok(()) => ("STARTED".to_string(), String::new()),
+            Ok(on) => {
+                started.push(format!("{key} ({on})"));
+                ("STARTED".to_string(), String::new())
+            }
             Err(e) => {
                 failed.push(format!("{key}: {e}"));
-                ("unknown".to_string(), e)
+                // `started on GIS1, failed on GIS2`: the site says STARTED.
+                let after = if e.starts_with("started on") {
+                    "STARTED"
+                } else {
+                    "unknown"
+                };
+                (after.to_string(), e)
             }
         };
         states.push(ServiceState {
@@ -478,7 +488,7 @@ fn start(ctx: &StepContext, admin: Option<&mut dyn SiteAdmin>, state: &EnvRun) -
         });
     }
     let mut done = if failed.is_empty() {
-        Done::ok(format!("started {}", keys.join(", ")))
+        Done::ok(format!("started {}", started.join(", ")))
     } else {
         Done::failed(format!("not started: {}", failed.join("; ")))
     };

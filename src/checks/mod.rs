@@ -207,7 +207,11 @@ const CHECKS: &[Check] = &[
     },
     Check {
         run: live::live_findings,
-        codes: &[Code::ServiceStateMismatch, Code::ServiceStopped],
+        codes: &[
+            Code::ServiceStateMismatch,
+            Code::ServiceStopped,
+            Code::SiteMachinesMismatch,
+        ],
     },
     Check {
         run: upgrade::upgrade_forecast,

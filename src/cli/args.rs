@@ -246,6 +246,10 @@ pub struct AdminArgs {
     /// Do not verify the site's TLS certificate (says so on every run).
     #[arg(long)]
     pub insecure: bool,
+    /// Sign in at this portal (https://portal.example.com/portal) and use
+    /// its token at the server: for a site federated with a portal.
+    #[arg(long, value_name = "URL")]
+    pub portal_url: Option<String>,
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum)]

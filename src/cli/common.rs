@@ -19,6 +19,7 @@ impl AdminArgs {
             username: self.username.clone(),
             ca_file: self.ca_file.clone(),
             insecure: self.insecure,
+            portal_url: self.portal_url.clone(),
         };
         Ok(overrides.apply(site.and_then(|s| s.admin.as_ref()))?)
     }

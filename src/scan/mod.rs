@@ -59,7 +59,7 @@ pub fn scan_site(site: &Site) -> Snapshot {
 
 /// The config store: from site.toml, else from the first machine's
 /// `config-store-connection.xml`, mapped through its `path_map`.
-fn locate_config_store(site: &Site, errors: &mut Vec<ScanError>) -> Option<PathBuf> {
+pub fn locate_config_store(site: &Site, errors: &mut Vec<ScanError>) -> Option<PathBuf> {
     if let Some(store) = &site.config_store {
         return Some(store.clone());
     }
