@@ -35,7 +35,7 @@ fn demo_reports_every_code_and_exits_1() {
     let site = demo_site();
     let (report, code) = audit_json(&[site.to_str().unwrap()]);
     assert_eq!(code, 1);
-    assert_eq!(report["schema"], 1);
+    assert_eq!(report["schema"], 2);
     assert_eq!(report["tool"]["name"], "gpaudit");
     assert_eq!(report["site"]["version"], "11.1");
     assert_eq!(report["site"]["machines"].as_array().unwrap().len(), 3);

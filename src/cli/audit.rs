@@ -1,15 +1,15 @@
 //! `gpaudit audit`: load (scan or merge snapshots, with the API when
 //! configured), check, apply the policy, render.
 
-use super::args::{AdminArgs, FailOn};
-use super::common::{emit, hint, today, warn_all};
+use super::args::{AdminArgs, ColorChoice, FailOn, NarrowArgs};
+use super::common::{emit, hint, terminal_width, today, warn_all};
 use anyhow::anyhow;
 use gpaudit::audit;
 use gpaudit::baseline;
 use gpaudit::policy::Policy;
 use gpaudit::reference::{self, EnvFormat};
 use gpaudit::release::{ArcgisVersion, ReleaseTable};
-use gpaudit::report::{self, Format, RenderOptions};
+use gpaudit::report::{self, Format, RenderOptions, ReportFilter};
 use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -26,6 +26,8 @@ pub struct Args {
     pub reference_format: Option<EnvFormat>,
     pub target: Option<ArcgisVersion>,
     pub admin: AdminArgs,
+    pub narrow: NarrowArgs,
+    pub color: ColorChoice,
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
@@ -53,9 +55,17 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             ));
         }
     }
-    let report = audit::audit_for(&loaded.snapshot, &policy, today(), target);
+    let filter = ReportFilter {
+        machine: args.narrow.machine,
+        env: args.narrow.env,
+        service: args.narrow.service,
+        min_severity: args.narrow.min_severity.map(Into::into),
+    };
+    let report = audit::audit_for(&loaded.snapshot, &policy, today(), target, &filter);
+    let terminal = args.output.is_none() && std::io::stdout().is_terminal();
     let options = RenderOptions {
-        color: args.output.is_none() && std::io::stdout().is_terminal(),
+        color: args.color.enabled(terminal),
+        width: terminal_width(terminal),
     };
     let text = report::render(&report, args.format, &options);
     emit(&text, args.output.as_deref(), Some(&loaded))?;

@@ -33,6 +33,15 @@ impl AdminArgs {
     }
 }
 
+/// The columns a table may use: the terminal's (at least 60), else 120.
+pub fn terminal_width(terminal: bool) -> usize {
+    let detected = terminal
+        .then(|| comfy_table::Table::new().width())
+        .flatten()
+        .map(usize::from);
+    detected.map_or(gpaudit::report::RenderOptions::DEFAULT_WIDTH, |w| w.max(60))
+}
+
 /// Today, for waiver expiry.
 pub fn today() -> jiff::civil::Date {
     jiff::Zoned::now().date()

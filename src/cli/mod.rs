@@ -48,7 +48,11 @@ pub fn run(command: Command) -> anyhow::Result<ExitCode> {
             target,
             admin,
             reference_format,
+            narrow,
+            color,
         } => audit::run(audit::Args {
+            narrow,
+            color,
             inputs,
             config,
             format,
