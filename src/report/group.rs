@@ -207,7 +207,15 @@ fn build_group(findings: &[Finding], indices: &[usize], key: &GroupKey) -> Findi
 
 /// A short reason a finding gives a service, without its machine.
 pub fn reason_of(f: &Finding) -> String {
-    let pkg = f.package.as_deref().unwrap_or("?");
+    let Some(pkg) = f.package.as_deref() else {
+        return match f.code {
+            Code::SiteInconsistent => format!(
+                "env `{}` is not on every machine",
+                f.env.as_deref().unwrap_or("?")
+            ),
+            _ => reason_without_package(f),
+        };
+    };
     let env = f.env.as_deref().unwrap_or("?");
     match f.code {
         Code::ServiceImportUnresolved => format!("imports `{pkg}`, not provided by `{env}`"),
@@ -224,6 +232,13 @@ pub fn reason_of(f: &Finding) -> String {
         Code::SiteInconsistent => format!("`{pkg}` differs between machines in `{env}`"),
         Code::PipClobbered => format!("pip's `{pkg}` overwrote conda's in `{env}`"),
         Code::PipInstalled => format!("`{pkg}` was installed by pip in `{env}`"),
+        _ => reason_without_package(f),
+    }
+}
+
+fn reason_without_package(f: &Finding) -> String {
+    let env = f.env.as_deref().unwrap_or("?");
+    match f.code {
         Code::EnvMissing => format!("env `{env}` does not exist"),
         Code::EnvNotArcgis => format!("env `{env}` has no arcpy"),
         Code::EnvReleaseMismatch => format!("env `{env}` is at another ArcGIS release"),
@@ -231,7 +246,7 @@ pub fn reason_of(f: &Finding) -> String {
         Code::PerServiceEnvUnsupported => "condaEnvironmentPath needs 10.8.1 or later".into(),
         Code::ServiceCodePython2 => "its code is Python 2".into(),
         Code::ServiceCodeMissing => "its code was not found, so its imports are unchecked".into(),
-        Code::ScanError => format!("a file of `{env}` could not be read"),
+        Code::ScanError if f.env.is_some() => format!("a file of `{env}` could not be read"),
         _ => f.message.clone(),
     }
 }
