@@ -68,7 +68,12 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         width: terminal_width(terminal),
     };
     let text = report::render(&report, args.format, &options);
-    emit(&text, args.output.as_deref(), Some(&loaded))?;
+    let what = format!(
+        "the report ({} findings, {} services at risk)",
+        report.findings.len(),
+        report.services_at_risk.len()
+    );
+    emit(&text, &what, args.output.as_deref(), Some(&loaded))?;
     Ok(args
         .fail_on
         .exit_code(report.findings.iter().map(|f| f.severity)))

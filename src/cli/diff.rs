@@ -35,7 +35,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         color: terminal,
         width: super::common::terminal_width(terminal),
     };
-    print!("{}", report::render(&report, args.format, &options));
+    super::common::out(&report::render(&report, args.format, &options));
     Ok(args
         .fail_on
         .exit_code(report.changes.iter().map(|c| c.severity)))

@@ -209,10 +209,9 @@ fn build_group(findings: &[Finding], indices: &[usize], key: &GroupKey) -> Findi
 pub fn reason_of(f: &Finding) -> String {
     let Some(pkg) = f.package.as_deref() else {
         return match f.code {
-            Code::SiteInconsistent => format!(
-                "env `{}` is not on every machine",
-                f.env.as_deref().unwrap_or("?")
-            ),
+            Code::SiteInconsistent => {
+                format!("env `{}` is missing", f.env.as_deref().unwrap_or("?"))
+            }
             _ => reason_without_package(f),
         };
     };
