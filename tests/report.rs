@@ -7,7 +7,7 @@ use std::io::Read;
 use std::process::{Command as Process, Stdio};
 
 fn demo() -> String {
-    demo_site().to_str().unwrap().to_string()
+    demo_site().display().to_string()
 }
 
 #[test]
