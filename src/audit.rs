@@ -130,14 +130,37 @@ pub fn audit_for(
         machines: snapshot.machines.iter().map(|m| m.name.clone()).collect(),
     };
     let matrix = matrix(snapshot, &releases, &applied.findings);
-    Report::assemble(
+    let mut report = Report::assemble(
         site,
         applied.findings,
         applied.waived,
         matrix,
         target.map(|t| t.server.to_string()),
         filter.clone(),
-    )
+    );
+    add_why_chains(snapshot, &mut report);
+    report
+}
+
+/// For each package group, who pulls the package in: the `depends` edges
+/// above it (two levels) in the env on the group's first machine that has it.
+fn add_why_chains(snapshot: &Snapshot, report: &mut Report) {
+    for g in &mut report.groups {
+        let (Some(package), Some(env)) = (&g.package, &g.env) else {
+            continue;
+        };
+        let found = g.machines.iter().find_map(|m| {
+            let (_, e) = snapshot.find_env(m, env).ok()?;
+            e.package(package).map(|_| e)
+        });
+        if let Some(e) = found {
+            g.why = crate::graph::DepGraph::build(e)
+                .why_edges(package, 2, 12)
+                .into_iter()
+                .map(|(from, to, spec)| crate::report::WhyLink { from, to, spec })
+                .collect();
+        }
+    }
 }
 
 /// Every env of every machine with its release, services and worst finding.

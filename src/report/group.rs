@@ -31,6 +31,18 @@ pub struct FindingGroup {
     pub services: Vec<String>,
     /// The group's findings, identical ones on several machines merged.
     pub entries: Vec<GroupEntry>,
+    /// For a package group: who pulls the package in (two levels up), in
+    /// the env on the group's first machine.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub why: Vec<WhyLink>,
+}
+
+/// One `depends` edge: `from` requires `to` with `spec`.
+#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+pub struct WhyLink {
+    pub from: String,
+    pub to: String,
+    pub spec: String,
 }
 
 /// One finding, or the same finding on several machines.
@@ -202,6 +214,7 @@ fn build_group(findings: &[Finding], indices: &[usize], key: &GroupKey) -> Findi
         machines,
         services,
         entries,
+        why: Vec::new(),
     }
 }
 

@@ -5,12 +5,13 @@
 
 mod fit;
 pub mod group;
+mod html;
 mod json;
 pub(crate) mod markdown;
 pub mod risk;
 pub(crate) mod table;
 
-pub use group::{FindingGroup, GroupEntry};
+pub use group::{FindingGroup, GroupEntry, WhyLink};
 pub use risk::ServiceAtRisk;
 
 pub use markdown::render_markdown;
@@ -25,6 +26,7 @@ pub enum Format {
     Table,
     Json,
     Markdown,
+    Html,
 }
 
 impl Format {
@@ -34,6 +36,7 @@ impl Format {
             Format::Table => &table::TableFormat,
             Format::Json => &json::JsonFormat,
             Format::Markdown => &markdown::MarkdownFormat,
+            Format::Html => &html::HtmlFormat,
         }
     }
 }
