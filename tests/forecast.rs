@@ -28,9 +28,17 @@ fn forecast_to_11_3() {
         "error GIS1.EXAMPLE.COM hydro numpy",
         "error GIS1.EXAMPLE.COM hydro python",
         "error GIS1.EXAMPLE.COM hydro numba",
+        // Esri's whole Pro 3.3 stack: arcgispro and arcpy-base are in it
+        // too, and the pins `arcgispro 3.1.*`, `arcpy-base 3.1.*` fail it.
+        "error GIS1.EXAMPLE.COM hydro arcgispro",
+        "error GIS1.EXAMPLE.COM hydro arcpy-base",
     ] {
         assert!(pins.contains(&want.to_string()), "{want} not in {pins:#?}");
     }
+    // Values come from Esri's list now: nothing is "unverified".
+    assert!(findings(&report, "upgrade-pin-conflict")
+        .iter()
+        .all(|f| !f["message"].as_str().unwrap().contains("unverified")));
     assert!(brief(&report, "upgrade-python-abi")
         .contains(&"warning GIS1.EXAMPLE.COM hydro numba".to_string()));
     assert_eq!(

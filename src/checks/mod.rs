@@ -95,24 +95,31 @@ pub fn site_release(snapshot: &Snapshot, releases: &ReleaseTable) -> Option<Site
     }
     snapshot.machines.iter().find_map(|m| {
         let env = m.arcgispro_py3()?;
-        let arcpy = env.package("arcpy")?;
-        let release = releases.server_for_arcpy(&arcpy.record.version)?;
+        let marker = release_marker(env)?;
+        let release = releases.server_for_arcpy(&marker.record.version)?;
         Some(SiteRelease {
             version: release.server.clone(),
             source: format!(
-                "derived from arcpy {} in arcgispro-py3 on {}",
-                arcpy.record.version.as_str(),
+                "derived from {} {} in arcgispro-py3 on {}",
+                marker.name(),
+                marker.record.version.as_str(),
                 m.name
             ),
         })
     })
 }
 
-/// The Server release an env's arcpy belongs to.
+/// The package whose version is the env's ArcGIS Pro release: `arcpy`, or
+/// `arcgispro` in envs before Pro 2.7, which have no arcpy package.
+pub fn release_marker(env: &Env) -> Option<&crate::snapshot::Package> {
+    env.package("arcpy").or_else(|| env.package("arcgispro"))
+}
+
+/// The Server release an env's arcpy (or arcgispro) belongs to.
 pub fn env_release(env: &Env, releases: &ReleaseTable) -> Option<ArcgisVersion> {
-    let arcpy = env.package("arcpy")?;
+    let marker = release_marker(env)?;
     releases
-        .server_for_arcpy(&arcpy.record.version)
+        .server_for_arcpy(&marker.record.version)
         .map(|r| r.server.clone())
 }
 
