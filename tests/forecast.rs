@@ -41,6 +41,34 @@ fn forecast_to_11_3() {
         .all(|f| !f["message"].as_str().unwrap().contains("unverified")));
     assert!(brief(&report, "upgrade-python-abi")
         .contains(&"warning GIS1.EXAMPLE.COM hydro numba".to_string()));
+    // click and pyarrow are in Pro 3.3's stack: the stack's versions replace
+    // the clone's py39 builds, so they are no ABI warning; but GIS1's admin
+    // asked for `pyarrow=0.17`, which the stack's pyarrow 15.0.0 contradicts.
+    let abi = brief(&report, "upgrade-python-abi");
+    assert!(
+        !abi.iter()
+            .any(|f| f.ends_with(" click") || f.ends_with(" pyarrow")),
+        "{abi:#?}"
+    );
+    let pyarrow = findings(&report, "upgrade-pin-conflict")
+        .into_iter()
+        .find(|f| f["package"] == "pyarrow")
+        .unwrap();
+    assert_eq!(pyarrow["machine"], "GIS1.EXAMPLE.COM");
+    assert_eq!(pyarrow["expected"], "pyarrow 15.0.0");
+    assert_eq!(pyarrow["found"], "pyarrow 0.17.* (conda-meta/history)");
+    // numba is blocked by the stack's numpy, and says so.
+    let numba = findings(&report, "upgrade-pin-conflict")
+        .into_iter()
+        .find(|f| f["package"] == "numba")
+        .unwrap();
+    assert!(
+        numba["message"]
+            .as_str()
+            .unwrap()
+            .contains("numpy blocks it"),
+        "{numba}"
+    );
     assert_eq!(
         brief(&report, "upgrade-unowned-files"),
         ["warning GIS1.EXAMPLE.COM hydro "]
@@ -64,6 +92,13 @@ fn forecast_to_11_3() {
     // The services an upgrade of hydro hits are listed.
     let hydro = findings(&report, "upgrade-needs-proup")[0];
     assert_eq!(hydro["services"].as_array().unwrap().len(), 4);
+    // Without --channel, the report says that no solve was run and how to run one.
+    let message = hydro["message"].as_str().unwrap();
+    assert!(
+        message.contains("262 packages) plus its 6 added package(s)")
+            && message.contains("no solve was run"),
+        "{message}"
+    );
 }
 
 #[test]
