@@ -27,6 +27,7 @@ pub mod rules;
 pub mod scan;
 pub mod site;
 pub mod snapshot;
+pub mod solve;
 pub mod stacks;
 
 pub use finding::{Code, Finding, Severity};

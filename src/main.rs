@@ -62,6 +62,11 @@ enum Command {
         /// scripts' imports of modules its Python removed become errors.
         #[arg(long, value_name = "RELEASE")]
         target: Option<ArcgisVersion>,
+        /// With --target: solve each clone's re-creation on the target over
+        /// these local channels (repodata.json files, subdir folders, or
+        /// channel folders with win-64/ and noarch/), first = highest priority.
+        #[arg(long = "channel", value_name = "DIR_OR_FILE", num_args = 1.., requires = "target")]
+        channel: Vec<PathBuf>,
         #[command(flatten)]
         admin: AdminArgs,
         /// Read --reference as this format instead of detecting it.
@@ -431,8 +436,13 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             reference,
             reference_format,
             target,
+            channel,
             admin,
         } => {
+            let channels = match channel.is_empty() {
+                true => None,
+                false => Some(gpaudit::solve::Channels::load(&channel)?),
+            };
             let mut loaded = load_with_live(&inputs, &admin)?;
             if let Some(arg) = reference {
                 let (path, selector) = reference::split_selector(&arg);
@@ -466,7 +476,13 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     ));
                 }
             }
-            let report = audit::audit_for(&loaded.snapshot, &policy, today(), target);
+            let report = audit::audit_with_channels(
+                &loaded.snapshot,
+                &policy,
+                today(),
+                target,
+                channels.as_ref(),
+            );
             let text = match format {
                 Format::Json => report.to_json() + "\n",
                 Format::Markdown => render_markdown(&report),

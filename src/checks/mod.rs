@@ -17,6 +17,7 @@ mod scan_error;
 mod service_code;
 mod site;
 mod upgrade;
+mod upgrade_solve;
 
 use crate::finding::{Code, Finding};
 use crate::release::{ArcgisVersion, ReleaseTable};
@@ -43,6 +44,8 @@ pub struct Context<'a> {
     pub target_python: Option<crate::python::PyVersion>,
     /// The release an upgrade goes to (`audit --target`).
     pub target: Option<crate::release::Release>,
+    /// Local channels to solve the upgrade over (`audit --target --channel`).
+    pub channels: Option<&'a crate::solve::Channels>,
 }
 
 impl<'a> Context<'a> {
@@ -55,6 +58,7 @@ impl<'a> Context<'a> {
             site_release,
             target_python: None,
             target: None,
+            channels: None,
         }
     }
 
@@ -161,6 +165,7 @@ const CHECKS: &[Check] = &[
     reference::reference_findings,
     live::live_findings,
     upgrade::upgrade_forecast,
+    upgrade_solve::upgrade_solve,
     scan_error::scan_errors,
     service_code::service_code,
 ];

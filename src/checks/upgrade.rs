@@ -188,7 +188,11 @@ fn forecast_env(
     out: &mut Vec<Finding>,
 ) {
     let to = &target.server;
-    let solve_note = "they were checked against the stack's versions, but no solve was run";
+    let solve_note = if ctx.channels.is_some() {
+        "the solve over the given channels is reported as upgrade-unsolvable or upgrade-will-change"
+    } else {
+        "they were checked against the stack's versions, but no solve was run: pass `--channel` with local copies of the channels proup uses (esri's and main's win-64 and noarch repodata.json) to know whether proup finds versions that fit"
+    };
     if ctx.releases.supports(to, Feature::Proup) {
         // Esri documents `-n` for envs in the install's envs folder; `-p`
         // for an env elsewhere is not confirmed.
