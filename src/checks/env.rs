@@ -81,14 +81,15 @@ pub fn env_not_arcgis(ctx: &Context) -> Vec<Finding> {
     let mut out = Vec::new();
     for machine in &ctx.snapshot.machines {
         for env in &machine.envs {
-            if env.package("arcpy").is_some() || machine.services_in(&env.path).is_empty() {
+            // Before Pro 2.7 an ArcGIS env has `arcgispro` and no arcpy package.
+            if release_marker(env).is_some() || machine.services_in(&env.path).is_empty() {
                 continue;
             }
             out.push(
                 env_finding(
                     Code::EnvNotArcgis,
                     format!(
-                        "env `{}` on {} has no arcpy, but GP services run in it; proswap refuses such envs",
+                        "env `{}` on {} has no arcpy (nor arcgispro), but GP services run in it; proswap refuses such envs",
                         env.name, machine.name
                     ),
                     machine,
@@ -303,5 +304,18 @@ mod tests {
             "{}",
             f[0].message
         );
+    }
+
+    #[test]
+    fn an_env_before_pro_2_7_is_an_arcgis_env_by_its_arcgispro() {
+        let old = env(
+            "clone",
+            &[("arcgispro", "2.6", "0"), ("python", "3.6.10", "h_0")],
+        );
+        let mut m = machine("GIS1", vec![old]);
+        bind(&mut m, "Tools/X.GPServer", "/envs/clone", "clone");
+        let snap = snapshot(vec![m], Some("10.8.1"));
+        assert!(run_one(&snap, env_not_arcgis).is_empty());
+        assert!(run_one(&snap, env_release_mismatch).is_empty());
     }
 }

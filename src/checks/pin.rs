@@ -62,7 +62,10 @@ pub fn pin_file_missing(ctx: &Context) -> Vec<Finding> {
             continue;
         };
         for env in &machine.envs {
-            if env.is_arcgispro_py3() || env.pinned.is_some() || env.package("arcpy").is_none() {
+            if env.is_arcgispro_py3()
+                || env.pinned.is_some()
+                || super::release_marker(env).is_none()
+            {
                 continue;
             }
             out.push(
