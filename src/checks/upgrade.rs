@@ -76,6 +76,14 @@ fn target_version(target: &Release, name: &str) -> Option<(Version, String)> {
     Some((v, format!("{} {}{how}", name, p.version)))
 }
 
+/// The target stack's `name`, shown, when `spec` (about `name`) rejects
+/// its version.
+fn contradicted(target: &Release, spec: &MatchSpec, name: &str) -> Option<String> {
+    let vspec = spec.version.as_ref()?;
+    let (v, shown) = target_version(target, name)?;
+    (!vspec.matches(&v)).then_some(shown)
+}
+
 /// Where the target's stack comes from, as the messages say it.
 fn stack_source(target: &Release) -> String {
     match &target.stack_source {
@@ -117,11 +125,7 @@ fn blocked_added<'a>(target: &Release, added: &[&'a Package]) -> Vec<Blocked<'a>
             let Some(name) = spec_name(&spec) else {
                 continue;
             };
-            let Some(vspec) = &spec.version else { continue };
-            let Some((v, shown)) = target_version(target, name) else {
-                continue;
-            };
-            if !vspec.matches(&v) {
+            if let Some(shown) = contradicted(target, &spec, name) {
                 out.push(Blocked {
                     package: p,
                     spec: entry,
@@ -240,15 +244,12 @@ fn forecast_env(
     // An added package the target stack also ships is replaced by the
     // stack's version; the admin's spec for it must still hold.
     for spec in requested_specs(env, &added) {
-        let (Some(name), Some(vspec)) = (spec_name(&spec), &spec.version) else {
+        let Some(name) = spec_name(&spec) else {
             continue;
         };
-        let Some((v, shown)) = target_version(target, name) else {
+        let Some(shown) = contradicted(target, &spec, name) else {
             continue;
         };
-        if vspec.matches(&v) {
-            continue;
-        }
         out.push(
             env_finding(
                 Code::UpgradePinConflict,
@@ -325,13 +326,9 @@ fn forecast_env(
                 rattler_conda_types::PackageName::try_from(name.as_str())
                     .is_ok_and(|n| spec.name.matches(&n))
             }) {
-                let Some(vspec) = &spec.version else { continue };
-                let Some((v, shown)) = target_version(target, name) else {
+                let Some(shown) = contradicted(target, &spec, name) else {
                     continue;
                 };
-                if vspec.matches(&v) {
-                    continue;
-                }
                 out.push(
                     env_finding(
                         Code::UpgradePinConflict,
