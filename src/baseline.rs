@@ -111,6 +111,10 @@ pub fn from_release(release: &Release) -> Result<Baseline, String> {
             env!("CARGO_PKG_VERSION")
         ),
         "conda reads one match spec per line; these stop `conda install` from moving the stack.".into(),
+        format!(
+            "Server {} <-> Pro {}: {} (gpaudit's release table; Esri's list has no pairing).",
+            release.server, release.pro, release.source
+        ),
     ];
     if let Some(stack) = &release.stack_source {
         header.push(format!(
