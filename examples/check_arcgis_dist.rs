@@ -40,7 +40,7 @@ fn main() -> ExitCode {
     let old = EsriStacks::builtin();
     let mut changes = 0;
     for stack in new.stacks() {
-        let Some(before) = old.for_pro(&stack.pro) else {
+        let Some(before) = old.for_pro(stack.major_minor.0, stack.major_minor.1) else {
             println!(
                 "Pro {}: new release ({} packages)",
                 stack.pro,
@@ -67,7 +67,10 @@ fn main() -> ExitCode {
         }
     }
     for stack in old.stacks() {
-        if new.for_pro(&stack.pro).is_none() {
+        if new
+            .for_pro(stack.major_minor.0, stack.major_minor.1)
+            .is_none()
+        {
             println!("Pro {}: release no longer listed", stack.pro);
             changes += 1;
         }
@@ -75,7 +78,10 @@ fn main() -> ExitCode {
     // Which Server rows the new copy gives a stack (the pairing is ours).
     let table = ReleaseTable::builtin();
     for r in table.releases() {
-        if new.for_pro(&r.pro).is_none() {
+        if new
+            .for_pro(r.pro.semver().major, r.pro.semver().minor)
+            .is_none()
+        {
             println!(
                 "note: Server {} (Pro {}) has no stack in the new copy",
                 r.server, r.pro
@@ -83,7 +89,11 @@ fn main() -> ExitCode {
         }
     }
     for stack in new.stacks() {
-        if !table.releases().iter().any(|r| r.pro == stack.pro) {
+        if !table
+            .releases()
+            .iter()
+            .any(|r| (r.pro.semver().major, r.pro.semver().minor) == stack.major_minor)
+        {
             println!(
                 "note: Pro {} has no Server row in rules/releases.toml (add one only with a source for the pairing)",
                 stack.pro

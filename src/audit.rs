@@ -2,6 +2,7 @@
 //! snapshots), run the checks, apply the policy, and build the report.
 
 use crate::checks::{self, Context};
+use crate::model::{Snapshot, SnapshotError, ToolInfo};
 use crate::paths;
 use crate::policy::Policy;
 use crate::release::ReleaseTable;
@@ -9,7 +10,6 @@ use crate::report::{Report, ReportSite, Summary, REPORT_SCHEMA};
 use crate::rules::RuleBook;
 use crate::scan;
 use crate::site::{Site, SiteError};
-use crate::snapshot::{Snapshot, SnapshotError, ToolInfo};
 use jiff::civil::Date;
 use std::path::{Path, PathBuf};
 
@@ -24,6 +24,8 @@ pub enum InputError {
     Mixed(String),
     #[error("{path}: cannot read: {cause}")]
     Read { path: String, cause: std::io::Error },
+    #[error("reading the Administrator API failed unexpectedly")]
+    LiveCrashed,
 }
 
 /// A loaded input.
@@ -144,4 +146,59 @@ pub fn audit_with_channels(
         summary: Summary::of(&applied.findings, applied.waived),
         findings: applied.findings,
     }
+}
+
+/// The site file among `inputs`, when they are one site file (or a folder
+/// holding one): what decides whether the Administrator API is read.
+pub fn site_of(inputs: &[PathBuf]) -> Option<Site> {
+    let [one] = inputs else { return None };
+    let file = if one.is_dir() {
+        one.join("site.toml")
+    } else {
+        one.clone()
+    };
+    std::fs::read_to_string(&file)
+        .ok()
+        .filter(|t| !is_snapshot_text(t))
+        .and_then(|t| Site::parse(&t, &file).ok())
+}
+
+/// Load the inputs and, with a signed-in client, read the Administrator API
+/// at the same time. An API that cannot be read is a scan error; the disk
+/// audit goes on.
+pub fn load_with_live(
+    inputs: &[PathBuf],
+    live: Option<(&mut (dyn crate::admin::SiteAdmin + Send), &str)>,
+) -> Result<Loaded, InputError> {
+    let Some((client, url)) = live else {
+        return load(inputs);
+    };
+    let (loaded, api) = std::thread::scope(|scope| {
+        let api = scope.spawn(move || crate::admin::gather_live(client, url));
+        let loaded = load(inputs);
+        (loaded, api.join())
+    });
+    let mut loaded = loaded?;
+    let scan_error = |path: String, message: String| crate::model::ScanError {
+        machine: None,
+        env: None,
+        env_path: None,
+        path,
+        message,
+    };
+    match api {
+        Ok(Ok((live, problems))) => {
+            for problem in problems {
+                let e = scan_error(live.url.clone(), format!("Administrator API: {problem}"));
+                loaded.snapshot.scan_errors.push(e);
+            }
+            loaded.snapshot.add_live(live);
+        }
+        Ok(Err(e)) => loaded.snapshot.scan_errors.push(scan_error(
+            crate::redact::text(url),
+            format!("the Administrator API could not be read, so live states are not checked: {e}"),
+        )),
+        Err(_) => return Err(InputError::LiveCrashed),
+    }
+    Ok(loaded)
 }

@@ -5,8 +5,8 @@
 //! the `reference-*` checks and `gpaudit diff`; it reports differences as
 //! data and decides no severity.
 
-use crate::finding::Code;
-use crate::reference::{Ecosystem, EnvListing, EnvPackage};
+use crate::finding::{Code, Condition};
+use crate::model::{Ecosystem, EnvListing, EnvPackage};
 use crate::roles::{Role, Roles};
 use pep508_rs::pep440_rs;
 use rattler_conda_types::{MatchSpec, ParseStrictness, Version};
@@ -96,23 +96,23 @@ impl Change {
 
     /// The rule-book condition for this difference: the role, and for a
     /// version difference its size (`native-minor`, `python-major`).
-    pub fn condition(&self) -> &'static str {
+    pub fn condition(&self) -> Condition {
         use Magnitude::*;
         use Role::*;
         match (self.kind, self.role, self.magnitude) {
-            (ChangeKind::Added, _, _) => "extra",
-            (ChangeKind::ChannelChanged, _, _) => "channel",
-            (_, Core, _) => "core",
-            (ChangeKind::Removed, Native, _) => "native",
-            (ChangeKind::Removed, Python, _) => "python",
-            (_, Native, Some(Major) | None) => "native-major",
-            (_, Native, Some(Minor)) => "native-minor",
-            (_, Native, Some(Patch)) => "native-patch",
-            (_, Native, Some(Build)) => "native-build",
-            (_, Python, Some(Major) | None) => "python-major",
-            (_, Python, Some(Minor)) => "python-minor",
-            (_, Python, Some(Patch)) => "python-patch",
-            (_, Python, Some(Build)) => "python-build",
+            (ChangeKind::Added, _, _) => Condition::Extra,
+            (ChangeKind::ChannelChanged, _, _) => Condition::Channel,
+            (_, Core, _) => Condition::Core,
+            (ChangeKind::Removed, Native, _) => Condition::Native,
+            (ChangeKind::Removed, Python, _) => Condition::Python,
+            (_, Native, Some(Major) | None) => Condition::NativeMajor,
+            (_, Native, Some(Minor)) => Condition::NativeMinor,
+            (_, Native, Some(Patch)) => Condition::NativePatch,
+            (_, Native, Some(Build)) => Condition::NativeBuild,
+            (_, Python, Some(Major) | None) => Condition::PythonMajor,
+            (_, Python, Some(Minor)) => Condition::PythonMinor,
+            (_, Python, Some(Patch)) => Condition::PythonPatch,
+            (_, Python, Some(Build)) => Condition::PythonBuild,
         }
     }
 
@@ -297,7 +297,7 @@ fn satisfies(spec: &str, y: &EnvPackage) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::reference::EnvFormat;
+    use crate::model::EnvFormat;
 
     fn pkg(name: &str, version: &str, build: &str) -> EnvPackage {
         EnvPackage {

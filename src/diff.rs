@@ -6,15 +6,12 @@
 
 use crate::compare::{compare, Change};
 use crate::finding::Severity;
+use crate::model::ToolInfo;
 use crate::reference::{self, split_selector, EnvFormat, EnvListing, ReadError, Selection};
-use crate::report::markdown::esc;
-use crate::report::table::{new_table, severity_cell};
 use crate::roles::Roles;
 use crate::rules::RuleBook;
 use crate::scan;
 use crate::site::Site;
-use crate::snapshot::ToolInfo;
-use comfy_table::Cell;
 use serde::Serialize;
 use std::path::Path;
 
@@ -120,7 +117,7 @@ fn site_at(path: &Path) -> Result<Option<Site>, ReadError> {
     if !file.is_file() {
         return Ok(None);
     }
-    let Ok(text) = scan::read_capped_text(&file) else {
+    let Ok(text) = crate::read::read_capped_text(&file) else {
         return Ok(None);
     };
     if !text
@@ -144,12 +141,11 @@ fn site_env(
 ) -> Result<EnvListing, ReadError> {
     site.references = Default::default();
     let snapshot = scan::scan_site(&site);
-    let (machine_name, found) =
-        reference::select_env(&snapshot, machine, env).map_err(|message| ReadError {
-            path: crate::paths::display(&site.file),
-            message,
-        })?;
-    let mut listing = EnvListing::from_env(found, format!("{machine_name}/{}", found.name));
+    let (found_machine, found) = snapshot.select_env(machine, env).map_err(|e| ReadError {
+        path: crate::paths::display(&site.file),
+        message: e.to_string(),
+    })?;
+    let mut listing = EnvListing::from_env(found, format!("{}/{}", found_machine.name, found.name));
     listing.warnings = snapshot
         .scan_errors
         .iter()
@@ -179,11 +175,8 @@ pub fn read_roots(arg: &str) -> Vec<std::path::PathBuf> {
 }
 
 impl DiffReport {
-    pub fn to_json(&self) -> String {
-        serde_json::to_string_pretty(self).unwrap_or_default() + "\n"
-    }
-
-    fn header(&self) -> String {
+    /// Both sides: where from, which form, how many packages.
+    pub fn header(&self) -> String {
         format!(
             "A: {} ({}, {} packages)\nB: {} ({}, {} packages)\n",
             self.a.source,
@@ -195,7 +188,7 @@ impl DiffReport {
         )
     }
 
-    fn summary_line(&self) -> String {
+    pub fn summary_line(&self) -> String {
         let s = &self.summary;
         format!(
             "{} difference(s): {} error, {} warning, {} info",
@@ -205,62 +198,10 @@ impl DiffReport {
             s.info
         )
     }
-
-    pub fn render_table(&self, color: bool) -> String {
-        let mut out = self.header();
-        if self.changes.is_empty() {
-            out.push_str("The two envs have the same packages.\n");
-            return out;
-        }
-        let mut table = new_table(color, &["Severity", "Package", "Role", "Change", "A", "B"]);
-        for entry in &self.changes {
-            let c = &entry.change;
-            let severity = severity_cell(entry.severity, color);
-            table.add_row(vec![
-                severity,
-                Cell::new(&c.name),
-                Cell::new(c.role.as_str()),
-                Cell::new(change_label(c)),
-                Cell::new(side_text(c.before.as_ref())),
-                Cell::new(side_text(c.after.as_ref())),
-            ]);
-        }
-        out.push_str(&table.to_string());
-        out.push('\n');
-        out.push_str(&self.summary_line());
-        out.push('\n');
-        out
-    }
-
-    pub fn render_markdown(&self) -> String {
-        let mut out = String::from("# Environment diff\n\n");
-        for line in self.header().lines() {
-            out.push_str(&format!("- {}\n", esc(line)));
-        }
-        out.push_str(&format!("\n{}\n", self.summary_line()));
-        if self.changes.is_empty() {
-            return out;
-        }
-        out.push_str(
-            "\n| Severity | Package | Role | Change | A | B |\n|---|---|---|---|---|---|\n",
-        );
-        for entry in &self.changes {
-            let c = &entry.change;
-            out.push_str(&format!(
-                "| {} | {} | {} | {} | {} | {} |\n",
-                entry.severity,
-                esc(&c.name),
-                c.role,
-                change_label(c),
-                esc(&side_text(c.before.as_ref())),
-                esc(&side_text(c.after.as_ref()))
-            ));
-        }
-        out
-    }
 }
 
-fn change_label(c: &Change) -> String {
+/// `upgraded (minor)` and the like.
+pub fn change_label(c: &Change) -> String {
     match c.magnitude {
         Some(m) if m != crate::compare::Magnitude::Build => {
             format!("{} ({})", c.kind.as_str(), m.as_str())
@@ -269,7 +210,8 @@ fn change_label(c: &Change) -> String {
     }
 }
 
-fn side_text(p: Option<&crate::reference::EnvPackage>) -> String {
+/// One side of a change: `1.20.1 py39_0 [esri]`, or `-` when absent.
+pub fn side_text(p: Option<&crate::reference::EnvPackage>) -> String {
     match p {
         None => "-".into(),
         Some(p) => match &p.channel {
@@ -328,7 +270,7 @@ mod tests {
             ]
         );
         assert!(report
-            .render_table(false)
+            .summary_line()
             .contains("9 difference(s): 3 error, 1 warning, 5 info"));
     }
 }

@@ -104,7 +104,7 @@ pub fn run(cmd: &CommandLine) -> Result<Finished, ExecError> {
     if let Some(dir) = cmd.cwd.as_ref().filter(|d| d.is_dir()) {
         command.current_dir(dir);
     }
-    command.env_remove(crate::admin::AdminConfig::DEFAULT_PASSWORD_ENV);
+    command.env_remove(crate::redact::DEFAULT_PASSWORD_ENV);
     if let Ok(hidden) = HIDDEN.lock() {
         for name in hidden.iter() {
             command.env_remove(name);

@@ -1,6 +1,8 @@
 //! Findings: what a check reports about the site. A finding is data, never an
 //! error; its severity is assigned afterwards, in one place (`policy`).
 
+use crate::location;
+pub use crate::location::Location;
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
@@ -82,6 +84,7 @@ codes! {
     ServiceCodeMissing => "service-code-missing",
     ServiceStateMismatch => "service-state-mismatch",
     ServiceStopped => "service-stopped",
+    SiteMachinesMismatch => "site-machines-mismatch",
     UpgradeNeedsProup => "upgrade-needs-proup",
     UpgradePythonAbi => "upgrade-python-abi",
     UpgradePinConflict => "upgrade-pin-conflict",
@@ -93,6 +96,62 @@ codes! {
     ScanError => "scan-error",
     WaiverExpired => "waiver-expired",
     WaiverUnmatched => "waiver-unmatched",
+}
+
+macro_rules! conditions {
+    ($($variant:ident => $name:literal,)*) => {
+        /// A circumstance a check saw that changes how bad its finding is:
+        /// the `when` keys of `rules/rules.toml`. Typed, so a check cannot
+        /// name one the rule book does not know, and the rule book is
+        /// refused when it names one no check emits.
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        pub enum Condition {
+            $($variant,)*
+        }
+
+        impl Condition {
+            /// Every condition, in declaration order.
+            pub const ALL: &'static [Condition] = &[$(Condition::$variant,)*];
+
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $(Condition::$variant => $name,)*
+                }
+            }
+
+            pub fn parse(s: &str) -> Option<Condition> {
+                match s {
+                    $($name => Some(Condition::$variant),)*
+                    _ => None,
+                }
+            }
+        }
+    };
+}
+
+conditions! {
+    Site11OrLater => "site-11-or-later",
+    Core => "core",
+    Native => "native",
+    Python => "python",
+    NativeMajor => "native-major",
+    NativeMinor => "native-minor",
+    NativePatch => "native-patch",
+    NativeBuild => "native-build",
+    PythonMajor => "python-major",
+    PythonMinor => "python-minor",
+    PythonPatch => "python-patch",
+    PythonBuild => "python-build",
+    Channel => "channel",
+    Extra => "extra",
+    Optional => "optional",
+    Target => "target",
+}
+
+impl fmt::Display for Condition {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
 }
 
 impl fmt::Display for Code {
@@ -123,7 +182,7 @@ pub struct Finding {
     pub code: Code,
     pub severity: Severity,
     #[serde(skip)]
-    pub condition: Option<&'static str>,
+    pub condition: Option<Condition>,
     pub message: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub machine: Option<String>,
@@ -139,8 +198,16 @@ pub struct Finding {
     pub expected: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub found: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub source: Option<String>,
+    /// Where it points (files as read here, with a line when known). The
+    /// JSON keeps schema 1's `source` string: `path[:line]`, comma-joined.
+    #[serde(
+        rename = "source",
+        default,
+        skip_serializing_if = "Vec::is_empty",
+        serialize_with = "location::serialize_joined",
+        deserialize_with = "location::deserialize_joined"
+    )]
+    pub locations: Vec<Location>,
     pub services: Vec<String>,
 }
 
@@ -160,7 +227,7 @@ impl Finding {
             service: None,
             expected: None,
             found: None,
-            source: None,
+            locations: Vec::new(),
             services: Vec::new(),
         }
     }
@@ -196,8 +263,12 @@ impl Finding {
         self
     }
 
-    pub fn source(mut self, source: impl Into<String>) -> Self {
-        self.source = Some(source.into());
+    /// Add a place the finding points to (once).
+    pub fn location(mut self, location: impl Into<Location>) -> Self {
+        let location = location.into();
+        if !self.locations.contains(&location) {
+            self.locations.push(location);
+        }
         self
     }
 
@@ -208,7 +279,7 @@ impl Finding {
         self
     }
 
-    pub fn condition(mut self, condition: &'static str) -> Self {
+    pub fn condition(mut self, condition: Condition) -> Self {
         self.condition = Some(condition);
         self
     }
@@ -227,7 +298,7 @@ impl Finding {
             (
                 self.package.as_deref(),
                 self.service.as_deref(),
-                self.source.as_deref(),
+                &self.locations,
             ),
             (
                 self.expected.as_deref(),

@@ -4,7 +4,7 @@
 //! cycle-safe: conda envs do contain dependency cycles.
 
 use crate::checks::{parse_spec, spec_name};
-use crate::snapshot::Env;
+use crate::model::{Env, Machine};
 use petgraph::graph::{DiGraph, NodeIndex};
 use petgraph::visit::{Bfs, EdgeRef, Reversed};
 use petgraph::Direction;
@@ -187,6 +187,73 @@ impl DepGraph {
         out.push_str("}\n");
         out
     }
+}
+
+/// What `gpaudit graph` is asked about an env.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Query {
+    /// The summary: counts and top-level packages.
+    Summary,
+    /// Who pulls a package in.
+    Why(String),
+    /// Everything affected if a package changed, and the env's services.
+    Dependents(String),
+    /// The whole graph as Graphviz DOT.
+    Dot,
+}
+
+/// A package the query names is not in the env.
+#[derive(Debug, thiserror::Error)]
+#[error("`{package}` is not installed in env `{env}` on {machine}")]
+pub struct NotInstalled {
+    pub package: String,
+    pub env: String,
+    pub machine: String,
+}
+
+/// Answer a query about `env` on `machine` as text.
+pub fn answer(machine: &Machine, env: &Env, query: &Query) -> Result<String, NotInstalled> {
+    let graph = DepGraph::build(env);
+    let missing = |package: &str| NotInstalled {
+        package: package.to_string(),
+        env: env.name.clone(),
+        machine: machine.name.clone(),
+    };
+    Ok(match query {
+        Query::Dot => graph.to_dot(&env.name),
+        Query::Why(package) => graph.why(package).ok_or_else(|| missing(package))?,
+        Query::Dependents(package) => {
+            let deps = graph.dependents(package).ok_or_else(|| missing(package))?;
+            let mut out = format!(
+                "{} package(s) in env `{}` on {} depend on {package}:\n",
+                deps.len(),
+                env.name,
+                machine.name
+            );
+            for d in deps {
+                let _ = writeln!(out, "  {d}");
+            }
+            let services = machine.services_in(&env.path);
+            let _ = writeln!(
+                out,
+                "{} GP service(s) run in this env on {}:",
+                services.len(),
+                machine.name
+            );
+            for s in services {
+                let _ = writeln!(out, "  {s}");
+            }
+            out
+        }
+        Query::Summary => format!(
+            "env `{}` on {}: {} packages, {} dependency edges; top-level packages:\n  {}\n",
+            env.name,
+            machine.name,
+            graph.graph.node_count(),
+            graph.graph.edge_count(),
+            graph.top_level().join("\n  ")
+        ),
+    })
 }
 
 #[cfg(test)]

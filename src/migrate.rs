@@ -7,8 +7,8 @@
 //! nothing here runs a command or calls the API.
 
 use crate::checks::{env_release, Context};
+use crate::model::{Env, EnvOrigin, Machine, Snapshot, ToolInfo};
 use crate::release::ReleaseTable;
-use crate::snapshot::{Env, EnvOrigin, Machine, Snapshot, ToolInfo};
 use serde::{Deserialize, Serialize};
 use std::path::Path;
 
@@ -270,7 +270,7 @@ pub fn build(
     }
 }
 
-fn kind_name(kind: StepKind) -> &'static str {
+pub fn kind_name(kind: StepKind) -> &'static str {
     match kind {
         StepKind::Snapshot => "snapshot",
         StepKind::Stop => "stop",
@@ -278,6 +278,19 @@ fn kind_name(kind: StepKind) -> &'static str {
         StepKind::Verify => "verify",
         StepKind::Start => "start",
     }
+}
+
+/// A plan whose shape apply cannot trust (hand-edited, or damaged).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum InvalidPlan {
+    #[error("env `{0}` is in the plan twice")]
+    DuplicateEnv(String),
+    #[error("env `{0}`: its steps must be snapshot, stop, proup, verify, start, in that order")]
+    StepOrder(String),
+    #[error("step `{step}` is not under env `{env}`")]
+    StepNotUnderEnv { step: String, env: String },
+    #[error("step `{0}` has no command line")]
+    NoCommandLine(String),
 }
 
 /// Why a plan file cannot be applied.
@@ -324,6 +337,7 @@ impl PlanStep {
 }
 
 impl MigrationPlan {
+    /// The plan file `apply` reads (pretty JSON, a final newline).
     pub fn to_json(&self) -> String {
         serde_json::to_string_pretty(self).unwrap_or_default() + "\n"
     }
@@ -352,13 +366,13 @@ impl MigrationPlan {
         }
         let plan: MigrationPlan =
             serde_json::from_value(value).map_err(|e| err(format!("not a valid plan: {e}")))?;
-        plan.validate().map_err(err)?;
+        plan.validate().map_err(|e| err(e.to_string()))?;
         Ok(plan)
     }
 
     /// A plan apply can trust: each env's five steps in their order, ids
     /// unique and under the env's id, a command line for proup.
-    fn validate(&self) -> Result<(), String> {
+    fn validate(&self) -> Result<(), InvalidPlan> {
         const ORDER: [StepKind; 5] = [
             StepKind::Snapshot,
             StepKind::Stop,
@@ -370,18 +384,18 @@ impl MigrationPlan {
         for m in &self.machines {
             for e in &m.envs {
                 if !ids.insert(e.id.to_ascii_lowercase()) {
-                    return Err(format!("env `{}` is in the plan twice", e.id));
+                    return Err(InvalidPlan::DuplicateEnv(e.id.clone()));
                 }
                 let kinds: Vec<StepKind> = e.steps.iter().map(|s| s.kind).collect();
                 if kinds != ORDER {
-                    return Err(format!(
-                        "env `{}`: its steps must be snapshot, stop, proup, verify, start, in that order",
-                        e.id
-                    ));
+                    return Err(InvalidPlan::StepOrder(e.id.clone()));
                 }
                 for s in &e.steps {
                     if !s.id.starts_with(&format!("{}/", e.id)) {
-                        return Err(format!("step `{}` is not under env `{}`", s.id, e.id));
+                        return Err(InvalidPlan::StepNotUnderEnv {
+                            step: s.id.clone(),
+                            env: e.id.clone(),
+                        });
                     }
                 }
                 let proup = &e.steps[2];
@@ -390,7 +404,7 @@ impl MigrationPlan {
                     .as_ref()
                     .is_none_or(|a| a.is_empty() || a[0].is_empty())
                 {
-                    return Err(format!("step `{}` has no command line", proup.id));
+                    return Err(InvalidPlan::NoCommandLine(proup.id.clone()));
                 }
             }
         }
@@ -408,7 +422,8 @@ impl MigrationPlan {
         sha256_hex(value.to_string().as_bytes())
     }
 
-    fn rows(&self) -> Vec<[String; 4]> {
+    /// One row per step: machine, env, step, what it does.
+    pub fn rows(&self) -> Vec<[String; 4]> {
         let mut rows = Vec::new();
         for m in &self.machines {
             for e in &m.envs {
@@ -427,50 +442,6 @@ impl MigrationPlan {
             }
         }
         rows
-    }
-
-    pub fn render_table(&self) -> String {
-        if self.machines.is_empty() {
-            return "Every clone is at its machine's release: nothing to migrate.\n".into();
-        }
-        let mut table = comfy_table::Table::new();
-        table
-            .load_preset(comfy_table::presets::ASCII_FULL_CONDENSED)
-            .set_header(vec!["Machine", "Env", "Step", "What"]);
-        for r in self.rows() {
-            table.add_row(r.to_vec());
-        }
-        format!(
-            "Migration plan for site {}: machines one at a time, in this order.\n{table}\nSave it with `--format json -o plan.json`, then check it with `gpaudit apply plan.json` (a dry run) and run it with `--execute`.\n",
-            self.site
-        )
-    }
-
-    pub fn render_markdown(&self) -> String {
-        let esc = crate::report::markdown::esc;
-        let mut out = format!("# Migration plan: {}\n\n", esc(&self.site));
-        if self.machines.is_empty() {
-            out.push_str("Every clone is at its machine's release: nothing to migrate.\n");
-            return out;
-        }
-        for m in &self.machines {
-            out.push_str(&format!("## {} (now {})\n\n", esc(&m.machine), m.release));
-            for e in &m.envs {
-                out.push_str(&format!(
-                    "### `{}`: {} → {}\n\nfingerprint `{}`\n\n",
-                    e.env, e.from_release, e.to_release, e.fingerprint
-                ));
-                for s in &e.steps {
-                    out.push_str(&format!("1. **{}** {}", kind_name(s.kind), esc(&s.detail)));
-                    if let Some(argv) = &s.argv {
-                        out.push_str(&format!(": `{}`", argv.join(" ")));
-                    }
-                    out.push('\n');
-                }
-                out.push('\n');
-            }
-        }
-        out
     }
 }
 
@@ -547,7 +518,10 @@ mod tests {
         // The plan round-trips through its JSON.
         let back: MigrationPlan = serde_json::from_str(&plan.to_json()).unwrap();
         assert_eq!(back.machines[0].envs[0].fingerprint, hydro.fingerprint);
-        assert!(plan.render_markdown().contains("`conda proup -n hydro`"));
+        assert!(plan
+            .rows()
+            .iter()
+            .any(|r| r[1] == "hydro" && r[3].ends_with("conda proup -n hydro")));
     }
 
     #[test]

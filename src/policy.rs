@@ -9,6 +9,10 @@ use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::path::Path;
 
+/// The codes the policy itself reports (about waivers); every other code
+/// is owned by a check.
+pub const CODES: &[Code] = &[Code::WaiverExpired, Code::WaiverUnmatched];
+
 /// A severity a user can give a code, `off` to drop it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "kebab-case")]
@@ -50,8 +54,8 @@ pub struct Waiver {
     pub service: Option<String>,
     pub reason: String,
     pub expires: Option<Date>,
-    /// `gpaudit.toml:12`, for reporting the waiver itself.
-    pub origin: String,
+    /// Where the waiver is written (`gpaudit.toml`, line 12).
+    pub origin: crate::location::Location,
 }
 
 impl Waiver {
@@ -114,6 +118,20 @@ impl Policy {
         Policy::parse(&text, &display)
     }
 
+    /// The policy an audit uses: the file given, else `gpaudit.toml` in
+    /// `dir` (beside the audited input) when there is one, else none.
+    pub fn for_audit(explicit: Option<&Path>, dir: &Path) -> Result<Policy, PolicyError> {
+        if let Some(path) = explicit {
+            return Policy::load(path);
+        }
+        let beside = dir.join("gpaudit.toml");
+        if beside.is_file() {
+            Policy::load(&beside)
+        } else {
+            Ok(Policy::default())
+        }
+    }
+
     pub fn parse(text: &str, path: &str) -> Result<Policy, PolicyError> {
         let text = text.strip_prefix('\u{feff}').unwrap_or(text);
         let fail = |problems| PolicyError {
@@ -166,7 +184,7 @@ impl Policy {
                     service: w.service,
                     reason: w.reason,
                     expires,
-                    origin: format!("{file_name}:{line}"),
+                    origin: crate::location::Location::at(file_name.as_str(), line),
                 });
             }
         }
@@ -196,7 +214,7 @@ impl Policy {
                     )
                     .expected(format!("expires on or after {today}"))
                     .found(format!("expired {expires}"))
-                    .source(w.origin.clone()),
+                    .location(w.origin.clone()),
                 );
             }
         }
@@ -232,7 +250,7 @@ impl Policy {
                             w.describe()
                         ),
                     )
-                    .source(w.origin.clone()),
+                    .location(w.origin.clone()),
                 );
             }
         }
@@ -250,7 +268,12 @@ impl Policy {
     }
 
     /// The final severity of a code (None: turned off).
-    fn severity(&self, rules: &RuleBook, code: Code, condition: Option<&str>) -> Option<Severity> {
+    fn severity(
+        &self,
+        rules: &RuleBook,
+        code: Code,
+        condition: Option<crate::Condition>,
+    ) -> Option<Severity> {
         match self.overrides.get(&code) {
             Some(Level::Off) => None,
             Some(Level::Error) => Some(Severity::Error),
@@ -287,7 +310,7 @@ mod tests {
         let findings = vec![
             Finding::new(Code::PipInstalled, "a"),
             Finding::new(Code::PinFileMissing, "b"),
-            Finding::new(Code::ArcmapService, "c").condition("site-11-or-later"),
+            Finding::new(Code::ArcmapService, "c").condition(crate::Condition::Site11OrLater),
         ];
         let out = policy.apply(findings, &rules, today());
         let got: Vec<_> = out.findings.iter().map(|f| (f.code, f.severity)).collect();
@@ -339,15 +362,22 @@ reason = "typo"
         let got: Vec<_> = out
             .findings
             .iter()
-            .map(|f| (f.code, f.package.as_deref(), f.source.as_deref()))
+            .map(|f| {
+                let source = crate::location::joined(&f.locations);
+                (
+                    f.code,
+                    f.package.as_deref(),
+                    (!source.is_empty()).then_some(source),
+                )
+            })
             .collect();
         assert_eq!(
             got,
             vec![
                 (Code::PinViolation, Some("scipy"), None),
                 (Code::PipInstalled, None, None),
-                (Code::WaiverExpired, None, Some("gpaudit.toml:9")),
-                (Code::WaiverUnmatched, None, Some("gpaudit.toml:14")),
+                (Code::WaiverExpired, None, Some("gpaudit.toml:9".into())),
+                (Code::WaiverUnmatched, None, Some("gpaudit.toml:14".into())),
             ]
         );
     }

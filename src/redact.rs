@@ -4,6 +4,10 @@
 //! report or a snapshot. Masking is rattler_redaction's; this module only
 //! finds the URLs in free text.
 
+/// The environment variable the administrator's password is read from by
+/// default; no child process gpaudit starts ever sees it.
+pub const DEFAULT_PASSWORD_ENV: &str = "GPAUDIT_PASSWORD";
+
 use rattler_redaction::{redact_url_for_display, DEFAULT_REDACTION_STR};
 use url::Url;
 

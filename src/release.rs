@@ -258,7 +258,8 @@ impl ReleaseTable {
     /// Every row takes the stack of its Pro release from Esri's list.
     pub fn with_esri_stacks(mut self, stacks: &crate::stacks::EsriStacks) -> ReleaseTable {
         for r in &mut self.releases {
-            if let Some(stack) = stacks.for_pro(&r.pro) {
+            let pro = r.pro.semver();
+            if let Some(stack) = stacks.for_pro(pro.major, pro.minor) {
                 r.take_esri_stack(stack);
             }
         }
@@ -478,7 +479,9 @@ mod tests {
         let raw = ReleaseTable::parse(BUILTIN).unwrap();
         let stacks = crate::stacks::EsriStacks::builtin();
         for r in raw.releases() {
-            let stack = stacks.for_pro(&r.pro).unwrap();
+            let stack = stacks
+                .for_pro(r.pro.semver().major, r.pro.semver().minor)
+                .unwrap();
             for (name, p) in &r.packages {
                 if let Some(esri) = stack.version_of(name) {
                     assert!(

@@ -4,9 +4,10 @@
 //! executed one service at a time: stop, wait for STOPPED, start, wait for
 //! STARTED. A failure is recorded and the rest still run.
 
-use crate::admin::{wait_for, ServiceRef, ServiceStatus, SiteAdmin};
+use crate::admin::{describe_machines, wait_for, ServiceRef, ServiceStatus, SiteAdmin};
+use crate::model::Snapshot;
 use serde::Serialize;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// What happens to one service.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -42,6 +43,53 @@ pub struct Outcome {
     pub action: Action,
     pub ok: bool,
     pub detail: String,
+}
+
+/// Services named on the command line that cannot be restarted.
+#[derive(Debug, thiserror::Error)]
+pub enum TargetError {
+    #[error("`{0}` is not a service (Folder/Name.GPServer)")]
+    NotAService(String),
+    #[error("`{0}` is not a GP service; restart only restarts GP services")]
+    NotGp(String),
+    #[error("no GP service runs in env `{0}` on any machine of the site")]
+    NoServiceInEnv(String),
+}
+
+/// The GP services a restart covers: the ones named, else those bound to
+/// `env` on any machine.
+pub fn targets(
+    snapshot: &Snapshot,
+    env: Option<&str>,
+    named: &[String],
+) -> Result<Vec<ServiceRef>, TargetError> {
+    if !named.is_empty() {
+        let mut out: Vec<ServiceRef> = Vec::new();
+        for k in named {
+            let s = ServiceRef::parse(k).ok_or_else(|| TargetError::NotAService(k.clone()))?;
+            if !s.is_gp() {
+                return Err(TargetError::NotGp(k.clone()));
+            }
+            if !out.iter().any(|o| o.key().eq_ignore_ascii_case(&s.key())) {
+                out.push(s);
+            }
+        }
+        return Ok(out);
+    }
+    let env = env.unwrap_or_default();
+    let mut keys: Vec<String> = snapshot
+        .machines
+        .iter()
+        .flat_map(|m| m.bindings.iter())
+        .filter(|b| b.env_name.eq_ignore_ascii_case(env))
+        .map(|b| b.service.clone())
+        .collect();
+    keys.sort();
+    keys.dedup();
+    if keys.is_empty() {
+        return Err(TargetError::NoServiceInEnv(env.to_string()));
+    }
+    Ok(keys.iter().filter_map(|k| ServiceRef::parse(k)).collect())
 }
 
 /// Read each service's state and decide what to do with it. A service
@@ -137,13 +185,13 @@ impl Plan {
 
 fn restart_one(admin: &mut dyn SiteAdmin, service: &ServiceRef, timeout: Duration) -> Outcome {
     let result = match stop_and_wait(admin, service, timeout) {
-        Ok(()) => start_and_wait(admin, service, timeout).map(|()| "restarted".to_string()),
+        Ok(()) => start_and_wait(admin, service, timeout).map(|on| format!("restarted: {on}")),
         // The stop may have half happened: never leave the service down
         // because of it.
         Err(stop_problem) => match admin.status(service) {
             Ok(s) if s.is_started() => Err(format!("{stop_problem}; it is still running")),
             _ => match start_and_wait(admin, service, timeout) {
-                Ok(()) => Err(format!("{stop_problem}; started it again")),
+                Ok(on) => Err(format!("{stop_problem}; started it again ({on})")),
                 Err(e) => Err(format!("{stop_problem}; starting it again failed too: {e}")),
             },
         },
@@ -172,18 +220,64 @@ pub(crate) fn stop_and_wait(
     }
 }
 
-/// Start a service and wait until it is STARTED.
+/// Start a service and wait until it is STARTED on every machine: the
+/// site-level status says STARTED even when one machine's instances failed,
+/// so the service's per-machine statistics are read too (until `timeout`,
+/// as instances take a while to deploy). Says where it runs (`started on
+/// GIS1, GIS2`), or fails with `started on GIS1, failed on GIS2`.
 pub(crate) fn start_and_wait(
     admin: &mut dyn SiteAdmin,
     service: &ServiceRef,
     timeout: Duration,
-) -> Result<(), String> {
+) -> Result<String, String> {
+    let deadline = Instant::now()
+        .checked_add(timeout)
+        .unwrap_or_else(|| Instant::now() + Duration::from_secs(24 * 3600));
     admin
         .start(service)
         .map_err(|e| format!("start failed: {e}"))?;
     match wait_for(admin, service, true, timeout) {
-        Ok(true) => Ok(()),
-        Ok(false) => Err(format!("did not start within {}s", timeout.as_secs())),
-        Err(e) => Err(e.to_string()),
+        Ok(true) => {}
+        Ok(false) => return Err(format!("did not start within {}s", timeout.as_secs())),
+        Err(e) => return Err(e.to_string()),
+    }
+    loop {
+        let machines = match admin.service_machines(service) {
+            Ok(m) if !m.is_empty() => m,
+            Ok(_) => return Ok("started (no per-machine statistics)".into()),
+            Err(e) => return Ok(format!("started (per-machine state not read: {e})")),
+        };
+        let (all, text) = describe_machines(&machines);
+        if all {
+            return Ok(text);
+        }
+        if Instant::now() >= deadline {
+            return Err(with_stopped_machines(admin, &machines, text));
+        }
+        std::thread::sleep(Duration::from_millis(250));
+    }
+}
+
+/// Name the machines that are themselves STOPPED (`/machines/<m>/status`):
+/// no service starts there until the machine does.
+fn with_stopped_machines(
+    admin: &mut dyn SiteAdmin,
+    machines: &[crate::admin::MachineInstances],
+    text: String,
+) -> String {
+    let stopped: Vec<String> = machines
+        .iter()
+        .filter(|m| !m.running)
+        .filter(|m| {
+            admin
+                .machine_status(&m.machine)
+                .is_ok_and(|st| !st.is_started())
+        })
+        .map(|m| m.machine.clone())
+        .collect();
+    if stopped.is_empty() {
+        text
+    } else {
+        format!("{text} (machine STOPPED: {})", stopped.join(", "))
     }
 }

@@ -59,6 +59,13 @@ pub struct Roles {
     listed: Vec<(String, Role)>,
 }
 
+/// A roles file that cannot be used: every problem, not just the first.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("rules/roles.toml: {}", problems.join("; "))]
+pub struct RolesError {
+    pub problems: Vec<String>,
+}
+
 impl Roles {
     pub fn builtin() -> Roles {
         match Roles::parse(BUILTIN) {
@@ -67,14 +74,16 @@ impl Roles {
         }
     }
 
-    pub fn parse(text: &str) -> Result<Roles, String> {
-        let file: RolesFile = toml::from_str(text).map_err(|e| e.to_string())?;
+    pub fn parse(text: &str) -> Result<Roles, RolesError> {
+        let file: RolesFile = toml::from_str(text).map_err(|e| RolesError {
+            problems: vec![e.to_string()],
+        })?;
         let mut by_name = BTreeMap::new();
         let mut listed = Vec::new();
         let mut problems = Vec::new();
         for (role, list) in [(Role::Core, file.core), (Role::Native, file.native)] {
             for name in list.packages {
-                let key = crate::scan::normalize_dist_name(&name);
+                let key = crate::model::normalize_dist_name(&name);
                 listed.push((name.clone(), role));
                 if let Some(previous) = by_name.insert(key, role) {
                     problems.push(format!("`{name}` is listed as {previous} and as {role}"));
@@ -84,14 +93,14 @@ impl Roles {
         if problems.is_empty() {
             Ok(Roles { by_name, listed })
         } else {
-            Err(problems.join("; "))
+            Err(RolesError { problems })
         }
     }
 
     /// The role of a package, by conda or (normalized) pip name.
     pub fn of(&self, name: &str) -> Role {
         self.by_name
-            .get(&crate::scan::normalize_dist_name(name))
+            .get(&crate::model::normalize_dist_name(name))
             .copied()
             .unwrap_or(Role::Python)
     }
@@ -126,7 +135,7 @@ mod tests {
     fn a_package_in_two_roles_is_refused() {
         let err =
             Roles::parse("[core]\npackages=['gdal']\n[native]\npackages=['gdal']\n").unwrap_err();
-        assert!(err.contains("`gdal`"), "{err}");
+        assert!(err.to_string().contains("`gdal`"), "{err}");
         assert!(Roles::parse("[core]\npackages=[]\n[native]\npackages=[]\nx=1\n").is_err());
     }
 

@@ -2,7 +2,7 @@
 //! code takes under a named condition. Built-in data is `rules/rules.toml`,
 //! embedded in the binary and parsed strictly, like user configuration.
 
-use crate::finding::{Code, Severity};
+use crate::finding::{Code, Condition, Severity};
 use serde::Deserialize;
 use std::collections::BTreeMap;
 
@@ -30,7 +30,7 @@ pub struct Rule {
     pub code: Code,
     pub severity: Severity,
     pub title: String,
-    pub when: BTreeMap<String, Severity>,
+    pub when: BTreeMap<Condition, Severity>,
 }
 
 /// Every rule, indexed by code.
@@ -60,11 +60,27 @@ impl RuleBook {
                 problems.push(format!("unknown code `{}`", entry.code));
                 continue;
             };
+            let mut when = BTreeMap::new();
+            for (key, severity) in entry.when {
+                match Condition::parse(&key) {
+                    Some(c) => {
+                        when.insert(c, severity);
+                    }
+                    None => problems.push(format!(
+                        "code `{code}`: `when` names `{key}`, which no check reports (conditions: {})",
+                        Condition::ALL
+                            .iter()
+                            .map(|c| c.as_str())
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    )),
+                }
+            }
             let rule = Rule {
                 code,
                 severity: entry.severity,
                 title: entry.title,
-                when: entry.when,
+                when,
             };
             if rules.insert(code, rule).is_some() {
                 problems.push(format!("code `{code}` is listed twice"));
@@ -88,10 +104,10 @@ impl RuleBook {
 
     /// The severity of a finding of `code` seen under `condition`, before
     /// any user override.
-    pub fn severity(&self, code: Code, condition: Option<&str>) -> Severity {
+    pub fn severity(&self, code: Code, condition: Option<Condition>) -> Severity {
         let rule = self.rule(code);
         condition
-            .and_then(|c| rule.when.get(c).copied())
+            .and_then(|c| rule.when.get(&c).copied())
             .unwrap_or(rule.severity)
     }
 
@@ -126,8 +142,18 @@ mod tests {
         let book = RuleBook::builtin();
         assert_eq!(book.severity(Code::ArcmapService, None), Severity::Warning);
         assert_eq!(
-            book.severity(Code::ArcmapService, Some("site-11-or-later")),
+            book.severity(Code::ArcmapService, Some(Condition::Site11OrLater)),
             Severity::Error
+        );
+    }
+
+    #[test]
+    fn a_misspelt_when_key_is_refused_rather_than_ignored() {
+        let text = BUILTIN.replace("site-11-or-later = ", "site-11-or-latr = ");
+        let err = RuleBook::parse(&text).unwrap_err();
+        assert!(
+            err.iter().any(|p| p.contains("`site-11-or-latr`")),
+            "{err:?}"
         );
     }
 

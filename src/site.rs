@@ -12,8 +12,7 @@ use std::path::{Path, PathBuf};
 pub const PYTHON_ROOT: &str = "framework/runtime/ArcGIS/bin/Python";
 /// The file that points to the site's config store, below an install dir.
 pub const CONFIG_STORE_CONNECTION: &str = "framework/etc/config-store-connection.xml";
-/// The env every ArcGIS install ships and every clone starts from.
-pub const DEFAULT_ENV: &str = "arcgispro-py3";
+pub use crate::model::DEFAULT_ENV;
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -35,6 +34,7 @@ struct AdminToml {
     username: String,
     password_env: Option<String>,
     ca_file: Option<String>,
+    portal_url: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -215,6 +215,7 @@ impl Site {
                 .unwrap_or_else(|| crate::admin::AdminConfig::DEFAULT_PASSWORD_ENV.to_string()),
             ca_file: a.ca_file.map(|c| dir.join(c.replace('\\', "/"))),
             insecure: false,
+            portal_url: a.portal_url.filter(|p| !p.trim().is_empty()),
         });
         let name = raw.name.unwrap_or_else(|| {
             std::fs::canonicalize(&dir)

@@ -3,9 +3,9 @@
 //! default `arcgispro-py3` of each ArcGIS Pro release. Parses and validates
 //! the file strictly (it is data we ship) and answers "what does Pro X.Y's
 //! stack hold"; the Server pairing and the merge with our own values live in
-//! `release`. Versions only: the file has no build strings or channels.
+//! `release`, which imports this module (never the other way round).
+//! Versions only: the file has no build strings or channels.
 
-use crate::release::ArcgisVersion;
 use rattler_conda_types::{PackageName, Version};
 use std::collections::BTreeMap;
 use std::str::FromStr;
@@ -19,7 +19,9 @@ pub const ESRI_SOURCE: &str = "Esri, arcgis-dist.json";
 #[derive(Clone, Debug)]
 pub struct ProStack {
     /// The release key as Esri writes it (`3.3`).
-    pub pro: ArcgisVersion,
+    pub pro: String,
+    /// The key's major and minor (`(3, 3)`).
+    pub major_minor: (u64, u64),
     /// Normalized conda name → version, as written.
     pub packages: BTreeMap<String, String>,
 }
@@ -72,12 +74,11 @@ impl EsriStacks {
         let mut problems = Vec::new();
         let mut stacks = Vec::new();
         for (key, packages) in raw {
-            let pro = match ArcgisVersion::from_str(&key) {
-                Ok(v) => v,
-                Err(e) => {
-                    problems.push(format!("release `{key}`: {e}"));
-                    continue;
-                }
+            let Some(major_minor) = pro_key(&key) else {
+                problems.push(format!(
+                    "release `{key}` is not an ArcGIS Pro release (expected one such as 3.3)"
+                ));
+                continue;
             };
             let mut normalized = BTreeMap::new();
             for (name, version) in packages {
@@ -97,14 +98,14 @@ impl EsriStacks {
                 }
             }
             let stack = ProStack {
-                pro,
+                pro: key.clone(),
+                major_minor,
                 packages: normalized,
             };
             if !stack.packages.contains_key("arcgispro") {
                 problems.push(format!("Pro {key}: no `arcgispro` package"));
             }
-            let since_arcpy: ArcgisVersion = "2.7".parse().unwrap_or_else(|_| unreachable!());
-            if stack.pro >= since_arcpy && !stack.packages.contains_key("arcpy") {
+            if stack.major_minor >= (2, 7) && !stack.packages.contains_key("arcpy") {
                 problems.push(format!("Pro {key}: no `arcpy` package (Pro 2.7 and later)"));
             }
             if !stack.packages.contains_key("python") {
@@ -118,7 +119,7 @@ impl EsriStacks {
         if !problems.is_empty() {
             return Err(problems);
         }
-        stacks.sort_by(|a, b| a.pro.cmp(&b.pro));
+        stacks.sort_by_key(|s| s.major_minor);
         Ok(EsriStacks { stacks })
     }
 
@@ -127,22 +128,26 @@ impl EsriStacks {
     }
 
     /// The stack of Pro `major.minor` (Esri lists minor releases only).
-    pub fn for_pro(&self, pro: &ArcgisVersion) -> Option<&ProStack> {
-        let want = pro.semver();
-        self.stacks.iter().find(|s| {
-            let have = s.pro.semver();
-            have.major == want.major && have.minor == want.minor
-        })
+    pub fn for_pro(&self, major: u64, minor: u64) -> Option<&ProStack> {
+        self.stacks.iter().find(|s| s.major_minor == (major, minor))
     }
+}
+
+/// `3.3` → `(3, 3)`: Esri keys its file by Pro major.minor (a product
+/// version, not a conda one).
+fn pro_key(key: &str) -> Option<(u64, u64)> {
+    let (major, minor) = key.split_once('.')?;
+    let number = |s: &str| {
+        (!s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()))
+            .then(|| s.parse().ok())
+            .flatten()
+    };
+    Some((number(major)?, number(minor)?))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn v(s: &str) -> ArcgisVersion {
-        s.parse().unwrap()
-    }
 
     #[test]
     fn vendored_file_parses_and_spans_pro_2_0_to_3_7() {
@@ -152,7 +157,7 @@ mod tests {
         assert_eq!((first.pro.as_str(), last.pro.as_str()), ("2.0", "3.7"));
         assert_eq!(first.packages.len(), 33);
         assert_eq!(last.packages.len(), 317);
-        let p33 = stacks.for_pro(&v("3.3")).unwrap();
+        let p33 = stacks.for_pro(3, 3).unwrap();
         for (name, version) in [
             ("python", "3.11.8"),
             ("numpy", "1.24.3"),
@@ -166,24 +171,20 @@ mod tests {
             assert_eq!(p33.version_of(name), Some(version), "{name}");
         }
         assert_eq!(
-            stacks.for_pro(&v("2.0")).unwrap().version_of("python"),
+            stacks.for_pro(2, 0).unwrap().version_of("python"),
             Some("3.5.3")
         );
-        assert_eq!(stacks.for_pro(&v("3.3.1")).unwrap().pro, v("3.3"));
-        assert!(stacks.for_pro(&v("4.0")).is_none());
+        assert!(stacks.for_pro(4, 0).is_none());
+        for bad in ["3", "3.x", "3.", ".3", "3.3.1"] {
+            assert_eq!(pro_key(bad), None, "{bad}");
+        }
     }
 
     #[test]
     fn before_pro_2_7_the_release_is_named_by_arcgispro() {
         let stacks = EsriStacks::builtin();
-        assert_eq!(
-            stacks.for_pro(&v("2.6")).unwrap().release_package(),
-            "arcgispro"
-        );
-        assert_eq!(
-            stacks.for_pro(&v("2.7")).unwrap().release_package(),
-            "arcpy"
-        );
+        assert_eq!(stacks.for_pro(2, 6).unwrap().release_package(), "arcgispro");
+        assert_eq!(stacks.for_pro(2, 7).unwrap().release_package(), "arcpy");
     }
 
     #[test]

@@ -3,6 +3,8 @@
 //! (`examples/fake_conda.rs`) in each machine's `Scripts`, and the stand-in
 //! ArcGIS Server. `plan`, then `apply` dry and executed; a proup failure and
 //! rollback; a crash and `--resume`; an env changed after the plan; Ctrl-C.
+//! Over 600 lines: each test drives the same site through a whole run, and
+//! splitting them would scatter the shared fixtures' setup.
 
 #![allow(clippy::unwrap_used)]
 
@@ -659,4 +661,21 @@ fn a_bad_plan_or_journal_is_a_clear_error_and_nothing_runs() {
     );
     assert!(fx.proups().is_empty());
     assert!(fx.actions().is_empty());
+}
+
+#[test]
+fn a_start_that_fails_on_one_machine_is_reported_per_machine() {
+    let fx = Fixture::new();
+    fx.server.state.lock().unwrap().faults.machine_fails = vec!["GIS2.EXAMPLE.COM".into()];
+    let run = fx.apply(&["--execute", "--stop-on-failure", "--timeout", "1"], &[]);
+    assert_eq!(run.code, 1, "{}", run.all());
+    // The site says STARTED; the step says where it is not.
+    assert!(
+        run.stdout.contains(
+            "Hydro/Flood.GPServer: started on GIS1.EXAMPLE.COM, GIS3.EXAMPLE.COM, failed on GIS2.EXAMPLE.COM"
+        ),
+        "{}",
+        run.stdout
+    );
+    assert_eq!(fx.real_state("Hydro/Flood.GPServer"), "STARTED");
 }

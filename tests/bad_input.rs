@@ -125,7 +125,7 @@ fn a_huge_record_is_refused_without_reading_it() {
     let meta = site.env_dir("arcgispro-py3").join("conda-meta");
     let f = std::fs::File::create(meta.join("huge-1-0.json")).unwrap();
     // Sparse: takes no disk space, but is larger than any record gpaudit reads.
-    f.set_len(gpaudit::scan::MAX_FILE_BYTES + 1).unwrap();
+    f.set_len(gpaudit::read::MAX_FILE_BYTES + 1).unwrap();
     let (report, _) = audit_json(&[site.site_file().to_str().unwrap()]);
     let scan = findings(&report, "scan-error");
     assert!(

@@ -67,12 +67,12 @@ fn demo_pin_violation_is_exact() {
     assert_eq!(f["machine"], "GIS1.EXAMPLE.COM");
     assert_eq!(f["env"], "hydro");
     assert_eq!(f["package"], "numpy");
-    assert_eq!(f["expected"], "numpy 1.20.* (pinned, line 7)");
+    assert_eq!(f["expected"], "numpy 1.20.*");
     assert_eq!(f["found"], "1.24.3 py39hf11a4ad_0");
     assert!(f["source"]
         .as_str()
         .unwrap()
-        .ends_with("envs/hydro/conda-meta/pinned"));
+        .ends_with("envs/hydro/conda-meta/pinned:7"));
     assert!(f["env_path"].as_str().unwrap().ends_with("envs/hydro"));
     // hydro is GIS1's active env: services without condaEnvironmentPath run there too.
     let services: Vec<&str> = f["services"]

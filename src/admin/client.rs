@@ -1,13 +1,18 @@
 //! The HTTP side of the Administrator API: a blocking `ureq` agent with
-//! rustls (TLS verified by default; a site CA from `ca_file`; `--insecure`
-//! only on request), tokens from `generateToken` renewed before they expire
-//! and sent as `X-Esri-Authorization: Bearer`, retries with back-off for
-//! GETs only, and ArcGIS's error shapes (HTTP 200 with `"status":"error"`).
-//! Passwords and tokens are scrubbed from every message it produces.
+//! rustls (TLS verified by default; a site CA from `ca_file`, for the portal
+//! too; `--insecure` only on request), tokens from the server's or the
+//! portal's `generateToken` (see `signin`) renewed before they expire, sent
+//! as `X-Esri-Authorization: Bearer` with the Referer they were issued for
+//! and, on every POST, in the form body as Esri's docs require — never in a
+//! URL; retries with back-off for GETs only; and ArcGIS's error shapes
+//! (HTTP 200 with `"status":"error"`, with or without a `code`). Passwords
+//! and tokens are scrubbed from every message it produces. What it reads
+//! and drives (`SiteAdmin`) is in `resources`.
 
-use super::{AdminConfig, AdminError, AdminInfo, ServiceRef, ServiceStatus, SiteAdmin};
+use super::signin::{self, Discovery, TokenSource};
+use super::{AdminConfig, AdminError};
 use serde_json::Value;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use ureq::tls::{PemItem, RootCerts, TlsConfig};
 use ureq::Agent;
 
@@ -19,7 +24,9 @@ const GET_ATTEMPTS: u32 = 3;
 /// A signed-in client for one site.
 pub struct HttpAdmin {
     agent: Agent,
-    admin: String,
+    /// `https://gis.example.com:6443/arcgis`
+    base: String,
+    pub(super) admin: String,
     username: String,
     password: String,
     token: Option<(String, i64)>,
@@ -27,6 +34,11 @@ pub struct HttpAdmin {
     /// after it was replaced.
     spent: Vec<String>,
     insecure: bool,
+    source: TokenSource,
+    /// Sent as `referer` with `client=referer` and as the Referer header of
+    /// every call: a referer token is valid only with it.
+    referer: String,
+    note: Option<String>,
 }
 
 impl std::fmt::Debug for HttpAdmin {
@@ -46,9 +58,15 @@ fn now_ms() -> i64 {
         .unwrap_or(0)
 }
 
-/// Build a client from the settings and a password. Reads `ca_file`.
+/// Build a client from the settings and a password. Reads `ca_file`, and
+/// (without `portal_url`) the server's public `/rest/info` to learn whether
+/// a portal issues its tokens. No token is asked for yet.
 pub fn connect(config: &AdminConfig, password: String) -> Result<HttpAdmin, AdminError> {
-    check_url(config)?;
+    signin::check_url("[admin] url", &config.url, config.insecure)?;
+    let portal = match &config.portal_url {
+        Some(p) => Some(signin::check_url("portal_url", p.trim(), false)?),
+        None => None,
+    };
     let mut tls = TlsConfig::builder();
     if let Some(ca) = &config.ca_file {
         let pem = std::fs::read(ca).map_err(|e| {
@@ -81,54 +99,44 @@ pub fn connect(config: &AdminConfig, password: String) -> Result<HttpAdmin, Admi
         .max_redirects(0)
         .build()
         .into();
-    let base = config.url.trim_end_matches('/');
-    let admin = if base.ends_with("/admin") {
-        base.to_string()
-    } else {
-        format!("{base}/admin")
-    };
-    Ok(HttpAdmin {
+    let trimmed = config.url.trim_end_matches('/');
+    let base = trimmed
+        .strip_suffix("/admin")
+        .unwrap_or(trimmed)
+        .to_string();
+    let admin = format!("{base}/admin");
+    let mut client = HttpAdmin {
         agent,
+        referer: base.clone(),
+        source: TokenSource::Server {
+            url: format!("{admin}/generateToken"),
+        },
+        base,
         admin,
         username: config.username.clone(),
         password,
         token: None,
         spent: Vec::new(),
         insecure: config.insecure,
-    })
-}
-
-/// Refuse URLs that would leak: credentials or a query in the URL itself,
-/// and plain `http://` to anything but this machine (the password and token
-/// would cross the network in clear text) unless `--insecure` says so.
-fn check_url(config: &AdminConfig) -> Result<(), AdminError> {
-    let url = url::Url::parse(&config.url)
-        .map_err(|e| AdminError::Config(format!("[admin] url is not a URL: {e}")))?;
-    if !url.username().is_empty() || url.password().is_some() || url.query().is_some() {
-        return Err(AdminError::Config(
-            "[admin] url must not carry a user name, password or query; use username and password_env".into(),
-        ));
+        note: None,
+    };
+    match portal {
+        Some(p) => {
+            let portal = p.as_str().trim_end_matches('/').to_string();
+            client.source = TokenSource::Portal {
+                url: signin::portal_token_url(&portal),
+                portal,
+                discovered: false,
+            };
+        }
+        None => client.discover()?,
     }
-    let loopback = matches!(
-        url.host_str(),
-        Some("127.0.0.1" | "localhost" | "[::1]" | "::1")
-    );
-    match url.scheme() {
-        "https" => Ok(()),
-        "http" if loopback || config.insecure => Ok(()),
-        "http" => Err(AdminError::Config(format!(
-            "{}: plain http would send the password and token in clear text; use https (or --insecure, knowing the risk)",
-            config.url
-        ))),
-        other => Err(AdminError::Config(format!(
-            "[admin] url: unsupported scheme `{other}`"
-        ))),
-    }
+    Ok(client)
 }
 
 impl HttpAdmin {
     /// Remove secrets (and URL credentials) from a message.
-    fn scrub(&self, text: &str) -> String {
+    pub(super) fn scrub(&self, text: &str) -> String {
         let mut out: String = crate::redact::text(text)
             .chars()
             .map(|c| if c.is_control() && c != '\n' { ' ' } else { c })
@@ -147,7 +155,9 @@ impl HttpAdmin {
 
     fn transport_error(&self, url: &str, e: &ureq::Error) -> AdminError {
         let text = e.to_string();
-        let message = if !self.insecure
+        let message = if signin::is_pki_refusal(&text) {
+            format!("{} ({text})", signin::PKI_MESSAGE)
+        } else if !self.insecure
             && (text.contains("certificate")
                 || text.contains("UnknownIssuer")
                 || text.contains("invalid peer"))
@@ -182,13 +192,10 @@ impl HttpAdmin {
             || value.get("error").is_some()
         {
             let err = value.get("error").unwrap_or(&value);
-            let code = err
-                .get("code")
-                .and_then(|c| {
-                    c.as_i64()
-                        .or_else(|| c.as_str().and_then(|s| s.parse().ok()))
-                })
-                .unwrap_or(i64::from(status));
+            let given = err.get("code").and_then(|c| {
+                c.as_i64()
+                    .or_else(|| c.as_str().and_then(|s| s.parse().ok()))
+            });
             let list = |key: &str| -> Vec<String> {
                 err.get(key)
                     .and_then(Value::as_array)
@@ -211,7 +218,10 @@ impl HttpAdmin {
             if messages.is_empty() {
                 messages = list("details");
             }
-            let hint = match code {
+            let code = given
+                .or_else(|| signin::infer_code(&messages))
+                .or_else(|| (status >= 400).then_some(i64::from(status)));
+            let hint = match code.unwrap_or(0) {
                 498 | 499 => " (the token was rejected: sign-in needed)",
                 403 => " (the user is not allowed: an administrator account is needed)",
                 404 => " (no such resource on this site)",
@@ -234,54 +244,129 @@ impl HttpAdmin {
         Ok(value)
     }
 
+    /// What to print about how gpaudit signs in (a portal found in
+    /// `/rest/info`), if anything.
+    pub fn sign_in_note(&self) -> Option<&str> {
+        self.note.as_deref()
+    }
+
+    /// Read the server's public `/rest/info`: a portal's token service there
+    /// means the site is federated. An unreadable answer leaves the server's
+    /// own token endpoint in place (the first call reports what is wrong);
+    /// a web tier that signs users in itself is refused here.
+    fn discover(&mut self) -> Result<(), AdminError> {
+        let url = format!("{}/rest/info", self.base);
+        let mut response = match self.agent.get(&url).query("f", "json").call() {
+            Ok(r) => r,
+            Err(e) if signin::is_pki_refusal(&e.to_string()) => {
+                return Err(self.transport_error(&url, &e))
+            }
+            Err(_) => return Ok(()),
+        };
+        if let Some(e) = web_tier_error(&url, &response) {
+            return Err(e);
+        }
+        let Ok(body) = response.body_mut().read_to_string() else {
+            return Ok(());
+        };
+        let Ok(info) = serde_json::from_str::<Value>(&body) else {
+            return Ok(());
+        };
+        match signin::discover(&info, &self.base) {
+            Discovery::Standalone => Ok(()),
+            Discovery::WebTier => Err(AdminError::Config(format!(
+                "{url}: the site does not use ArcGIS tokens (isTokenBasedSecurity is false): its web tier signs users in (IWA or PKI), which gpaudit does not do; use the server's own URL (https://<machine>:6443/arcgis)"
+            ))),
+            Discovery::Federated { token_url, portal } => {
+                signin::check_url("the portal's token service named by /rest/info", &token_url, false)?;
+                self.note = Some(format!(
+                    "{} is federated with {} (authInfo.tokenServicesUrl in its /rest/info): signing in at the portal; if the portal refuses the account, at the server itself (its primary site administrator). Set [admin] portal_url (or --portal-url) to skip this guess",
+                    crate::redact::text(&self.base),
+                    crate::redact::text(&portal)
+                ));
+                self.source = TokenSource::Portal {
+                    url: token_url,
+                    portal,
+                    discovered: true,
+                };
+                Ok(())
+            }
+        }
+    }
+
     fn ensure_token(&mut self) -> Result<String, AdminError> {
         if let Some((token, expires)) = &self.token {
             if expires.saturating_sub(RENEW_MARGIN_MS) > now_ms() {
                 return Ok(token.clone());
             }
         }
-        let url = format!("{}/generateToken", self.admin);
+        let server_url = format!("{}/generateToken", self.admin);
+        let (token, expires) = match self.source.clone() {
+            TokenSource::Server { url } => self.request_token(&url)?,
+            TokenSource::Portal {
+                url, discovered, ..
+            } => match self.request_token(&url) {
+                // The portal does not know the account: on a federated site
+                // the primary site administrator signs in at the server.
+                Err(AdminError::Api {
+                    code: Some(400), ..
+                }) if discovered => {
+                    self.source = TokenSource::Server {
+                        url: server_url.clone(),
+                    };
+                    self.request_token(&server_url)?
+                }
+                other => other?,
+            },
+        };
+        self.spent.push(token.clone());
+        self.token = Some((token.clone(), expires));
+        Ok(token)
+    }
+
+    /// `generateToken` with `client=referer` (Esri: the IP-address choice
+    /// "is not supported and may generate an invalid token" on a federated
+    /// server), at the server or the portal.
+    fn request_token(&mut self, url: &str) -> Result<(String, i64), AdminError> {
         let minutes = TOKEN_MINUTES.to_string();
-        let result = self.agent.post(&url).send_form([
-            ("username", self.username.as_str()),
-            ("password", self.password.as_str()),
-            ("client", "requestip"),
-            ("expiration", minutes.as_str()),
-            ("f", "json"),
-        ]);
-        let mut response = result.map_err(|e| self.transport_error(&url, &e))?;
-        if let Some(e) = redirect_error(&url, &response) {
+        let result = self
+            .agent
+            .post(url)
+            .header("Referer", &self.referer)
+            .send_form([
+                ("username", self.username.as_str()),
+                ("password", self.password.as_str()),
+                ("client", "referer"),
+                ("referer", self.referer.as_str()),
+                ("expiration", minutes.as_str()),
+                ("f", "json"),
+            ]);
+        let mut response = result.map_err(|e| self.transport_error(url, &e))?;
+        if let Some(e) = redirect_error(url, &response).or_else(|| web_tier_error(url, &response)) {
             return Err(e);
         }
         let status = response.status().as_u16();
         let body = response
             .body_mut()
             .read_to_string()
-            .map_err(|e| self.transport_error(&url, &e))?;
-        let value = self.parse(&url, status, &body)?;
+            .map_err(|e| self.transport_error(url, &e))?;
+        let value = self.parse(url, status, &body)?;
         let token = value
             .get("token")
             .and_then(Value::as_str)
+            .filter(|t| !t.is_empty())
             .ok_or_else(|| AdminError::Http {
-                url: url.clone(),
+                url: url.to_string(),
                 message: "generateToken returned no token".into(),
             })?
             .to_string();
-        let expires = value
-            .get("expires")
-            .and_then(|e| {
-                e.as_i64()
-                    .or_else(|| e.as_str().and_then(|s| s.parse().ok()))
-            })
-            .unwrap_or_else(|| now_ms() + 30 * 60_000);
-        self.spent.push(token.clone());
-        self.token = Some((token.clone(), expires));
-        Ok(token)
+        let expires = signin::expires_ms(&value).unwrap_or_else(|| now_ms() + 30 * 60_000);
+        Ok((token, expires))
     }
 
     /// One call; `get` calls are retried with back-off on transport errors
     /// and 5xx, and any call is retried once with a new token on 498/499.
-    fn call(&mut self, method: &str, path: &str) -> Result<Value, AdminError> {
+    pub(super) fn call(&mut self, method: &str, path: &str) -> Result<Value, AdminError> {
         let url = format!("{}/{}", self.admin, path.trim_start_matches('/'));
         let attempts = if method == "GET" { GET_ATTEMPTS } else { 1 };
         let mut renewed = false;
@@ -295,12 +380,16 @@ impl HttpAdmin {
                     .get(&url)
                     .query("f", "json")
                     .header("X-Esri-Authorization", &auth)
+                    .header("Referer", &self.referer)
                     .call()
             } else {
+                // Esri's Server Admin docs: every POST carries the token in
+                // its body; the header is what Esri's own client sends.
                 self.agent
                     .post(&url)
                     .header("X-Esri-Authorization", &auth)
-                    .send_form([("f", "json")])
+                    .header("Referer", &self.referer)
+                    .send_form([("f", "json"), ("token", token.as_str())])
             };
             // Only a dropped connection, a timeout or a 5xx is worth
             // another try; a TLS or 4xx answer will not change.
@@ -312,7 +401,9 @@ impl HttpAdmin {
                 }
                 Ok(mut response) => {
                     let status = response.status().as_u16();
-                    if let Some(e) = redirect_error(&url, &response) {
+                    if let Some(e) =
+                        redirect_error(&url, &response).or_else(|| web_tier_error(&url, &response))
+                    {
                         return Err(e);
                     }
                     match response.body_mut().read_to_string() {
@@ -336,7 +427,8 @@ impl HttpAdmin {
             }
             match outcome {
                 Err(AdminError::Api {
-                    code: 498 | 499, ..
+                    code: Some(498 | 499),
+                    ..
                 }) if !renewed => {
                     renewed = true;
                     self.token = None;
@@ -371,122 +463,20 @@ fn redirect_error(url: &str, response: &ureq::http::Response<ureq::Body>) -> Opt
     })
 }
 
-fn text(v: &Value, key: &str) -> Option<String> {
-    v.get(key).and_then(Value::as_str).map(str::to_string)
-}
-
-fn service_entries(v: &Value, folder: Option<&str>) -> Vec<ServiceRef> {
-    v.get("services")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-        .filter_map(|s| {
-            let name = text(s, "serviceName")?;
-            let kind = text(s, "type")?;
-            let folder = text(s, "folderName")
-                .filter(|f| f != "/" && !f.is_empty())
-                .or_else(|| folder.map(str::to_string));
-            Some(ServiceRef { folder, name, kind })
-        })
-        .collect()
-}
-
-impl SiteAdmin for HttpAdmin {
-    fn info(&mut self) -> Result<AdminInfo, AdminError> {
-        let v = self.call("GET", "info")?;
-        Ok(AdminInfo {
-            version: v
-                .get("currentversion")
-                .or_else(|| v.get("currentVersion"))
-                .map(|x| {
-                    x.as_str()
-                        .map(str::to_string)
-                        .unwrap_or_else(|| x.to_string())
-                }),
-            build: text(&v, "currentbuild").or_else(|| text(&v, "fullVersion")),
-        })
+/// HTTP 401 with a challenge: a web tier (IWA, or another sign-in at the
+/// web adaptor) in front of the site.
+fn web_tier_error(url: &str, response: &ureq::http::Response<ureq::Body>) -> Option<AdminError> {
+    if response.status().as_u16() != 401 {
+        return None;
     }
-
-    fn machines(&mut self) -> Result<Vec<String>, AdminError> {
-        let v = self.call("GET", "machines")?;
-        let mut out: Vec<String> = v
-            .get("machines")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-            .filter_map(|m| text(m, "machineName"))
-            .collect();
-        out.sort();
-        Ok(out)
+    let challenge: Vec<&str> = response
+        .headers()
+        .get_all("www-authenticate")
+        .iter()
+        .filter_map(|h| h.to_str().ok())
+        .collect();
+    if challenge.is_empty() {
+        return None;
     }
-
-    fn services(&mut self) -> Result<Vec<ServiceRef>, AdminError> {
-        let root = self.call("GET", "services")?;
-        let mut out = service_entries(&root, None);
-        let folders: Vec<String> = root
-            .get("folders")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-            .filter_map(Value::as_str)
-            .map(str::to_string)
-            .collect();
-        for folder in folders {
-            let v = self.call("GET", &format!("services/{folder}"))?;
-            out.extend(service_entries(&v, Some(&folder)));
-        }
-        out.sort();
-        out.dedup();
-        Ok(out)
-    }
-
-    fn service_json(&mut self, service: &ServiceRef) -> Result<Value, AdminError> {
-        self.call("GET", &format!("services/{}", service.path()))
-    }
-
-    fn status(&mut self, service: &ServiceRef) -> Result<ServiceStatus, AdminError> {
-        let v = self.call("GET", &format!("services/{}/status", service.path()))?;
-        match (text(&v, "configuredState"), text(&v, "realTimeState")) {
-            (Some(configured), Some(real)) => Ok(ServiceStatus {
-                configured: self.scrub(&configured),
-                real: self.scrub(&real),
-            }),
-            _ => Err(AdminError::Http {
-                url: format!("{}/services/{}/status", self.admin, service.path()),
-                message: "the status answer has no configuredState/realTimeState".into(),
-            }),
-        }
-    }
-
-    fn stop(&mut self, service: &ServiceRef) -> Result<(), AdminError> {
-        self.call("POST", &format!("services/{}/stop", service.path()))
-            .map(|_| ())
-    }
-
-    fn start(&mut self, service: &ServiceRef) -> Result<(), AdminError> {
-        self.call("POST", &format!("services/{}/start", service.path()))
-            .map(|_| ())
-    }
-}
-
-/// How long to wait, polling `status`, for a service to reach `state`.
-pub fn wait_for(
-    admin: &mut dyn SiteAdmin,
-    service: &ServiceRef,
-    started: bool,
-    timeout: Duration,
-) -> Result<bool, AdminError> {
-    let deadline = Instant::now()
-        .checked_add(timeout)
-        .unwrap_or_else(|| Instant::now() + Duration::from_secs(24 * 3600));
-    let want = if started { "STARTED" } else { "STOPPED" };
-    loop {
-        if admin.status(service)?.real.eq_ignore_ascii_case(want) {
-            return Ok(true);
-        }
-        if Instant::now() >= deadline {
-            return Ok(false);
-        }
-        std::thread::sleep(Duration::from_millis(250));
-    }
+    Some(signin::web_tier_from_challenge(url, &challenge.join(", ")))
 }

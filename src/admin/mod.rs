@@ -4,31 +4,16 @@
 //! API's data shapes and the `[admin]` settings.
 
 mod client;
+mod config;
+mod resources;
+mod signin;
 
-pub use client::{connect, wait_for, HttpAdmin};
+pub use client::{connect, HttpAdmin};
+pub use config::{sign_in, AdminConfig, AdminOverrides, ConfigError};
+pub use resources::wait_for;
 
 use serde::Serialize;
 use std::fmt;
-use std::path::PathBuf;
-
-/// How to reach a site's Administrator API (`[admin]` in site.toml, or
-/// `--url`/`--username` on the command line).
-#[derive(Clone, Debug)]
-pub struct AdminConfig {
-    /// `https://gis.example.com:6443/arcgis`
-    pub url: String,
-    pub username: String,
-    /// The environment variable holding the password.
-    pub password_env: String,
-    /// A CA certificate (PEM) to trust, for a site's self-signed certificate.
-    pub ca_file: Option<PathBuf>,
-    /// Skip TLS verification (`--insecure`).
-    pub insecure: bool,
-}
-
-impl AdminConfig {
-    pub const DEFAULT_PASSWORD_ENV: &'static str = "GPAUDIT_PASSWORD";
-}
 
 /// A service as the API names it.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -107,10 +92,11 @@ pub struct AdminInfo {
 pub enum AdminError {
     #[error("{url}: {message}")]
     Http { url: String, message: String },
-    #[error("{url}: ArcGIS Server answered with error {code}: {messages}")]
+    #[error("{url}: ArcGIS answered with an error{}: {messages}", code_text(.code))]
     Api {
         url: String,
-        code: i64,
+        /// Absent from many real answers; inferred for token errors.
+        code: Option<i64>,
         messages: String,
     },
     #[error("{url}: the answer is not JSON ({snippet}); a web adaptor login page or a proxy may be in the way")]
@@ -119,10 +105,89 @@ pub enum AdminError {
     Config(String),
 }
 
+fn code_text(code: &Option<i64>) -> String {
+    code.map(|c| format!(" {c}")).unwrap_or_default()
+}
+
+/// Whether one machine of the site runs a service's instances (from the
+/// service's documented `statistics` resource, `perMachine[]`:
+/// `isStatisticsAvailable` is false where the service is not deployed,
+/// because its start failed there or the machine is down).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct MachineInstances {
+    pub machine: String,
+    pub running: bool,
+}
+
+/// `started on GIS1, failed on GIS2`, and whether every machine runs it.
+pub fn describe_machines(machines: &[MachineInstances]) -> (bool, String) {
+    let list = |running: bool| -> Vec<&str> {
+        machines
+            .iter()
+            .filter(|m| m.running == running)
+            .map(|m| m.machine.as_str())
+            .collect()
+    };
+    let (up, down) = (list(true), list(false));
+    let mut parts = Vec::new();
+    if !up.is_empty() {
+        parts.push(format!("started on {}", up.join(", ")));
+    }
+    if !down.is_empty() {
+        parts.push(format!("failed on {}", down.join(", ")));
+    }
+    (down.is_empty(), parts.join(", "))
+}
+
+/// For a table: where a started service runs, `GIS1 up, GIS2 DOWN` (short
+/// machine names); `-` for a stopped one.
+pub fn machines_summary(
+    admin: &mut dyn SiteAdmin,
+    service: &ServiceRef,
+    status: &ServiceStatus,
+) -> String {
+    if !status.is_started() {
+        return "-".into();
+    }
+    match admin.service_machines(service) {
+        Ok(m) if m.is_empty() => "-".into(),
+        Ok(m) => m
+            .iter()
+            .map(|x| {
+                let short = x.machine.split('.').next().unwrap_or(&x.machine);
+                format!("{short} {}", if x.running { "up" } else { "DOWN" })
+            })
+            .collect::<Vec<_>>()
+            .join(", "),
+        Err(e) => format!("error: {e}"),
+    }
+}
+
+/// The site's machines and their real-time state, one line:
+/// `GIS1.EXAMPLE.COM STARTED, GIS2.EXAMPLE.COM STOPPED`.
+pub fn machines_line(admin: &mut dyn SiteAdmin) -> Result<String, AdminError> {
+    let mut parts = Vec::new();
+    for m in admin.machines()? {
+        let state = match admin.machine_status(&m) {
+            Ok(st) => st.real,
+            Err(e) => format!("unknown ({e})"),
+        };
+        parts.push(format!("{m} {state}"));
+    }
+    Ok(parts.join(", "))
+}
+
 /// What gpaudit needs from a site's Administrator API.
 pub trait SiteAdmin {
     fn info(&mut self) -> Result<AdminInfo, AdminError>;
     fn machines(&mut self) -> Result<Vec<String>, AdminError>;
+    /// `/machines/<m>/status`.
+    fn machine_status(&mut self, machine: &str) -> Result<ServiceStatus, AdminError>;
+    /// Per machine, whether it runs the service's instances.
+    fn service_machines(
+        &mut self,
+        service: &ServiceRef,
+    ) -> Result<Vec<MachineInstances>, AdminError>;
     /// Every service of every folder.
     fn services(&mut self) -> Result<Vec<ServiceRef>, AdminError>;
     /// The service's JSON, as in the config store.
@@ -139,7 +204,7 @@ pub trait SiteAdmin {
 pub fn gather_live(
     admin: &mut dyn SiteAdmin,
     url: &str,
-) -> Result<(crate::snapshot::LiveSite, Vec<String>), AdminError> {
+) -> Result<(crate::model::LiveSite, Vec<String>), AdminError> {
     let info = admin.info()?;
     let machines = admin.machines()?;
     let mut services = Vec::new();
@@ -168,7 +233,7 @@ pub fn gather_live(
         } else {
             None
         };
-        services.push(crate::snapshot::LiveService {
+        services.push(crate::model::LiveService {
             key: s.key(),
             provider: text("provider"),
             conda_environment_path: json
@@ -186,7 +251,7 @@ pub fn gather_live(
         });
     }
     Ok((
-        crate::snapshot::LiveSite {
+        crate::model::LiveSite {
             url: crate::redact::text(url),
             version: info.version,
             machines,

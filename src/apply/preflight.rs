@@ -48,16 +48,40 @@ impl Preflight {
         out
     }
 
-    fn add(&mut self, what: impl Into<String>, result: Result<String, String>) {
+    fn add(&mut self, what: impl Into<String>, result: Verdict) {
         let (ok, detail) = match result {
             Ok(d) => (true, d),
-            Err(d) => (false, d),
+            Err(Failed(d)) => (false, d),
         };
         self.checks.push(Check {
             what: what.into(),
             ok,
             detail,
         });
+    }
+
+    fn fail(&mut self, what: impl Into<String>, reason: impl Into<String>) {
+        self.add(what, Err(Failed(reason.into())));
+    }
+}
+
+/// What a passed check found, or why it did not pass. A failed check is a
+/// verdict shown beside the others, not an error of gpaudit's.
+type Verdict = Result<String, Failed>;
+
+/// Why a preflight check did not pass.
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct Failed(String);
+
+impl From<String> for Failed {
+    fn from(reason: String) -> Failed {
+        Failed(reason)
+    }
+}
+
+impl From<&str> for Failed {
+    fn from(reason: &str) -> Failed {
+        Failed(reason.to_string())
     }
 }
 
@@ -75,10 +99,10 @@ pub(super) fn run(
     pf.add(
         "lock",
         match lock::held_by(&files.lock) {
-            Some(holder) => Err(format!(
+            Some(holder) => Err(Failed(format!(
                 "{}: another gpaudit run holds it ({holder})",
                 paths::display(&files.lock)
-            )),
+            ))),
             None => Ok(format!("{} is free", paths::display(&files.lock))),
         },
     );
@@ -88,7 +112,7 @@ pub(super) fn run(
             Some(l)
         }
         Err(e) => {
-            pf.add("site", Err(e.to_string()));
+            pf.fail("site", e.to_string());
             None
         }
     };
@@ -101,7 +125,7 @@ pub(super) fn run(
                 ("backup folder", &files.backup),
             ] {
                 if let Err(e) = crate::output::check_outside_site(path, site, store) {
-                    pf.add(format!("{what} location"), Err(e.to_string()));
+                    pf.fail(format!("{what} location"), e.to_string());
                 }
             }
         }
@@ -128,21 +152,17 @@ fn check_journal(plan: &MigrationPlan, journal: &Journal, options: &Options, pf:
         return;
     }
     if !options.resume {
-        pf.add(
-            "journal",
-            Err(format!(
+        pf.fail(
+            "journal", format!(
                 "{path} holds an earlier apply of this plan: pass --resume to go on from it, or move it away to start over"
-            )),
-        );
+            ));
         return;
     }
     if journal.plan_checksum() != Some(plan.checksum().as_str()) {
-        pf.add(
-            "journal",
-            Err(format!(
+        pf.fail(
+            "journal", format!(
                 "{path} was written for another plan (or this plan was edited): it is left as it is; apply the plan it belongs to, or move it away"
-            )),
-        );
+            ));
         return;
     }
     let steps: Vec<(String, String)> = plan
@@ -154,12 +174,10 @@ fn check_journal(plan: &MigrationPlan, journal: &Journal, options: &Options, pf:
     for entry in journal.entries() {
         if let Entry::Begin { step, checksum, .. } | Entry::End { step, checksum, .. } = entry {
             if !steps.iter().any(|(id, c)| id == step && c == checksum) {
-                pf.add(
-                    "journal",
-                    Err(format!(
+                pf.fail(
+                    "journal", format!(
                         "{path}: step `{step}` does not match the plan's step of that id; the journal is not this plan's"
-                    )),
-                );
+                    ));
                 return;
             }
         }
@@ -182,16 +200,8 @@ fn check_env(
     pf: &mut Preflight,
 ) {
     let what = format!("env {}/{}", machine.machine, env.env);
-    let Some(m) = loaded
-        .snapshot
-        .machines
-        .iter()
-        .find(|m| m.name.eq_ignore_ascii_case(&machine.machine))
-    else {
-        pf.add(
-            what,
-            Err("the machine is no longer in the site file".into()),
-        );
+    let Ok(m) = loaded.snapshot.find_machine(&machine.machine) else {
+        pf.fail(what, "the machine is no longer in the site file");
         return;
     };
     let proup = env.step(StepKind::Proup);
@@ -200,22 +210,22 @@ fn check_env(
     let found = m.env_at(&env.path);
     let result = match (found, proup_done, proup_begun) {
         (_, true, _) => Ok("upgraded in an earlier run".to_string()),
-        (None, _, true) => Err(format!(
+        (None, _, true) => Err(Failed(format!(
             "{} is gone after its proup failed in an earlier run: get it back with `gpaudit rollback`, or re-create it, then resume",
             env.path
-        )),
+        ))),
         (Some(_), _, true) => Ok("its proup did not finish in an earlier run; it runs again".into()),
-        (None, _, _) => Err(format!("{} no longer exists", env.path)),
+        (None, _, _) => Err(Failed(format!("{} no longer exists", env.path))),
         (Some(e), _, _) => {
             let now = migrate::fingerprint(e);
             if now == env.fingerprint {
                 Ok(format!("unchanged since the plan ({} packages)", e.packages.len() + e.pip.len()))
             } else {
-                Err(format!(
+                Err(Failed(format!(
                     "changed since the plan was made (fingerprint {} then, {} now): make a new plan",
                     short(&env.fingerprint),
                     short(&now)
-                ))
+                )))
             }
         }
     };
@@ -237,10 +247,10 @@ fn check_env(
             if changed.is_empty() {
                 Ok(format!("{} unchanged since the plan", env.services.len()))
             } else {
-                Err(format!(
+                Err(Failed(format!(
                     "changed since the plan was made (provider, condaEnvironmentPath or the env it runs in): {}; make a new plan",
                     changed.join(", ")
-                ))
+                )))
             },
         );
     }
@@ -258,7 +268,7 @@ fn short(fingerprint: &str) -> String {
 
 /// proup writes the env to `<envs>/<name>.tar.bz2` before re-creating it:
 /// room for the env's size, uncompressed (the worst case), is required.
-fn disk_room(env: &Path) -> Result<String, String> {
+fn disk_room(env: &Path) -> Verdict {
     let size = dir_size(env);
     let parent = env.parent().unwrap_or(env);
     let free = fs4::available_space(parent).map_err(|e| {
@@ -275,12 +285,12 @@ fn disk_room(env: &Path) -> Result<String, String> {
             mib(free)
         ))
     } else {
-        Err(format!(
+        Err(Failed(format!(
             "the proup archive needs up to {} MiB and only {} MiB are free on {}",
             mib(size),
             mib(free),
             paths::display(parent)
-        ))
+        )))
     }
 }
 
@@ -325,14 +335,14 @@ fn check_conda(machines: &[&MachinePlan], journal: &Journal, pf: &mut Preflight)
             what,
             match result {
                 Ok(done) if done.success() => Ok(format!("answers: {}", done.stdout.trim())),
-                Ok(done) => Err(format!(
+                Ok(done) => Err(Failed(format!(
                     "`--version` failed ({}): {}",
                     done.status(),
                     done.tail(3)
-                )),
-                Err(e) => Err(format!(
+                ))),
+                Err(e) => Err(Failed(format!(
                     "{e} (pass --conda to `gpaudit plan` to use another)"
-                )),
+                ))),
             },
         );
     }
@@ -361,16 +371,14 @@ fn check_api(
         return;
     }
     let Some(api) = admin else {
-        pf.add(
-            "Administrator API",
-            Err("the plan stops and starts services: give the API with [admin] in the site file or --url".into()),
-        );
+        pf.fail(
+            "Administrator API", "the plan stops and starts services: give the API with [admin] in the site file or --url");
         return;
     };
     let listed = match api.info().and_then(|_| api.services()) {
         Ok(l) => l,
         Err(e) => {
-            pf.add("Administrator API", Err(e.to_string()));
+            pf.fail("Administrator API", e.to_string());
             return;
         }
     };
@@ -388,19 +396,25 @@ fn check_api(
         if missing.is_empty() {
             Ok(format!("all {} of the plan's services exist", wanted.len()))
         } else {
-            Err(format!("no longer on the site: {}", missing.join(", ")))
+            Err(Failed(format!(
+                "no longer on the site: {}",
+                missing.join(", ")
+            )))
         },
     );
 }
 
 /// The nearest existing folder at or above `path`, if it can be written to.
-fn writable_parent(path: &Path) -> Result<String, String> {
+fn writable_parent(path: &Path) -> Verdict {
     let mut dir = path;
     loop {
         if dir.is_dir() {
             return match std::fs::metadata(dir) {
                 Ok(m) if !m.permissions().readonly() => Ok(paths::display(dir)),
-                _ => Err(format!("{} cannot be written to", paths::display(dir))),
+                _ => Err(Failed(format!(
+                    "{} cannot be written to",
+                    paths::display(dir)
+                ))),
             };
         }
         match dir.parent() {

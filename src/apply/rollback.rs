@@ -67,19 +67,43 @@ pub fn old_env_archive(env: &EnvPlan, journal: &Journal) -> Option<PathBuf> {
 
 const KEPT: &str = ".gpaudit-kept-";
 
+/// Why an env could not be restored (or its earlier archive kept).
+#[derive(Debug, thiserror::Error)]
+pub enum RestoreError {
+    /// A file-system step on a path failed.
+    #[error("cannot {action} {path}: {source}")]
+    Fs {
+        action: &'static str,
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{archive}: no conda env in it (no conda-meta at its root or in its one folder)")]
+    NoEnvInArchive { archive: String },
+    #[error("conda create failed ({status}): {tail}")]
+    CondaCreate { status: String, tail: String },
+    #[error(transparent)]
+    Exec(#[from] exec::ExecError),
+}
+
+fn fs_error(action: &'static str, path: &Path) -> impl FnOnce(std::io::Error) -> RestoreError {
+    let path = paths::display(path);
+    move |source| RestoreError::Fs {
+        action,
+        path,
+        source,
+    }
+}
+
 /// Before proup runs: move an existing `<name>.tar.bz2` aside (proup would
 /// write over it), to `<name>.tar.bz2.gpaudit-kept-<time>`.
-pub fn keep_earlier_archive(env_path: &str) -> Result<Option<PathBuf>, String> {
+pub fn keep_earlier_archive(env_path: &str) -> Result<Option<PathBuf>, RestoreError> {
     let Some(archive) = archive_path(env_path).filter(|a| a.exists()) else {
         return Ok(None);
     };
     let kept = PathBuf::from(format!("{}{KEPT}{}", paths::display(&archive), stamp()));
-    std::fs::rename(&archive, &kept).map_err(|e| {
-        format!(
-            "cannot move the earlier archive {} aside: {e}",
-            paths::display(&archive)
-        )
-    })?;
+    std::fs::rename(&archive, &kept)
+        .map_err(fs_error("move aside the earlier archive", &archive))?;
     Ok(Some(kept))
 }
 
@@ -339,14 +363,13 @@ fn restore(t: &Target, timeout: Duration) -> (bool, String, Option<Finished>) {
             match exec::run(&cmd) {
                 Ok(done) if done.success() => (Ok(()), Some(done)),
                 Ok(done) => (
-                    Err(format!(
-                        "conda create failed ({}): {}",
-                        done.status(),
-                        done.tail(1)
-                    )),
+                    Err(RestoreError::CondaCreate {
+                        status: done.status().to_string(),
+                        tail: done.tail(1),
+                    }),
                     Some(done),
                 ),
-                Err(e) => (Err(e.to_string()), None),
+                Err(e) => (Err(e.into()), None),
             }
         }
     };
@@ -378,7 +401,7 @@ fn restore(t: &Target, timeout: Duration) -> (bool, String, Option<Finished>) {
             };
             (true, format!("{what}{kept}"), output)
         }
-        Err(e) => (false, put_back(e), output),
+        Err(e) => (false, put_back(e.to_string()), output),
     }
 }
 
@@ -386,24 +409,19 @@ fn restore(t: &Target, timeout: Duration) -> (bool, String, Option<Finished>) {
 /// so `dest` appears whole or not at all. The archive may hold the env's
 /// contents at its root or inside one folder (proup's layout is not
 /// documented); `tar` refuses entries that would land outside the folder.
-fn unpack(archive: &Path, dest: &Path) -> Result<(), String> {
+fn unpack(archive: &Path, dest: &Path) -> Result<(), RestoreError> {
     let name = dest
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_else(|| "env".into());
     let staging = dest.with_file_name(format!(".{name}.gpaudit-restore"));
     if staging.exists() {
-        std::fs::remove_dir_all(&staging)
-            .map_err(|e| format!("cannot clear {}: {e}", paths::display(&staging)))?;
+        std::fs::remove_dir_all(&staging).map_err(fs_error("clear", &staging))?;
     }
-    let open = || -> Result<tar::Archive<bzip2::read::BzDecoder<std::fs::File>>, String> {
-        let f = std::fs::File::open(archive)
-            .map_err(|e| format!("cannot open {}: {e}", paths::display(archive)))?;
-        Ok(tar::Archive::new(bzip2::read::BzDecoder::new(f)))
-    };
-    let result = open()?
+    let f = std::fs::File::open(archive).map_err(fs_error("open", archive))?;
+    let result = tar::Archive::new(bzip2::read::BzDecoder::new(f))
         .unpack(&staging)
-        .map_err(|e| format!("{}: cannot unpack: {e}", paths::display(archive)));
+        .map_err(fs_error("unpack", archive));
     if let Err(e) = result {
         let _ = std::fs::remove_dir_all(&staging);
         return Err(e);
@@ -418,15 +436,13 @@ fn unpack(archive: &Path, dest: &Path) -> Result<(), String> {
             [one] if one.join("conda-meta").is_dir() => one.clone(),
             _ => {
                 let _ = std::fs::remove_dir_all(&staging);
-                return Err(format!(
-                    "{}: no conda env in it (no conda-meta at its root or in its one folder)",
-                    paths::display(archive)
-                ));
+                return Err(RestoreError::NoEnvInArchive {
+                    archive: paths::display(archive),
+                });
             }
         }
     };
-    std::fs::rename(&root, dest)
-        .map_err(|e| format!("cannot move the restored env into place: {e}"))?;
+    std::fs::rename(&root, dest).map_err(fs_error("move the restored env to", dest))?;
     let _ = std::fs::remove_dir_all(&staging);
     Ok(())
 }
@@ -466,7 +482,7 @@ mod tests {
         let archive = dir.path().join("bad.tar.bz2");
         archive_of(&empty, &archive, ".");
         let err = unpack(&archive, &dir.path().join("x/hydro")).unwrap_err();
-        assert!(err.contains("no conda env"), "{err}");
+        assert!(err.to_string().contains("no conda env"), "{err}");
     }
 
     #[test]

@@ -11,9 +11,9 @@ use crate::checks::{self, env_release, Context};
 use crate::exec::{self, CommandLine, Finished};
 use crate::finding::Code;
 use crate::migrate::{EnvPlan, MachinePlan, MigrationPlan, PlanStep, StepKind};
+use crate::model::{Env, Snapshot};
 use crate::release::{ArcgisVersion, ReleaseTable};
 use crate::restart::{start_and_wait, stop_and_wait};
-use crate::snapshot::{Env, Snapshot};
 use crate::{output, paths};
 use rattler_conda_types::{ExplicitEnvironmentEntry, ExplicitEnvironmentSpec, PrefixRecord};
 use std::path::{Path, PathBuf};
@@ -81,11 +81,7 @@ pub(super) fn run(
 }
 
 fn find_env<'s>(snapshot: &'s Snapshot, machine: &str, path: &str) -> Option<&'s Env> {
-    snapshot
-        .machines
-        .iter()
-        .find(|m| m.name.eq_ignore_ascii_case(machine))
-        .and_then(|m| m.env_at(path))
+    snapshot.find_machine(machine).ok()?.env_at(path)
 }
 
 /// Save the env's package list: an explicit spec (`conda create --file`
@@ -298,8 +294,8 @@ fn stop(ctx: &StepContext, admin: Option<&mut dyn SiteAdmin>) -> Done {
 }
 
 /// Rescan the site and find the env again.
-fn rescan(ctx: &StepContext) -> Result<Loaded, String> {
-    audit::load(&[PathBuf::from(&ctx.plan.site_file)]).map_err(|e| e.to_string())
+fn rescan(ctx: &StepContext) -> Result<Loaded, crate::audit::InputError> {
+    audit::load(&[PathBuf::from(&ctx.plan.site_file)])
 }
 
 fn release_of(env: &Env) -> Option<ArcgisVersion> {
@@ -415,12 +411,11 @@ fn verify(ctx: &StepContext) -> Done {
         }
     }
     for pip in &ctx.env.pip {
-        let name =
-            crate::scan::pip::normalize_dist_name(pip.split_whitespace().next().unwrap_or(pip));
+        let name = crate::model::normalize_dist_name(pip.split_whitespace().next().unwrap_or(pip));
         if !env
             .pip
             .iter()
-            .any(|d| crate::scan::pip::normalize_dist_name(&d.name) == name)
+            .any(|d| crate::model::normalize_dist_name(&d.name) == name)
         {
             problems.push(format!("pip package `{name}`, installed before, is gone"));
         }
@@ -464,15 +459,25 @@ fn start(ctx: &StepContext, admin: Option<&mut dyn SiteAdmin>, state: &EnvRun) -
     let timeout = ctx.options.service_timeout;
     let mut states = Vec::new();
     let mut failed = Vec::new();
+    let mut started = Vec::new();
     for key in &keys {
         let Some(s) = ServiceRef::parse(key) else {
             continue;
         };
         let (after, problem) = match start_and_wait(api, &s, timeout) {
-            Ok(()) => ("STARTED".to_string(), String::new()),
+            Ok(on) => {
+                started.push(format!("{key} ({on})"));
+                ("STARTED".to_string(), String::new())
+            }
             Err(e) => {
                 failed.push(format!("{key}: {e}"));
-                ("unknown".to_string(), e)
+                // `started on GIS1, failed on GIS2`: the site says STARTED.
+                let after = if e.starts_with("started on") {
+                    "STARTED"
+                } else {
+                    "unknown"
+                };
+                (after.to_string(), e)
             }
         };
         states.push(ServiceState {
@@ -483,7 +488,7 @@ fn start(ctx: &StepContext, admin: Option<&mut dyn SiteAdmin>, state: &EnvRun) -
         });
     }
     let mut done = if failed.is_empty() {
-        Done::ok(format!("started {}", keys.join(", ")))
+        Done::ok(format!("started {}", started.join(", ")))
     } else {
         Done::failed(format!("not started: {}", failed.join("; ")))
     };

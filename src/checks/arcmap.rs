@@ -2,11 +2,11 @@
 //! (`provider` = `ArcObjects`), which ArcGIS Server 11.0 removed.
 
 use super::Context;
-use crate::finding::{Code, Finding};
+use crate::finding::{Code, Condition, Finding};
 use crate::release::Feature;
 
 /// Condition under which `arcmap-service` is an error (see rules.toml).
-pub const SITE_11_OR_LATER: &str = "site-11-or-later";
+pub const SITE_11_OR_LATER: Condition = Condition::Site11OrLater;
 
 pub fn arcmap_service(ctx: &Context) -> Vec<Finding> {
     let removed = ctx.site_release.as_ref().is_some_and(|r| {
@@ -39,7 +39,7 @@ pub fn arcmap_service(ctx: &Context) -> Vec<Finding> {
         .service(&service.key)
         .expected("provider ArcObjects11 (ArcGIS Pro runtime)")
         .found(format!("provider {}", service.provider.as_deref().unwrap_or_default()))
-        .source(service.file.clone())
+        .location(service.file.clone())
         .services(vec![service.key.clone()]);
         if removed || target_removes {
             finding = finding.condition(SITE_11_OR_LATER);

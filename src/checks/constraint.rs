@@ -1,7 +1,7 @@
 //! `constraint-violated`: whether installed packages keep every other
 //! record's `constrains` (bounds that apply only if the package is installed).
 
-use super::dependency::{bad_spec, is_virtual};
+use super::dependency::is_virtual;
 use super::{env_finding, parse_spec, spec_name, Context};
 use crate::finding::{Code, Finding};
 use rattler_conda_types::Matches;
@@ -13,19 +13,9 @@ pub fn constraint_violated(ctx: &Context) -> Vec<Finding> {
             let index = env.package_index();
             for package in &env.packages {
                 for constraint in &package.record.constrains {
-                    let spec = match parse_spec(constraint) {
-                        Ok(spec) => spec,
-                        Err(why) => {
-                            out.push(bad_spec(
-                                machine,
-                                env,
-                                package,
-                                "constrains",
-                                constraint,
-                                &why,
-                            ));
-                            continue;
-                        }
+                    // A malformed spec is scan_error's to report.
+                    let Ok(spec) = parse_spec(constraint) else {
+                        continue;
                     };
                     let Some(name) = spec_name(&spec).filter(|n| !is_virtual(n)) else {
                         continue;
@@ -54,7 +44,7 @@ pub fn constraint_violated(ctx: &Context) -> Vec<Finding> {
                         .package(name)
                         .expected(format!("{constraint} (constrained by {})", package.name()))
                         .found(installed.version_build())
-                        .source(package.file.clone()),
+                        .location(package.file.clone()),
                     );
                 }
             }

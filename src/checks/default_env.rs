@@ -35,7 +35,7 @@ pub fn default_env_modified(ctx: &Context) -> Vec<Finding> {
                 } else {
                     changes.join(" ")
                 })
-                .source(history_file.clone()),
+                .location(history_file.clone()),
             );
         }
         if !env.pip.is_empty() {
@@ -58,7 +58,7 @@ pub fn default_env_modified(ctx: &Context) -> Vec<Finding> {
                 )
                 .expected("no pip packages in arcgispro-py3")
                 .found(dists.join(", "))
-                .source(env.path.clone()),
+                .location(env.path.clone()),
             );
         }
     }
@@ -69,7 +69,7 @@ pub fn default_env_modified(ctx: &Context) -> Vec<Finding> {
 mod tests {
     use super::*;
     use crate::checks::testkit::*;
-    use crate::snapshot::HistoryEntry;
+    use crate::model::HistoryEntry;
 
     #[test]
     fn install_in_the_default_env_is_reported_but_creation_is_not() {

@@ -3,7 +3,7 @@
 
 use super::{env_finding, parse_spec, spec_name, Context};
 use crate::finding::{Code, Finding};
-use crate::snapshot::{Env, Machine, Package};
+use crate::model::{Env, Machine};
 use rattler_conda_types::Matches;
 use rayon::prelude::*;
 
@@ -21,41 +21,14 @@ pub fn dependencies(ctx: &Context) -> Vec<Finding> {
         .collect()
 }
 
-/// A spec in a record that is not a match spec: the record is malformed.
-pub(crate) fn bad_spec(
-    machine: &Machine,
-    env: &Env,
-    package: &Package,
-    field: &str,
-    spec: &str,
-    why: &str,
-) -> Finding {
-    env_finding(
-        Code::ScanError,
-        format!(
-            "{} in env `{}` on {}: {field} entry `{spec}` is not a match spec: {why}",
-            package.name(),
-            env.name,
-            machine.name
-        ),
-        machine,
-        env,
-    )
-    .package(package.name())
-    .source(package.file.clone())
-}
-
 fn check_env(machine: &Machine, env: &Env) -> Vec<Finding> {
     let index = env.package_index();
     let mut out = Vec::new();
     for package in &env.packages {
         for dep in &package.record.depends {
-            let spec = match parse_spec(dep) {
-                Ok(spec) => spec,
-                Err(why) => {
-                    out.push(bad_spec(machine, env, package, "depends", dep, &why));
-                    continue;
-                }
+            // A malformed spec is scan_error's to report.
+            let Ok(spec) = parse_spec(dep) else {
+                continue;
             };
             let Some(name) = spec_name(&spec) else {
                 continue;
@@ -80,7 +53,7 @@ fn check_env(machine: &Machine, env: &Env) -> Vec<Finding> {
                     .package(name)
                     .expected(format!("{dep} (required by {})", package.name()))
                     .found("not installed")
-                    .source(package.file.clone()),
+                    .location(package.file.clone()),
                 ),
                 Some(installed) if !spec.matches(&installed.record) => out.push(
                     env_finding(
@@ -99,7 +72,7 @@ fn check_env(machine: &Machine, env: &Env) -> Vec<Finding> {
                     .package(name)
                     .expected(format!("{dep} (required by {})", package.name()))
                     .found(installed.version_build())
-                    .source(package.file.clone()),
+                    .location(package.file.clone()),
                 ),
                 Some(_) => {}
             }
@@ -182,14 +155,5 @@ mod tests {
         );
         let snap = snapshot(vec![machine("GIS1", vec![e])], None);
         assert!(run_one(&snap, dependencies).is_empty());
-    }
-
-    #[test]
-    fn an_unparseable_depends_entry_is_a_scan_error() {
-        let e = env_with("x", vec![pkg("a", "1", "0", &["b >=>=1"])]);
-        let snap = snapshot(vec![machine("GIS1", vec![e])], None);
-        let f = run_one(&snap, dependencies);
-        assert_eq!(f[0].code, Code::ScanError);
-        assert_eq!(f[0].source.as_deref(), Some("conda-meta/a-1-0.json"));
     }
 }

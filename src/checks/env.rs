@@ -3,8 +3,8 @@
 
 use super::{env_finding, env_release, release_marker, Context};
 use crate::finding::{Code, Finding};
+use crate::model::BindingVia;
 use crate::release::Feature;
-use crate::snapshot::BindingVia;
 use std::collections::BTreeMap;
 use std::str::FromStr;
 
@@ -98,7 +98,7 @@ pub fn env_not_arcgis(ctx: &Context) -> Vec<Finding> {
                 .package("arcpy")
                 .expected("arcpy installed (clone arcgispro-py3)")
                 .found("not installed")
-                .source(env.conda_meta()),
+                .location(env.conda_meta()),
             );
         }
     }
@@ -158,7 +158,7 @@ pub fn env_release_mismatch(ctx: &Context) -> Vec<Finding> {
                     site.version
                 ))
                 .found(found)
-                .source(marker.file.clone()),
+                .location(marker.file.clone()),
             );
         }
     }
@@ -168,7 +168,7 @@ pub fn env_release_mismatch(ctx: &Context) -> Vec<Finding> {
 /// How many of the env's packages the release's stack lists at another
 /// version, naming the critical ones first: `; 12 of its 40 packages in
 /// Pro 3.1's stack are at other versions: python 3.9.11 (stack 3.9.16), ...`.
-fn stack_difference(env: &crate::snapshot::Env, release: &crate::release::Release) -> String {
+fn stack_difference(env: &crate::model::Env, release: &crate::release::Release) -> String {
     let mut listed = 0;
     let mut differ: Vec<(usize, String)> = Vec::new();
     for p in &env.packages {

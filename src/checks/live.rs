@@ -1,6 +1,6 @@
-//! `service-state-mismatch`, `service-stopped`: what the Administrator API
-//! reports against the config store on disk, and GP services that should be
-//! running but are not.
+//! `service-state-mismatch`, `service-stopped`, `site-machines-mismatch`:
+//! what the Administrator API reports against the config store and the site
+//! file on disk, and GP services that should be running but are not.
 
 use super::Context;
 use crate::finding::{Code, Finding};
@@ -9,7 +9,7 @@ pub fn live_findings(ctx: &Context) -> Vec<Finding> {
     let Some(live) = &ctx.snapshot.live else {
         return Vec::new();
     };
-    let mut out = Vec::new();
+    let mut out = machine_findings(ctx);
     let gp = |kind: &str| {
         kind.rsplit('.')
             .next()
@@ -56,7 +56,7 @@ pub fn live_findings(ctx: &Context) -> Vec<Finding> {
                         disk.key, disk.file
                     ),
                 )
-                .source(disk.file.clone()),
+                .location(disk.file.clone()),
             ),
             Some(l) => {
                 let norm = |p: &Option<String>| p.as_deref().map(|s| s.trim().to_ascii_lowercase());
@@ -77,7 +77,7 @@ pub fn live_findings(ctx: &Context) -> Vec<Finding> {
                         )
                         .expected(show(&disk.conda_environment_path))
                         .found(show(&l.conda_environment_path))
-                        .source(disk.file.clone()),
+                        .location(disk.file.clone()),
                     );
                 }
             }
@@ -92,7 +92,18 @@ pub fn live_findings(ctx: &Context) -> Vec<Finding> {
             .iter()
             .any(|e| e.path.replace('\\', "/").ends_with(&tail))
     };
-    for l in live.services.iter().filter(|l| gp(&l.key)) {
+    // Esri's own folders (PublishingTools, PrintingTools...): a copy of the
+    // config store often leaves them out, and gpaudit does not audit them.
+    let esri_folder = |key: &str| {
+        key.split_once('/').is_some_and(|(f, _)| {
+            f.eq_ignore_ascii_case("System") || f.eq_ignore_ascii_case("Utilities")
+        })
+    };
+    for l in live
+        .services
+        .iter()
+        .filter(|l| gp(&l.key) && !esri_folder(&l.key))
+    {
         if !ctx
             .snapshot
             .services
@@ -109,11 +120,60 @@ pub fn live_findings(ctx: &Context) -> Vec<Finding> {
     out
 }
 
+/// The site's machines as the API lists them against those of the site
+/// file (or snapshots): a machine the API does not know is not part of the
+/// site any more (or never joined); one the site file lacks is not audited.
+fn machine_findings(ctx: &Context) -> Vec<Finding> {
+    let Some(live) = &ctx.snapshot.live else {
+        return Vec::new();
+    };
+    let ours: Vec<&str> = ctx
+        .snapshot
+        .machines
+        .iter()
+        .map(|m| m.name.as_str())
+        .collect();
+    if ours.is_empty() || live.machines.is_empty() {
+        return Vec::new();
+    }
+    let has = |list: &[&str], name: &str| list.iter().any(|m| m.eq_ignore_ascii_case(name));
+    let theirs: Vec<&str> = live.machines.iter().map(String::as_str).collect();
+    let listed = theirs.join(", ");
+    let mut out = Vec::new();
+    for name in ours.iter().filter(|m| !has(&theirs, m)) {
+        out.push(
+            Finding::new(
+                Code::SiteMachinesMismatch,
+                format!(
+                    "{name} is a machine of the site file, but the Administrator API does not list it ({listed}): it left the site, never joined it, or is named differently there"
+                ),
+            )
+            .machine(*name)
+            .expected(format!("{name} in the site"))
+            .found(listed.clone()),
+        );
+    }
+    for name in theirs.iter().filter(|m| !has(&ours, m)) {
+        out.push(
+            Finding::new(
+                Code::SiteMachinesMismatch,
+                format!(
+                    "the Administrator API lists {name}, a machine the site file does not have: its environments are not audited"
+                ),
+            )
+            .machine(*name)
+            .expected("a [[machine]] entry")
+            .found(format!("{name} in the site")),
+        );
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::super::testkit::*;
     use super::*;
-    use crate::snapshot::{LiveService, LiveSite};
+    use crate::model::{LiveService, LiveSite};
 
     fn live(key: &str, env: Option<&str>, configured: &str, real: &str) -> LiveService {
         LiveService {
@@ -159,6 +219,28 @@ mod tests {
                 "service-state-mismatch Old/Gone.GPServer",
                 "service-stopped Hydro/Flood.GPServer",
             ]
+        );
+    }
+
+    #[test]
+    fn machines_the_api_and_the_site_file_disagree_about() {
+        let mut s = snapshot(
+            vec![machine("GIS1", vec![]), machine("GIS3", vec![])],
+            Some("11.1"),
+        );
+        s.add_live(LiveSite {
+            url: "https://gis/arcgis".into(),
+            version: Some("11.1".into()),
+            machines: vec!["gis1".into(), "GIS2".into()],
+            services: vec![],
+        });
+        let got: Vec<String> = run_one(&s, live_findings)
+            .iter()
+            .map(|f| format!("{} {}", f.code, f.machine.as_deref().unwrap_or("")))
+            .collect();
+        assert_eq!(
+            got,
+            ["site-machines-mismatch GIS2", "site-machines-mismatch GIS3"]
         );
     }
 

@@ -20,10 +20,10 @@ mod upgrade;
 mod upgrade_solve;
 
 use crate::finding::{Code, Finding};
+use crate::model::{Env, Machine, Snapshot};
 use crate::release::{ArcgisVersion, ReleaseTable};
 use crate::roles::Roles;
-use crate::snapshot::{Env, Machine, Snapshot};
-use rattler_conda_types::{MatchSpec, ParseStrictness};
+use rattler_conda_types::{MatchSpec, ParseMatchSpecError, ParseStrictness};
 use rayon::prelude::*;
 
 /// The site's ArcGIS Server release and how it was decided.
@@ -115,7 +115,7 @@ pub fn site_release(snapshot: &Snapshot, releases: &ReleaseTable) -> Option<Site
 
 /// The package whose version is the env's ArcGIS Pro release: `arcpy`, or
 /// `arcgispro` in envs before Pro 2.7, which have no arcpy package.
-pub fn release_marker(env: &Env) -> Option<&crate::snapshot::Package> {
+pub fn release_marker(env: &Env) -> Option<&crate::model::Package> {
     env.package("arcpy").or_else(|| env.package("arcgispro"))
 }
 
@@ -136,8 +136,8 @@ pub(crate) fn env_finding(code: Code, message: String, machine: &Machine, env: &
 }
 
 /// Parse a match spec the way conda reads installed metadata: leniently.
-pub fn parse_spec(spec: &str) -> Result<MatchSpec, String> {
-    MatchSpec::from_str(spec, ParseStrictness::Lenient).map_err(|e| e.to_string())
+pub fn parse_spec(spec: &str) -> Result<MatchSpec, ParseMatchSpecError> {
+    MatchSpec::from_str(spec, ParseStrictness::Lenient)
 }
 
 /// A spec's package name, when it names exactly one package.
@@ -145,34 +145,185 @@ pub fn spec_name(spec: &MatchSpec) -> Option<&str> {
     spec.name.as_exact().map(|n| n.as_normalized())
 }
 
-type Check = fn(&Context) -> Vec<Finding>;
+type CheckFn = fn(&Context) -> Vec<Finding>;
+
+/// A check and the codes it owns: it reports only these, and no other
+/// check reports them (tests hold both), as in cargo-deny.
+struct Check {
+    run: CheckFn,
+    codes: &'static [Code],
+}
 
 /// Every check, in no particular order (findings are sorted afterwards).
 const CHECKS: &[Check] = &[
-    env::env_missing,
-    env::env_not_arcgis,
-    env::env_release_mismatch,
-    pin::pin_violation,
-    pin::pin_file_missing,
-    dependency::dependencies,
-    constraint::constraint_violated,
-    pip::pip_installed,
-    pip::pip_clobbered,
-    site::site_inconsistent,
-    default_env::default_env_modified,
-    arcmap::arcmap_service,
-    per_service_env::per_service_env_unsupported,
-    reference::reference_findings,
-    live::live_findings,
-    upgrade::upgrade_forecast,
-    upgrade_solve::upgrade_solve,
-    scan_error::scan_errors,
-    service_code::service_code,
+    Check {
+        run: env::env_missing,
+        codes: &[Code::EnvMissing],
+    },
+    Check {
+        run: env::env_not_arcgis,
+        codes: &[Code::EnvNotArcgis],
+    },
+    Check {
+        run: env::env_release_mismatch,
+        codes: &[Code::EnvReleaseMismatch],
+    },
+    Check {
+        run: pin::pin_violation,
+        codes: &[Code::PinViolation],
+    },
+    Check {
+        run: pin::pin_file_missing,
+        codes: &[Code::PinFileMissing],
+    },
+    Check {
+        run: dependency::dependencies,
+        codes: &[Code::DependencyMissing, Code::DependencyUnsatisfied],
+    },
+    Check {
+        run: constraint::constraint_violated,
+        codes: &[Code::ConstraintViolated],
+    },
+    Check {
+        run: pip::pip_installed,
+        codes: &[Code::PipInstalled],
+    },
+    Check {
+        run: pip::pip_clobbered,
+        codes: &[Code::PipClobbered],
+    },
+    Check {
+        run: site::site_inconsistent,
+        codes: &[Code::SiteInconsistent],
+    },
+    Check {
+        run: default_env::default_env_modified,
+        codes: &[Code::DefaultEnvModified],
+    },
+    Check {
+        run: arcmap::arcmap_service,
+        codes: &[Code::ArcmapService],
+    },
+    Check {
+        run: per_service_env::per_service_env_unsupported,
+        codes: &[Code::PerServiceEnvUnsupported],
+    },
+    Check {
+        run: reference::reference_findings,
+        codes: &[
+            Code::ReferenceDrift,
+            Code::ReferenceMissing,
+            Code::ReferenceExtra,
+        ],
+    },
+    Check {
+        run: live::live_findings,
+        codes: &[
+            Code::ServiceStateMismatch,
+            Code::ServiceStopped,
+            Code::SiteMachinesMismatch,
+        ],
+    },
+    Check {
+        run: upgrade::upgrade_forecast,
+        codes: &[
+            Code::UpgradeNeedsProup,
+            Code::UpgradePythonAbi,
+            Code::UpgradePinConflict,
+            Code::UpgradeUnownedFiles,
+            Code::UpgradePipPackages,
+            Code::UpgradeProupUnavailable,
+        ],
+    },
+    Check {
+        run: upgrade_solve::upgrade_solve,
+        codes: &[Code::UpgradeUnsolvable, Code::UpgradeWillChange],
+    },
+    Check {
+        run: scan_error::scan_errors,
+        codes: &[Code::ScanError],
+    },
+    Check {
+        run: service_code::service_code,
+        codes: &[
+            Code::ServiceImportUnresolved,
+            Code::ServiceImportRemovedStdlib,
+            Code::ServiceCodePython2,
+            Code::ServiceCodeMissing,
+        ],
+    },
 ];
 
 /// Run every check over the snapshot.
 pub fn run(ctx: &Context) -> Vec<Finding> {
-    CHECKS.par_iter().flat_map(|check| check(ctx)).collect()
+    CHECKS
+        .par_iter()
+        .flat_map(|check| (check.run)(ctx))
+        .collect()
+}
+
+/// Which check (by its place in [`CHECKS`]) owns each code; the codes the
+/// policy itself reports are not here.
+pub fn owned_codes() -> Vec<(usize, Code)> {
+    CHECKS
+        .iter()
+        .enumerate()
+        .flat_map(|(i, c)| c.codes.iter().map(move |code| (i, *code)))
+        .collect()
+}
+
+#[cfg(test)]
+mod ownership_tests {
+    use super::*;
+    use std::collections::BTreeMap;
+
+    #[test]
+    fn every_code_has_exactly_one_owner() {
+        let mut owners: BTreeMap<Code, Vec<String>> = BTreeMap::new();
+        for (i, code) in owned_codes() {
+            owners.entry(code).or_default().push(format!("check #{i}"));
+        }
+        for code in crate::policy::CODES {
+            owners.entry(*code).or_default().push("policy".into());
+        }
+        for code in Code::ALL {
+            let who = owners.get(code).cloned().unwrap_or_default();
+            assert_eq!(who.len(), 1, "code {code} is owned by {who:?}");
+        }
+    }
+
+    #[test]
+    fn each_check_reports_only_the_codes_it_owns_on_the_demo_and_its_forecast() {
+        let site_file =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/sites/demo/site.toml");
+        let text = std::fs::read_to_string(&site_file).unwrap();
+        let site = crate::site::Site::parse(&text, &site_file).unwrap();
+        let snapshot = crate::scan::scan_site(&site);
+        let releases = ReleaseTable::builtin();
+        let mut ctx = Context::new(&snapshot, &releases);
+        let target = releases
+            .releases()
+            .iter()
+            .max_by(|a, b| a.server.cmp(&b.server))
+            .cloned();
+        ctx.target_python = target
+            .as_ref()
+            .and_then(|r| r.package("python"))
+            .and_then(|p| crate::python::PyVersion::parse(&p.version));
+        ctx.target = target;
+        let mut seen = 0;
+        for (i, check) in CHECKS.iter().enumerate() {
+            for f in (check.run)(&ctx) {
+                seen += 1;
+                assert!(
+                    check.codes.contains(&f.code),
+                    "check #{i} reported {} which it does not own",
+                    f.code
+                );
+            }
+        }
+        assert!(seen > 50, "the demo should give many findings, got {seen}");
+    }
 }
 
 #[cfg(test)]

@@ -31,7 +31,7 @@ pub fn per_service_env_unsupported(ctx: &Context) -> Vec<Finding> {
                 .service(&service.key)
                 .expected(format!("ArcGIS Server {since} or later"))
                 .found(format!("ArcGIS Server {release}"))
-                .source(service.file.clone())
+                .location(service.file.clone())
                 .services(vec![service.key.clone()]),
             );
         }

@@ -3,6 +3,7 @@
 
 use super::{env_finding, parse_spec, Context};
 use crate::finding::{Code, Finding};
+use crate::location::Location;
 use rattler_conda_types::Matches;
 
 pub fn pin_violation(ctx: &Context) -> Vec<Finding> {
@@ -41,9 +42,9 @@ pub fn pin_violation(ctx: &Context) -> Vec<Finding> {
                             env,
                         )
                         .package(package.name())
-                        .expected(format!("{} (pinned, line {})", pin.spec, pin.line))
+                        .expected(pin.spec.clone())
                         .found(package.version_build())
-                        .source(pinned.file.clone()),
+                        .location(Location::at(&pinned.file, pin.line)),
                     );
                 }
             }
@@ -82,7 +83,7 @@ pub fn pin_file_missing(ctx: &Context) -> Vec<Finding> {
                 )
                 .expected(format!("a pinned file like {}", default_pins.file))
                 .found("no conda-meta/pinned")
-                .source(env.conda_meta()),
+                .location(env.conda_meta()),
             );
         }
     }
@@ -93,7 +94,7 @@ pub fn pin_file_missing(ctx: &Context) -> Vec<Finding> {
 mod tests {
     use super::*;
     use crate::checks::testkit::*;
-    use crate::snapshot::{Pinned, PinnedSpec};
+    use crate::model::{Pinned, PinnedSpec};
 
     fn pins(specs: &[&str]) -> Pinned {
         Pinned {
@@ -130,10 +131,8 @@ mod tests {
         let f = run_one(&snap, pin_violation);
         assert_eq!(f.len(), 1, "{f:#?}");
         assert_eq!(f[0].package.as_deref(), Some("numpy"));
-        assert_eq!(
-            f[0].expected.as_deref(),
-            Some("numpy 1.20.* (pinned, line 1)")
-        );
+        assert_eq!(f[0].expected.as_deref(), Some("numpy 1.20.*"));
+        assert_eq!(f[0].locations[0].line, Some(1));
         assert_eq!(f[0].found.as_deref(), Some("1.24.3 py39hf11a4ad_0"));
     }
 
@@ -168,7 +167,7 @@ mod tests {
     fn issue_13_item_8_a_10_8_1_arcgispro_py3_keeps_our_own_baseline() {
         let table = crate::release::ReleaseTable::builtin();
         let stack = crate::stacks::EsriStacks::builtin();
-        let pro26 = stack.for_pro(&"2.6".parse().unwrap()).unwrap();
+        let pro26 = stack.for_pro(2, 6).unwrap();
         let packages = pro26
             .packages
             .iter()

@@ -3,8 +3,8 @@
 
 use super::{env_finding, Context};
 use crate::finding::{Code, Finding};
-use crate::scan::normalize_dist_name;
-use crate::snapshot::PipDist;
+use crate::model::normalize_dist_name;
+use crate::model::PipDist;
 
 fn dist_source(env_path: &str, dist: &PipDist) -> String {
     format!("{}/{}", env_path.trim_end_matches(['/', '\\']), dist.path)
@@ -32,7 +32,7 @@ pub fn pip_installed(ctx: &Context) -> Vec<Finding> {
                         "{} {} (installer: {installer})",
                         dist.name, dist.version
                     ))
-                    .source(dist_source(&env.path, dist)),
+                    .location(dist_source(&env.path, dist)),
                 );
             }
         }
@@ -69,7 +69,7 @@ pub fn pip_clobbered(ctx: &Context) -> Vec<Finding> {
                         .package(conda.name())
                         .expected(format!("{} from conda only", conda.version_build()))
                         .found(format!("pip {} {} beside it", dist.name, dist.version))
-                        .source(dist_source(&env.path, dist)),
+                        .location(dist_source(&env.path, dist)),
                     );
                 }
                 let mut owners: Vec<&str> =
@@ -106,7 +106,7 @@ pub fn pip_clobbered(ctx: &Context) -> Vec<Finding> {
                         .package(owner)
                         .expected(format!("files of {owner} owned by conda only"))
                         .found(format!("{} file(s) rewritten by pip {}", files.len(), dist.name))
-                        .source(dist_source(&env.path, dist)),
+                        .location(dist_source(&env.path, dist)),
                     );
                 }
             }
@@ -119,7 +119,7 @@ pub fn pip_clobbered(ctx: &Context) -> Vec<Finding> {
 mod tests {
     use super::*;
     use crate::checks::testkit::*;
-    use crate::snapshot::OverwrittenFile;
+    use crate::model::OverwrittenFile;
 
     fn dist(name: &str, overwrote: &[(&str, &str)]) -> PipDist {
         PipDist {

@@ -6,10 +6,10 @@
 
 use super::Context;
 use crate::compare::{compare, ChangeKind};
-use crate::finding::{Code, Finding};
+use crate::finding::{Code, Condition, Finding};
+use crate::model::{Env, Machine, Reference};
 use crate::reference::EnvListing;
 use crate::roles::Role;
-use crate::snapshot::{Env, Machine, Reference};
 use std::collections::BTreeMap;
 
 pub fn reference_findings(ctx: &Context) -> Vec<Finding> {
@@ -158,11 +158,8 @@ fn compare_env(
                     let mut all = f.services.clone();
                     all.extend(services.iter().cloned());
                     *f = f.clone().services(all);
-                    if let Some(src) = &mut f.source {
-                        if !src.split(", ").any(|s| s == source) {
-                            src.push_str(", ");
-                            src.push_str(source);
-                        }
+                    if !f.locations.is_empty() {
+                        *f = f.clone().location(source);
                     }
                 }
                 None => {
@@ -170,7 +167,7 @@ fn compare_env(
                         .machine(&machine.name)
                         .env(&env.name, &env.path)
                         .package(&change.name)
-                        .source(source.clone())
+                        .location(source.clone())
                         .services(services.to_vec())
                         .condition(change.condition())
                         .expected(before);
@@ -199,7 +196,7 @@ fn extras(
 ) {
     let indexes: Vec<_> = refs.iter().map(|(r, _)| r.listing.by_name()).collect();
     for package in &listing.packages {
-        let key = crate::scan::normalize_dist_name(&package.name);
+        let key = crate::model::normalize_dist_name(&package.name);
         let covering: Vec<usize> = (0..refs.len())
             .filter(|i| refs[*i].0.listing.covers(package.ecosystem))
             .collect();
@@ -214,8 +211,7 @@ fn extras(
             .iter()
             .map(|i| refs[*i].0.listing.source.as_str())
             .collect();
-        out.push(
-            Finding::new(
+        let mut finding = Finding::new(
                 Code::ReferenceExtra,
                 format!(
                     "{} {} is installed in `{}` on {} but in no reference env of the services that use it",
@@ -229,10 +225,12 @@ fn extras(
             .env(&env.name, &env.path)
             .package(&package.name)
             .found(package.describe())
-            .source(sources.join(", "))
             .services(services)
-            .condition("extra"),
-        );
+            .condition(Condition::Extra);
+        for source in sources {
+            finding = finding.location(source);
+        }
+        out.push(finding);
     }
 }
 
@@ -414,7 +412,7 @@ mod tests {
                     f.code,
                     f.package.as_deref().unwrap_or(""),
                     f.services.join(","),
-                    f.source.as_deref().unwrap_or("")
+                    crate::location::joined(&f.locations)
                 )
             })
             .collect();
@@ -441,7 +439,7 @@ mod tests {
             "hydro",
             &[("numpy", "1.20.1", "py39_0"), ("tqdm", "4.64.1", "py_0")],
         );
-        hydro.pip.push(crate::snapshot::PipDist {
+        hydro.pip.push(crate::model::PipDist {
             name: "requests_toolbelt".into(),
             version: "1.0.0".into(),
             installer: Some("pip".into()),

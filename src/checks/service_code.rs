@@ -5,9 +5,9 @@
 //! env's Python, what ArcGIS provides and the service's own files.
 
 use super::Context;
-use crate::finding::{Code, Finding};
+use crate::finding::{Code, Condition, Finding};
+use crate::model::{Env, Machine, ServiceCode};
 use crate::python::{PyVersion, Stdlib};
-use crate::snapshot::{Env, Machine, ServiceCode};
 use std::collections::{BTreeSet, HashMap};
 
 /// Python of an env (its `python` package), if it has one.
@@ -199,7 +199,7 @@ fn code_findings(code: &ServiceCode) -> Vec<Finding> {
                         script.path
                     ),
                 )
-                .source(script.path.clone())
+                .location(script.path.clone())
                 .found(format!("line {line}")),
             ));
         }
@@ -212,7 +212,7 @@ fn code_findings(code: &ServiceCode) -> Vec<Finding> {
                         script.path, code.service
                     ),
                 )
-                .source(script.path.clone()),
+                .location(script.path.clone()),
             ));
         }
     }
@@ -249,7 +249,7 @@ fn imports(
                     .service(&code.service)
                     .services(vec![code.service.clone()])
                     .package(top.clone())
-                    .source(format!("{}:{}", script.path, import.line))
+                    .location(crate::location::Location::at(&script.path, import.line))
             };
             let in_std = std_here.contains(exact);
             let resolved = in_std || provided.contains(&top) || code.local_modules.contains(&top);
@@ -277,12 +277,12 @@ fn imports(
                 // (`sklearn` → scikit-learn).
                 if let Some(reference) = ctx.snapshot.reference_for(&code.service) {
                     let by_name = reference.listing.by_name();
-                    let mut names = vec![crate::scan::normalize_dist_name(&top)];
+                    let mut names = vec![crate::model::normalize_dist_name(&top)];
                     names.extend(
                         known
                             .into_iter()
                             .flat_map(|k| k.packages.iter())
-                            .map(|n| crate::scan::normalize_dist_name(n)),
+                            .map(|n| crate::model::normalize_dist_name(n)),
                     );
                     if let Some(p) = names.iter().find_map(|n| by_name.get(n)) {
                         elsewhere.push(format!(
@@ -300,7 +300,7 @@ fn imports(
                     f = f.expected(format!("provided by {}", elsewhere.join(", ")));
                 }
                 if import.optional {
-                    f = f.condition("optional");
+                    f = f.condition(Condition::Optional);
                 }
                 out.push(f);
                 continue;
@@ -329,7 +329,7 @@ fn imports(
                 .expected(format!("Python < {removed}"))
                 .found(format!("Python {v}"));
                 if hit_by_target {
-                    f = f.condition("target");
+                    f = f.condition(Condition::Target);
                 }
                 out.push(f);
             }
@@ -350,8 +350,8 @@ fn removed_before(stdlib: &Stdlib, module: &str, v: PyVersion) -> Option<PyVersi
 mod tests {
     use super::super::testkit::*;
     use super::*;
+    use crate::model::{Script, ScriptImport};
     use crate::rules::RuleBook;
-    use crate::snapshot::{Script, ScriptImport};
 
     fn import(module: &str, line: usize, optional: bool) -> ScriptImport {
         ScriptImport {
@@ -381,7 +381,7 @@ mod tests {
         }
     }
 
-    fn brief(s: &crate::snapshot::Snapshot) -> Vec<String> {
+    fn brief(s: &crate::model::Snapshot) -> Vec<String> {
         let book = RuleBook::builtin();
         run_one(s, service_code)
             .iter()

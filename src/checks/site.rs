@@ -3,7 +3,7 @@
 
 use super::{env_release, Context};
 use crate::finding::{Code, Finding};
-use crate::snapshot::{Env, Machine};
+use crate::model::{Env, Machine};
 use std::collections::{BTreeMap, BTreeSet};
 
 /// What a machine has of one package: `None` when not installed.
@@ -158,7 +158,7 @@ pub fn site_inconsistent(ctx: &Context) -> Vec<Finding> {
                         holders.join(", ")
                     ))
                     .found(show(value))
-                    .source(env.conda_meta())
+                    .location(env.conda_meta())
                     .services(machine.services_in(&env.path)),
                 );
             }

@@ -2,8 +2,8 @@
 
 use super::Context;
 use crate::finding::Finding;
+use crate::model::*;
 use crate::release::ReleaseTable;
-use crate::snapshot::*;
 use rattler_conda_types::{PackageName, PackageRecord, VersionWithSource};
 use std::str::FromStr;
 

@@ -10,8 +10,8 @@
 
 use super::{env_finding, env_release, parse_spec, spec_name, Context};
 use crate::finding::{Code, Finding};
+use crate::model::{Env, Machine, Package};
 use crate::release::{ArcgisVersion, Feature, Release};
-use crate::snapshot::{Env, Machine, Package};
 use rattler_conda_types::{MatchSpec, ParseStrictness, Version};
 use std::collections::{BTreeMap, BTreeSet};
 use std::str::FromStr;
@@ -200,7 +200,7 @@ fn forecast_env(
     if ctx.releases.supports(to, Feature::Proup) {
         // Esri documents `-n` for envs in the install's envs folder; `-p`
         // for an env elsewhere is not confirmed.
-        let command = if env.origin == crate::snapshot::EnvOrigin::Install {
+        let command = if env.origin == crate::model::EnvOrigin::Install {
             format!("conda proup -n {}", env.name)
         } else {
             format!(
@@ -313,7 +313,7 @@ fn forecast_env(
                     p.name(),
                     p.record.version.as_str()
                 ))
-                .source(p.file.clone()),
+                .location(p.file.clone()),
         );
     }
     if let Some(pinned) = &env.pinned {
@@ -342,7 +342,7 @@ fn forecast_env(
                     .package(name)
                     .expected(shown)
                     .found(format!("{} (pinned)", pin.spec))
-                    .source(pinned.file.clone()),
+                    .location(pinned.file.clone()),
                 );
             }
         }
@@ -391,9 +391,9 @@ fn forecast_env(
 mod tests {
     use super::super::testkit::*;
     use super::*;
-    use crate::snapshot::{HistoryEntry, Pinned, PinnedSpec};
+    use crate::model::{HistoryEntry, Pinned, PinnedSpec};
 
-    fn forecast(s: &crate::snapshot::Snapshot, target: &str) -> Vec<String> {
+    fn forecast(s: &crate::model::Snapshot, target: &str) -> Vec<String> {
         let releases = crate::release::ReleaseTable::builtin();
         let mut ctx = Context::new(s, &releases);
         ctx.target = releases.by_server(&target.parse().unwrap()).last().cloned();
@@ -442,7 +442,7 @@ mod tests {
             ],
         });
         hydro.unowned = vec!["Lib/site-packages/floodmodel".into()];
-        hydro.pip.push(crate::snapshot::PipDist {
+        hydro.pip.push(crate::model::PipDist {
             name: "requests-toolbelt".into(),
             version: "1.0.0".into(),
             installer: Some("pip".into()),

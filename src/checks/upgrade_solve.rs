@@ -8,8 +8,8 @@
 use super::upgrade::{added, requested_specs, upgraded_clones};
 use super::{env_finding, Context};
 use crate::finding::{Code, Finding};
+use crate::model::{Env, Machine};
 use crate::release::Release;
-use crate::snapshot::{Env, Machine};
 use crate::solve::{solve_upgrade, Channels, Verdict};
 use rattler_conda_types::{MatchSpec, ParseStrictness};
 use rayon::prelude::*;

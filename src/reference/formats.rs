@@ -4,22 +4,22 @@
 //! through `pep508_rs`. No format is parsed by hand beyond splitting lines.
 
 use super::{Ecosystem, EnvFormat, EnvPackage};
-use crate::scan::normalize_dist_name;
+use crate::model::{channel_name, normalize_dist_name};
 use pep508_rs::pep440_rs::Operator;
 use pep508_rs::{Requirement, VersionOrUrl};
 use rattler_conda_types::{
-    package::CondaArchiveIdentifier, Channel, ChannelConfig, EnvironmentYaml, EqualityOperator,
-    ExplicitEnvironmentSpec, MatchSpec, PackageName, ParseExplicitEnvironmentSpecError,
-    ParseStrictness, StringMatcher, Version, VersionSpec,
+    package::CondaArchiveIdentifier, EnvironmentYaml, EqualityOperator, ExplicitEnvironmentSpec,
+    MatchSpec, PackageName, ParseExplicitEnvironmentSpecError, ParseStrictness, StringMatcher,
+    Version, VersionSpec,
 };
 use serde::Deserialize;
-use std::path::PathBuf;
 use std::str::FromStr;
 
 /// Packages as read, each with where it was read (`line 4`, `item 2`).
 #[derive(Debug, Default)]
 pub struct Parsed {
-    pub packages: Vec<(EnvPackage, String)>,
+    /// Each package with where the listing names it.
+    pub packages: Vec<(EnvPackage, Place)>,
     pub warnings: Vec<String>,
 }
 
@@ -113,16 +113,72 @@ fn is_conda_list_row(line: &str) -> bool {
 
 /// A PEP 508 requirement. The name is checked first: pep508_rs 0.9 panics
 /// on a name ending in `-`, `.` or `_` that is followed by an operator.
-fn parse_pip(line: &str) -> Result<Requirement<pep508_rs::VerbatimUrl>, String> {
+fn parse_pip(line: &str) -> Result<Requirement<pep508_rs::VerbatimUrl>, FormatError> {
     let name_end = line
         .find(|c: char| !(c.is_ascii_alphanumeric() || "-_.".contains(c)))
         .unwrap_or(line.len());
     let name = &line[..name_end];
     if name.is_empty() || !name.ends_with(|c: char| c.is_ascii_alphanumeric()) {
-        return Err(format!("`{name}` is not a Python package name"));
+        return Err(FormatError::new(format!(
+            "`{name}` is not a Python package name"
+        )));
     }
-    pep508_rs::PackageName::from_str(name).map_err(|e| e.to_string())?;
-    Requirement::<pep508_rs::VerbatimUrl>::from_str(line).map_err(|e| e.to_string())
+    pep508_rs::PackageName::from_str(name).map_err(FormatError::new)?;
+    Requirement::<pep508_rs::VerbatimUrl>::from_str(line).map_err(FormatError::new)
+}
+
+/// Where in a listing a problem is: a line of a text listing, an item of
+/// a JSON one, a URL of an explicit one, a dependency of an environment.yml.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Place {
+    Line(usize),
+    Item(usize),
+    Url(usize),
+    Dependency(usize),
+    PipDependency(usize),
+}
+
+impl std::fmt::Display for Place {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Place::Line(n) => write!(f, "line {n}"),
+            Place::Item(n) => write!(f, "item {n}"),
+            Place::Url(n) => write!(f, "URL {n}"),
+            Place::Dependency(n) => write!(f, "dependency {n}"),
+            Place::PipDependency(n) => write!(f, "pip dependency {n}"),
+        }
+    }
+}
+
+/// Why a listing's text is not valid in its format, and where.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub struct FormatError {
+    pub place: Option<Place>,
+    pub message: String,
+}
+
+impl FormatError {
+    pub fn new(message: impl std::fmt::Display) -> FormatError {
+        FormatError {
+            place: None,
+            message: message.to_string(),
+        }
+    }
+
+    /// The same problem, placed (the innermost place wins).
+    pub fn at(mut self, place: Place) -> FormatError {
+        self.place.get_or_insert(place);
+        self
+    }
+}
+
+impl std::fmt::Display for FormatError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.place {
+            Some(place) => write!(f, "{place}: {}", self.message),
+            None => f.write_str(&self.message),
+        }
+    }
 }
 
 /// `name=version=build`, the shape of `conda list --export`.
@@ -135,7 +191,7 @@ fn is_export_line(line: &str) -> bool {
 
 /// Parse `text` as `format` (never [`EnvFormat::Prefix`] or
 /// [`EnvFormat::Snapshot`], which are read elsewhere).
-pub fn parse(format: EnvFormat, text: &str) -> Result<Parsed, String> {
+pub fn parse(format: EnvFormat, text: &str) -> Result<Parsed, FormatError> {
     match format {
         EnvFormat::CondaList => conda_list(text),
         EnvFormat::CondaListJson => conda_list_json(text),
@@ -144,46 +200,23 @@ pub fn parse(format: EnvFormat, text: &str) -> Result<Parsed, String> {
         EnvFormat::EnvironmentYml => environment_yml(text),
         EnvFormat::PipFreeze => pip_freeze(text),
         EnvFormat::PipListJson => pip_list_json(text),
-        EnvFormat::Prefix | EnvFormat::Snapshot => {
-            Err(format!("{} is not a text listing", format.describe()))
-        }
+        EnvFormat::Prefix | EnvFormat::Snapshot => Err(FormatError::new(format!(
+            "{} is not a text listing",
+            format.describe()
+        ))),
     }
 }
 
-/// The short name of a channel given as a name or URL (`esri` for
-/// `https://conda.anaconda.org/esri`, `pkgs/main` for
-/// `https://repo.anaconda.com/pkgs/main`).
-pub fn channel_name(raw: &str) -> String {
-    let raw = raw.trim().trim_end_matches('/');
-    if raw.eq_ignore_ascii_case("pypi") {
-        return "pypi".into();
-    }
-    if let Ok(url) = url::Url::parse(raw) {
-        // Tokens and credentials are not part of a channel's name.
-        let stripped = crate::redact::strip(&url);
-        let channel = Channel::from_url(stripped.clone());
-        return match stripped.host_str() {
-            Some(_) => channel.name().trim_end_matches('/').to_string(),
-            None => stripped.as_str().trim_end_matches('/').to_string(),
-        };
-    }
-    let config = ChannelConfig::default_with_root_dir(PathBuf::from("/"));
-    match Channel::from_str(raw, &config) {
-        Ok(channel) => channel.name().trim_end_matches('/').to_string(),
-        Err(_) => raw.to_string(),
-    }
-}
-
-fn conda_name(name: &str) -> Result<String, String> {
+fn conda_name(name: &str) -> Result<String, FormatError> {
     PackageName::try_from(name)
         .map(|n| n.as_normalized().to_string())
-        .map_err(|e| format!("`{name}` is not a conda package name: {e}"))
+        .map_err(|e| FormatError::new(format!("`{name}` is not a conda package name: {e}")))
 }
 
-fn conda_version(name: &str, version: &str) -> Result<String, String> {
+fn conda_version(name: &str, version: &str) -> Result<String, FormatError> {
     Version::from_str(version)
         .map(|_| version.to_string())
-        .map_err(|e| format!("`{name}`: `{version}` is not a conda version: {e}"))
+        .map_err(|e| FormatError::new(format!("`{name}`: `{version}` is not a conda version: {e}")))
 }
 
 fn is_pypi(channel: Option<&str>, build: Option<&str>) -> bool {
@@ -204,24 +237,24 @@ fn pypi_package(name: &str, version: Option<String>) -> EnvPackage {
 
 /// Plain `conda list`: `name version build [channel]` columns under a
 /// `# packages in environment at ...` header.
-fn conda_list(text: &str) -> Result<Parsed, String> {
+fn conda_list(text: &str) -> Result<Parsed, FormatError> {
     let mut out = Parsed::default();
     for (n, line) in content_lines(text) {
-        let at = format!("line {n}");
+        let at = Place::Line(n);
         let cols: Vec<&str> = line.split_whitespace().collect();
         let [name, version, build, rest @ ..] = cols.as_slice() else {
-            return Err(format!("{at}: expected `name version build [channel]`"));
+            return Err(FormatError::new("expected `name version build [channel]`").at(at));
         };
         if rest.len() > 1 {
-            return Err(format!("{at}: expected `name version build [channel]`"));
+            return Err(FormatError::new("expected `name version build [channel]`").at(at));
         }
         let channel = rest.first().copied();
         let package = if is_pypi(channel, Some(build)) {
             pypi_package(name, Some(version.to_string()))
         } else {
-            let name = conda_name(name).map_err(|m| format!("{at}: {m}"))?;
+            let name = conda_name(name).map_err(|m| m.at(at))?;
             EnvPackage {
-                version: Some(conda_version(&name, version).map_err(|m| format!("{at}: {m}"))?),
+                version: Some(conda_version(&name, version).map_err(|m| m.at(at))?),
                 name,
                 ecosystem: Ecosystem::Conda,
                 build: Some(build.to_string()),
@@ -248,17 +281,17 @@ struct CondaListEntry {
     base_url: Option<String>,
 }
 
-fn conda_list_json(text: &str) -> Result<Parsed, String> {
-    let entries: Vec<CondaListEntry> = serde_json::from_str(text).map_err(|e| e.to_string())?;
+fn conda_list_json(text: &str) -> Result<Parsed, FormatError> {
+    let entries: Vec<CondaListEntry> = serde_json::from_str(text).map_err(FormatError::new)?;
     let mut out = Parsed::default();
     for (i, e) in entries.into_iter().enumerate() {
-        let at = format!("item {}", i + 1);
+        let at = Place::Item(i + 1);
         let package = if is_pypi(e.channel.as_deref(), e.build_string.as_deref()) {
             pypi_package(&e.name, Some(e.version))
         } else {
-            let name = conda_name(&e.name).map_err(|m| format!("{at}: {m}"))?;
+            let name = conda_name(&e.name).map_err(|m| m.at(at))?;
             EnvPackage {
-                version: Some(conda_version(&name, &e.version).map_err(|m| format!("{at}: {m}"))?),
+                version: Some(conda_version(&name, &e.version).map_err(|m| m.at(at))?),
                 name,
                 ecosystem: Ecosystem::Conda,
                 build: e.build_string,
@@ -271,7 +304,7 @@ fn conda_list_json(text: &str) -> Result<Parsed, String> {
     Ok(out)
 }
 
-fn conda_list_explicit(text: &str) -> Result<Parsed, String> {
+fn conda_list_explicit(text: &str) -> Result<Parsed, FormatError> {
     // rattler's parser takes every line after @EXPLICIT as a URL; blank
     // lines are dropped first (Windows line endings are handled by `lines`).
     let cleaned: String = text
@@ -282,22 +315,23 @@ fn conda_list_explicit(text: &str) -> Result<Parsed, String> {
     let spec = ExplicitEnvironmentSpec::from_str(&cleaned).map_err(|e| match e {
         // The URL itself is not repeated: it may carry a token.
         ParseExplicitEnvironmentSpecError::InvalidUrl(_, e) => {
-            format!("a line after @EXPLICIT is not a package URL ({e})")
+            FormatError::new(format!("a line after @EXPLICIT is not a package URL ({e})"))
         }
-        e => e.to_string(),
+        e => FormatError::new(e),
     })?;
     let mut out = Parsed::default();
     for (i, entry) in spec.packages.iter().enumerate() {
-        let at = format!("URL {}", i + 1);
+        let at = Place::Url(i + 1);
         let id = CondaArchiveIdentifier::try_from_url(&entry.url).ok_or_else(|| {
-            format!(
-                "{at}: `{}` does not end in a conda package file name",
+            FormatError::new(format!(
+                "`{}` does not end in a conda package file name",
                 crate::redact::url(&entry.url)
-            )
+            ))
+            .at(at)
         })?;
         let id = id.identifier;
-        let name = conda_name(&id.name).map_err(|m| format!("{at}: {m}"))?;
-        let version = conda_version(&name, &id.version).map_err(|m| format!("{at}: {m}"))?;
+        let name = conda_name(&id.name).map_err(|m| m.at(at))?;
+        let version = conda_version(&name, &id.version).map_err(|m| m.at(at))?;
         // The channel is the URL without its `<subdir>/<file>` tail.
         let mut base = entry.url.clone();
         base.set_fragment(None);
@@ -321,12 +355,12 @@ fn conda_list_explicit(text: &str) -> Result<Parsed, String> {
 
 /// A package from a conda match spec: exact when the spec pins a version
 /// (`name=1.2=build`, `name ==1.2`), otherwise the spec is kept as written.
-fn from_match_spec(spec: &MatchSpec, written: &str) -> Result<EnvPackage, String> {
+fn from_match_spec(spec: &MatchSpec, written: &str) -> Result<EnvPackage, FormatError> {
     let name = spec
         .name
         .as_exact()
         .map(|n| n.as_normalized().to_string())
-        .ok_or_else(|| format!("`{written}` does not name one package"))?;
+        .ok_or_else(|| FormatError::new(format!("`{written}` does not name one package")))?;
     let build = match &spec.build {
         Some(StringMatcher::Exact(b)) => Some(b.clone()),
         _ => None,
@@ -362,36 +396,36 @@ fn source_spelling(v: &Version, written: &str) -> String {
         .map_or_else(|| v.to_string(), str::to_string)
 }
 
-fn conda_list_export(text: &str) -> Result<Parsed, String> {
+fn conda_list_export(text: &str) -> Result<Parsed, FormatError> {
     let mut out = Parsed::default();
     for (n, line) in content_lines(text) {
-        let at = format!("line {n}");
+        let at = Place::Line(n);
         let spec = MatchSpec::from_str(line, ParseStrictness::Lenient)
-            .map_err(|e| format!("{at}: `{line}`: {e}"))?;
-        let package = from_match_spec(&spec, line).map_err(|m| format!("{at}: {m}"))?;
+            .map_err(|e| FormatError::new(format!("`{line}`: {e}")).at(at))?;
+        let package = from_match_spec(&spec, line).map_err(|m| m.at(at))?;
         out.packages.push((package, at));
     }
     Ok(out)
 }
 
-fn environment_yml(text: &str) -> Result<Parsed, String> {
-    let yaml = EnvironmentYaml::from_yaml_str(text).map_err(|e| e.to_string())?;
+fn environment_yml(text: &str) -> Result<Parsed, FormatError> {
+    let yaml = EnvironmentYaml::from_yaml_str(text).map_err(FormatError::new)?;
     let mut out = Parsed::default();
     for (i, spec) in yaml.match_specs().enumerate() {
-        let at = format!("dependency {}", i + 1);
+        let at = Place::Dependency(i + 1);
         let written = spec.to_string();
-        let package = from_match_spec(spec, &written).map_err(|m| format!("{at}: {m}"))?;
+        let package = from_match_spec(spec, &written).map_err(|m| m.at(at))?;
         out.packages.push((package, at));
     }
     if let Some(pip) = yaml.pip_specs() {
         for (i, line) in pip.iter().enumerate() {
-            let at = format!("pip dependency {}", i + 1);
+            let at = Place::PipDependency(i + 1);
             match pip_requirement(line) {
                 Ok(Some(package)) => out.packages.push((package, at)),
                 Ok(None) => out
                     .warnings
                     .push(format!("{at}: `{line}` names no package; skipped")),
-                Err(m) => return Err(format!("{at}: {m}")),
+                Err(m) => return Err(m.at(at)),
             }
         }
     }
@@ -408,7 +442,7 @@ fn strip_pip_comment(line: &str) -> &str {
 
 /// One `pip freeze` / requirements line. `Ok(None)` for option lines that
 /// name no package (`-i URL`, an editable without `#egg=`).
-fn pip_requirement(line: &str) -> Result<Option<EnvPackage>, String> {
+fn pip_requirement(line: &str) -> Result<Option<EnvPackage>, FormatError> {
     let line = strip_pip_comment(line.trim());
     if let Some(rest) = line
         .strip_prefix("-e")
@@ -424,7 +458,8 @@ fn pip_requirement(line: &str) -> Result<Option<EnvPackage>, String> {
     if line.starts_with('-') {
         return Ok(None);
     }
-    let req = parse_pip(line).map_err(|e| format!("`{line}` is not a pip requirement: {e}"))?;
+    let req = parse_pip(line)
+        .map_err(|e| FormatError::new(format!("`{line}` is not a pip requirement: {e}")))?;
     let mut package = pypi_package(req.name.as_ref(), None);
     if let Some(VersionOrUrl::VersionSpecifier(specifiers)) = &req.version_or_url {
         let exact = match specifiers.iter().collect::<Vec<_>>().as_slice() {
@@ -442,10 +477,10 @@ fn pip_requirement(line: &str) -> Result<Option<EnvPackage>, String> {
     Ok(Some(package))
 }
 
-fn pip_freeze(text: &str) -> Result<Parsed, String> {
+fn pip_freeze(text: &str) -> Result<Parsed, FormatError> {
     let mut out = Parsed::default();
     for (n, line) in content_lines(text) {
-        let at = format!("line {n}");
+        let at = Place::Line(n);
         match pip_requirement(line) {
             Ok(Some(package)) => out.packages.push((package, at)),
             Ok(None) if line.starts_with("-e") || line.starts_with("--editable") => {
@@ -454,7 +489,7 @@ fn pip_freeze(text: &str) -> Result<Parsed, String> {
                 ))
             }
             Ok(None) => {}
-            Err(m) => return Err(format!("{at}: {m}")),
+            Err(m) => return Err(m.at(at)),
         }
     }
     Ok(out)
@@ -466,18 +501,13 @@ struct PipListEntry {
     version: String,
 }
 
-fn pip_list_json(text: &str) -> Result<Parsed, String> {
-    let entries: Vec<PipListEntry> = serde_json::from_str(text).map_err(|e| e.to_string())?;
+fn pip_list_json(text: &str) -> Result<Parsed, FormatError> {
+    let entries: Vec<PipListEntry> = serde_json::from_str(text).map_err(FormatError::new)?;
     Ok(Parsed {
         packages: entries
             .into_iter()
             .enumerate()
-            .map(|(i, e)| {
-                (
-                    pypi_package(&e.name, Some(e.version)),
-                    format!("item {}", i + 1),
-                )
-            })
+            .map(|(i, e)| (pypi_package(&e.name, Some(e.version)), Place::Item(i + 1)))
             .collect(),
         warnings: Vec::new(),
     })

@@ -1,9 +1,29 @@
-//! The Markdown rendering, for pasting into a change request: summary, then
-//! one section per machine and env.
+//! The Markdown rendering, for pasting into a change request: the audit
+//! (summary, then one section per machine and env), a diff, a plan.
 
-use super::Report;
+use super::{RenderOptions, Renderer, Report};
+use crate::diff::{change_label, side_text, DiffReport};
 use crate::finding::Finding;
+use crate::migrate::{kind_name, MigrationPlan};
 use std::collections::BTreeMap;
+
+/// The Markdown format.
+#[derive(Clone, Copy, Debug)]
+pub struct MarkdownFormat;
+
+impl Renderer for MarkdownFormat {
+    fn audit(&self, report: &Report, _: &RenderOptions) -> String {
+        render_markdown(report)
+    }
+
+    fn diff(&self, diff: &DiffReport, _: &RenderOptions) -> String {
+        diff_markdown(diff)
+    }
+
+    fn plan(&self, plan: &MigrationPlan, _: &RenderOptions) -> String {
+        plan_markdown(plan)
+    }
+}
 
 /// Escape the characters Markdown would interpret inside inline text.
 pub(crate) fn esc(s: &str) -> String {
@@ -33,7 +53,8 @@ fn item(f: &Finding) -> String {
         let list: Vec<String> = f.services.iter().map(|s| format!("`{s}`")).collect();
         s.push_str(&format!("\n  - services: {}", list.join(", ")));
     }
-    if let Some(src) = &f.source {
+    if !f.locations.is_empty() {
+        let src = crate::location::joined(&f.locations);
         s.push_str(&format!("\n  - source: `{src}`"));
     }
     s.push('\n');
@@ -82,6 +103,57 @@ pub fn render_markdown(report: &Report) -> String {
             out.push_str(&item(f));
         }
         out.push('\n');
+    }
+    out
+}
+
+fn diff_markdown(diff: &DiffReport) -> String {
+    let mut out = String::from("# Environment diff\n\n");
+    for line in diff.header().lines() {
+        out.push_str(&format!("- {}\n", esc(line)));
+    }
+    out.push_str(&format!("\n{}\n", diff.summary_line()));
+    if diff.changes.is_empty() {
+        return out;
+    }
+    out.push_str("\n| Severity | Package | Role | Change | A | B |\n|---|---|---|---|---|---|\n");
+    for entry in &diff.changes {
+        let c = &entry.change;
+        out.push_str(&format!(
+            "| {} | {} | {} | {} | {} | {} |\n",
+            entry.severity,
+            esc(&c.name),
+            c.role,
+            change_label(c),
+            esc(&side_text(c.before.as_ref())),
+            esc(&side_text(c.after.as_ref()))
+        ));
+    }
+    out
+}
+
+fn plan_markdown(plan: &MigrationPlan) -> String {
+    let mut out = format!("# Migration plan: {}\n\n", esc(&plan.site));
+    if plan.machines.is_empty() {
+        out.push_str("Every clone is at its machine's release: nothing to migrate.\n");
+        return out;
+    }
+    for m in &plan.machines {
+        out.push_str(&format!("## {} (now {})\n\n", esc(&m.machine), m.release));
+        for e in &m.envs {
+            out.push_str(&format!(
+                "### `{}`: {} → {}\n\nfingerprint `{}`\n\n",
+                e.env, e.from_release, e.to_release, e.fingerprint
+            ));
+            for s in &e.steps {
+                out.push_str(&format!("1. **{}** {}", kind_name(s.kind), esc(&s.detail)));
+                if let Some(argv) = &s.argv {
+                    out.push_str(&format!(": `{}`", argv.join(" ")));
+                }
+                out.push('\n');
+            }
+            out.push('\n');
+        }
     }
     out
 }

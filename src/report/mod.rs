@@ -1,14 +1,81 @@
 //! The render phase: a [`Report`] (the audit's result as data, the stable
-//! JSON document) and its renderings as a terminal table or Markdown.
+//! JSON document) and the renderings of every document (audit, diff, plan).
+//! One file per output format, each a [`Renderer`]; [`Format`] picks one.
+//! Adding a format is a new file and a new [`Format`] variant.
 
+mod json;
 pub(crate) mod markdown;
 pub(crate) mod table;
 
 pub use markdown::render_markdown;
 pub use table::render_table;
 
+use crate::diff::DiffReport;
+use crate::migrate::MigrationPlan;
+
+/// The output formats every report command offers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    Table,
+    Json,
+    Markdown,
+}
+
+impl Format {
+    /// The renderer of this format: the one dispatch.
+    pub fn renderer(self) -> &'static dyn Renderer {
+        match self {
+            Format::Table => &table::TableFormat,
+            Format::Json => &json::JsonFormat,
+            Format::Markdown => &markdown::MarkdownFormat,
+        }
+    }
+}
+
+/// How the output will be shown.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct RenderOptions {
+    /// Colours and Unicode borders: a terminal is reading.
+    pub color: bool,
+}
+
+/// One output format: how it renders each document gpaudit produces.
+pub trait Renderer {
+    fn audit(&self, report: &Report, options: &RenderOptions) -> String;
+    fn diff(&self, diff: &DiffReport, options: &RenderOptions) -> String;
+    fn plan(&self, plan: &MigrationPlan, options: &RenderOptions) -> String;
+}
+
+/// A document a command produces: it picks its method of a [`Renderer`].
+pub trait Document {
+    fn render_with(&self, renderer: &dyn Renderer, options: &RenderOptions) -> String;
+}
+
+impl Document for Report {
+    fn render_with(&self, renderer: &dyn Renderer, options: &RenderOptions) -> String {
+        renderer.audit(self, options)
+    }
+}
+
+impl Document for DiffReport {
+    fn render_with(&self, renderer: &dyn Renderer, options: &RenderOptions) -> String {
+        renderer.diff(self, options)
+    }
+}
+
+impl Document for MigrationPlan {
+    fn render_with(&self, renderer: &dyn Renderer, options: &RenderOptions) -> String {
+        renderer.plan(self, options)
+    }
+}
+
+/// Render a document in a format.
+pub fn render(document: &dyn Document, format: Format, options: &RenderOptions) -> String {
+    document.render_with(format.renderer(), options)
+}
+
 use crate::finding::{Finding, Severity};
-use crate::snapshot::ToolInfo;
+use crate::model::ToolInfo;
 use serde::Serialize;
 
 /// Version of the report JSON; bumped when a field changes meaning.
@@ -67,11 +134,6 @@ impl Summary {
 }
 
 impl Report {
-    pub fn to_json(&self) -> String {
-        // Serializing plain data with string keys cannot fail.
-        serde_json::to_string_pretty(self).unwrap_or_default()
-    }
-
     pub fn site_line(&self) -> String {
         let version = match (&self.site.version, &self.site.version_source) {
             (Some(v), Some(src)) => format!("ArcGIS Server {v} ({src})"),

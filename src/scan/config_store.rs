@@ -1,18 +1,18 @@
 //! Reading `framework/etc/config-store-connection.xml`, a Java properties
 //! XML file whose `connectionString` entry names the site's config store.
 
-use super::{read_capped_text, ScanFailure};
+use crate::read::{read_capped_text, FileProblem};
 use quick_xml::events::Event;
 use quick_xml::Reader;
 use std::path::Path;
 
 /// The `connectionString` entry of a config-store-connection.xml.
-pub fn read_connection_string(path: &Path) -> Result<String, ScanFailure> {
+pub fn read_connection_string(path: &Path) -> Result<String, FileProblem> {
     let text = read_capped_text(path)?;
     parse_connection_string(&text)
 }
 
-fn parse_connection_string(text: &str) -> Result<String, ScanFailure> {
+fn parse_connection_string(text: &str) -> Result<String, FileProblem> {
     let mut reader = Reader::from_str(text);
     let mut in_entry = false;
     let mut value = String::new();
@@ -28,28 +28,28 @@ fn parse_connection_string(text: &str) -> Result<String, ScanFailure> {
             Ok(Event::Text(t)) if in_entry => {
                 let s = t
                     .decode()
-                    .map_err(|e| ScanFailure::new(format!("malformed XML: {e}")))?;
+                    .map_err(|e| FileProblem::new(format!("malformed XML: {e}")))?;
                 value.push_str(&s);
             }
             Ok(Event::GeneralRef(r)) if in_entry => {
                 let name = r
                     .decode()
-                    .map_err(|e| ScanFailure::new(format!("malformed XML: {e}")))?;
+                    .map_err(|e| FileProblem::new(format!("malformed XML: {e}")))?;
                 let resolved = quick_xml::escape::resolve_predefined_entity(&name)
-                    .ok_or_else(|| ScanFailure::new(format!("unknown XML entity &{name};")))?;
+                    .ok_or_else(|| FileProblem::new(format!("unknown XML entity &{name};")))?;
                 value.push_str(resolved);
             }
             Ok(Event::End(e)) if e.name().as_ref() == b"entry" && in_entry => {
                 let v = value.trim().to_string();
                 if v.is_empty() {
-                    return Err(ScanFailure::new("the connectionString entry is empty"));
+                    return Err(FileProblem::new("the connectionString entry is empty"));
                 }
                 return Ok(v);
             }
             Ok(Event::Eof) => {
-                return Err(ScanFailure::new("no connectionString entry"));
+                return Err(FileProblem::new("no connectionString entry"));
             }
-            Err(e) => return Err(ScanFailure::new(format!("malformed XML: {e}"))),
+            Err(e) => return Err(FileProblem::new(format!("malformed XML: {e}"))),
             _ => {}
         }
     }

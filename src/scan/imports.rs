@@ -5,7 +5,7 @@
 //! that does not parse as Python 3 is reported as such (old ArcMap services
 //! are Python 2). Pure: text in, imports out.
 
-use crate::snapshot::ScriptImport;
+use crate::model::ScriptImport;
 use ruff_python_ast::visitor::{self, Visitor};
 use ruff_python_ast::{ExceptHandler, Expr, Stmt};
 use ruff_text_size::{Ranged, TextSize};

@@ -2,10 +2,10 @@
 //! `extra_envs`, and any env a service or `default_env` names), and which env
 //! each GP service runs in there.
 
-use super::env::scan_env;
+use crate::model::{BindingVia, EnvOrigin, Machine, ScanError, Service, ServiceBinding};
 use crate::paths;
+use crate::prefix::scan_env;
 use crate::site::{MachineSpec, DEFAULT_ENV};
-use crate::snapshot::{BindingVia, EnvOrigin, Machine, ScanError, Service, ServiceBinding};
 use rayon::prelude::*;
 use std::path::PathBuf;
 

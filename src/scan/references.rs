@@ -3,10 +3,10 @@
 //! that cannot be read, or an entry naming no GP service, becomes a scan
 //! error; the audit goes on without it.
 
+use crate::model::{Reference, ScanError, Service};
 use crate::paths;
 use crate::reference::{self, split_selector, Selection};
 use crate::site::Site;
-use crate::snapshot::{Reference, ScanError, Service};
 use rayon::prelude::*;
 use std::collections::BTreeMap;
 

@@ -7,10 +7,10 @@
 //! `missing` reason, never silence.
 
 use super::imports::{read_imports, Script as Parsed};
-use super::{read_capped_with, ScanFailure};
+use crate::model::{Script, Service, ServiceCode};
 use crate::paths::{self, PathMap};
+use crate::read::{read_capped_with, FileProblem};
 use crate::site::Site;
-use crate::snapshot::{Script, Service, ServiceCode};
 use rayon::prelude::*;
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -26,7 +26,15 @@ const MAX_FILES: usize = 5_000;
 const MAX_NOTES: usize = 20;
 
 /// `${name}` → the server directory's local path (or why there is none).
-type ServerDirs = BTreeMap<String, Result<PathBuf, String>>;
+type ServerDirs = BTreeMap<String, Result<PathBuf, Unmapped>>;
+
+/// A server directory whose `physicalPath` no `path_map` entry covers.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("the server directory {name} is `{physical}`, a Windows path no path_map entry of the first machine covers")]
+struct Unmapped {
+    name: String,
+    physical: String,
+}
 
 /// Read the server directories (`serverdirs/*.json`: `name`, `physicalPath`)
 /// and map them to local paths through the first machine's `path_map`.
@@ -46,7 +54,7 @@ fn server_dirs(site: &Site, store: &Path) -> ServerDirs {
         .iter()
         .filter(|f| f.extension().is_some_and(|e| e == "json"))
     {
-        let Ok(bytes) = super::read_capped(file) else {
+        let Ok(bytes) = crate::read::read_capped(file) else {
             continue;
         };
         let Ok(json) = serde_json::from_slice::<Value>(&bytes) else {
@@ -58,8 +66,9 @@ fn server_dirs(site: &Site, store: &Path) -> ServerDirs {
         ) else {
             continue;
         };
-        let local = paths::resolve(physical, &map, &site.dir).ok_or_else(|| {
-            format!("the server directory {name} is `{physical}`, a Windows path no path_map entry of the first machine covers")
+        let local = paths::resolve(physical, &map, &site.dir).ok_or_else(|| Unmapped {
+            name: name.to_string(),
+            physical: physical.to_string(),
         });
         out.insert(name.to_ascii_lowercase(), local);
     }
@@ -116,7 +125,7 @@ fn service_code(service: &Service, dirs: &ServerDirs) -> ServiceCode {
                 format!("the config store names no server directory `{name}` (serverdirs/*.json)"),
             )
         }
-        Some(Err(why)) => return missing(service, why.clone()),
+        Some(Err(why)) => return missing(service, why.to_string()),
         Some(Ok(root)) => root.clone(),
     };
     // Components of the rest, refusing `..` so the path cannot leave the
@@ -286,7 +295,7 @@ fn read_script(path: &Path) -> Script {
     };
     let bytes = match read_capped_with(path, MAX_SCRIPT_BYTES) {
         Ok(b) => b,
-        Err(ScanFailure { message }) => {
+        Err(FileProblem { message }) => {
             script.unreadable = Some(message);
             return script;
         }
@@ -294,7 +303,7 @@ fn read_script(path: &Path) -> Script {
     let text = match decode(&bytes) {
         Ok(text) => text,
         Err(why) => {
-            script.unreadable = Some(why);
+            script.unreadable = Some(why.message);
             return script;
         }
     };
@@ -311,12 +320,12 @@ fn read_script(path: &Path) -> Script {
 /// scripts often do), those bytes as Latin-1. `Err` for binary content or an
 /// encoding gpaudit does not decode (decoding Shift-JIS as UTF-8 would turn
 /// valid code into syntax errors).
-fn decode(bytes: &[u8]) -> Result<String, String> {
+fn decode(bytes: &[u8]) -> Result<String, FileProblem> {
     if bytes.starts_with(&[0xff, 0xfe]) || bytes.starts_with(&[0xfe, 0xff]) {
-        return Ok(super::decode_text(bytes));
+        return Ok(crate::read::decode_text(bytes));
     }
     if bytes.iter().take(8192).any(|b| *b == 0) {
-        return Err("a binary file, not Python source".into());
+        return Err(FileProblem::new("a binary file, not Python source"));
     }
     let bytes = bytes.strip_prefix(b"\xef\xbb\xbf").unwrap_or(bytes);
     if let Ok(s) = std::str::from_utf8(bytes) {
@@ -347,9 +356,9 @@ fn decode(bytes: &[u8]) -> Result<String, String> {
         Some(enc) if latin.contains(&enc.as_str()) => {
             Ok(bytes.iter().map(|b| char::from(*b)).collect())
         }
-        Some(enc) => Err(format!(
+        Some(enc) => Err(FileProblem::new(format!(
             "declares the encoding {enc}, which gpaudit does not decode"
-        )),
+        ))),
         // Undeclared bad bytes are replaced, not fatal.
         None => Ok(String::from_utf8_lossy(bytes).into_owned()),
     }
@@ -371,7 +380,7 @@ mod tests {
         // Undeclared bad bytes are replaced, not fatal.
         assert!(decode(b"import os # \xff\n").unwrap().contains('\u{fffd}'));
         let sjis = b"# coding: shift_jis\n# \x83\x5c\nimport os\n";
-        assert!(decode(sjis).unwrap_err().contains("shift_jis"));
+        assert!(decode(sjis).unwrap_err().message.contains("shift_jis"));
         let mut utf16 = vec![0xff, 0xfe];
         utf16.extend("import arcpy\n".encode_utf16().flat_map(u16::to_le_bytes));
         assert_eq!(decode(&utf16).as_deref(), Ok("import arcpy\n"));

@@ -1,9 +1,9 @@
 //! Reading services from the config store:
 //! `services/[<folder>/]<Name>.<Type>/<Name>.<Type>.json`.
 
-use super::{read_capped, ScanFailure};
+use crate::model::{ScanError, Service};
 use crate::paths;
-use crate::snapshot::{ScanError, Service};
+use crate::read::{read_capped, FileProblem};
 use rayon::prelude::*;
 use serde_json::Value;
 use std::path::{Path, PathBuf};
@@ -87,7 +87,7 @@ fn read_service(folder: Option<String>, dir: &Path) -> Result<Service, ScanError
         .unwrap_or_default();
     let file = dir.join(format!("{dir_name}.json"));
     let fail = |m: String| error(&file, m);
-    let bytes = read_capped(&file).map_err(|e: ScanFailure| fail(e.message))?;
+    let bytes = read_capped(&file).map_err(|e: FileProblem| fail(e.message))?;
     let json: Value =
         serde_json::from_slice(&bytes).map_err(|e| fail(format!("malformed JSON: {e}")))?;
     let Some(obj) = json.as_object() else {

@@ -3,8 +3,8 @@
 //! (most of the bytes) is streamed past without being kept, looking only for
 //! the paths that the pip checks asked about, and `paths_data` is skipped.
 
-use super::{read_capped, ScanFailure};
-use crate::snapshot::Package;
+use crate::model::Package;
+use crate::read::{read_capped, FileProblem};
 use rattler_conda_types::PackageRecord;
 use serde::de::{DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde_json::{Map, Value};
@@ -64,7 +64,7 @@ pub struct RecordScan {
 }
 
 /// Read and parse one record file.
-pub fn read_record(path: &Path, probe: &OwnershipProbe) -> Result<RecordScan, ScanFailure> {
+pub fn read_record(path: &Path, probe: &OwnershipProbe) -> Result<RecordScan, FileProblem> {
     let bytes = read_capped(path)?;
     let mut found = Found::default();
     let mut de = serde_json::Deserializer::from_slice(&bytes);
@@ -74,14 +74,14 @@ pub fn read_record(path: &Path, probe: &OwnershipProbe) -> Result<RecordScan, Sc
     }
     .deserialize(&mut de)
     .and_then(|fields| de.end().map(|()| fields))
-    .map_err(|e| ScanFailure::new(format!("malformed JSON: {e}")))?;
+    .map_err(|e| FileProblem::new(format!("malformed JSON: {e}")))?;
 
     let channel = fields
         .get("channel")
         .and_then(Value::as_str)
         .map(str::to_string);
     let record: PackageRecord = serde_json::from_value(Value::Object(fields))
-        .map_err(|e| ScanFailure::new(format!("not a conda package record: {e}")))?;
+        .map_err(|e| FileProblem::new(format!("not a conda package record: {e}")))?;
 
     let expected = format!(
         "{}-{}-{}.json",
@@ -91,7 +91,7 @@ pub fn read_record(path: &Path, probe: &OwnershipProbe) -> Result<RecordScan, Sc
     );
     let actual = path.file_name().map(|n| n.to_string_lossy().into_owned());
     if actual.as_deref() != Some(expected.as_str()) {
-        return Err(ScanFailure::new(format!(
+        return Err(FileProblem::new(format!(
             "record file name disagrees with its content (it describes {expected}); conda ignores such a record"
         )));
     }

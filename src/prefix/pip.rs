@@ -2,7 +2,7 @@
 //! `*.egg-info`) with their name, version, `INSTALLER` and `RECORD`. Which of
 //! them conda owns is decided later, from the conda records' `files`.
 
-use super::{read_capped_text, ScanFailure};
+use crate::read::{read_capped_text, FileProblem};
 use std::path::{Path, PathBuf};
 
 /// A distribution found in site-packages, before ownership is known.
@@ -51,13 +51,13 @@ pub fn site_packages_dirs(prefix: &Path) -> Vec<String> {
 pub fn scan_site_packages(
     prefix: &Path,
     rel: &str,
-    failures: &mut Vec<(PathBuf, ScanFailure)>,
+    failures: &mut Vec<(PathBuf, FileProblem)>,
 ) -> Vec<DistCandidate> {
     let dir = prefix.join(rel);
     let entries = match std::fs::read_dir(&dir) {
         Ok(entries) => entries,
         Err(e) => {
-            failures.push((dir, ScanFailure::io(&e)));
+            failures.push((dir, FileProblem::io(&e)));
             return Vec::new();
         }
     };
@@ -80,7 +80,7 @@ fn read_dist(
     prefix: &Path,
     rel: &str,
     entry: &str,
-    failures: &mut Vec<(PathBuf, ScanFailure)>,
+    failures: &mut Vec<(PathBuf, FileProblem)>,
 ) -> DistCandidate {
     let path = prefix.join(rel).join(entry);
     let is_dir = path.is_dir();
@@ -210,24 +210,6 @@ fn name_version_from_entry(entry: &str) -> (String, String) {
     }
 }
 
-/// PEP 503 normalisation, for comparing pip names with conda names.
-pub fn normalize_dist_name(name: &str) -> String {
-    let mut out = String::with_capacity(name.len());
-    let mut last_sep = false;
-    for c in name.chars() {
-        if matches!(c, '-' | '_' | '.') {
-            if !last_sep {
-                out.push('-');
-            }
-            last_sep = true;
-        } else {
-            out.push(c.to_ascii_lowercase());
-            last_sep = false;
-        }
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -263,6 +245,5 @@ mod tests {
             (n.as_deref(), v.as_deref()),
             (Some("Requests"), Some("2.31.0"))
         );
-        assert_eq!(normalize_dist_name("Scikit_Learn..x"), "scikit-learn-x");
     }
 }

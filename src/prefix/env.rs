@@ -1,11 +1,12 @@
 //! Scanning one conda environment: its package records, pip distributions,
 //! `pinned` and `history`. Records are parsed in parallel, then sorted.
 
+use super::history;
 use super::pip::{self, DistCandidate};
 use super::records::{self, OwnershipProbe, RecordScan};
-use super::{history, read_capped_text, ScanFailure};
+use crate::model::{Env, EnvOrigin, OverwrittenFile, Pinned, PinnedSpec, PipDist, ScanError};
 use crate::paths;
-use crate::snapshot::{Env, EnvOrigin, OverwrittenFile, Pinned, PinnedSpec, PipDist, ScanError};
+use crate::read::{read_capped_text, FileProblem};
 use rattler_conda_types::{MatchSpec, ParseStrictness};
 use rayon::prelude::*;
 use std::collections::HashSet;
@@ -20,7 +21,7 @@ pub fn scan_env(
     origin: EnvOrigin,
 ) -> (Env, Vec<ScanError>) {
     let env_path = paths::display(prefix);
-    let mut failures: Vec<(PathBuf, ScanFailure)> = Vec::new();
+    let mut failures: Vec<(PathBuf, FileProblem)> = Vec::new();
     let mut env = Env {
         name: name.to_string(),
         path: env_path.clone(),
@@ -47,7 +48,7 @@ pub fn scan_env(
             .collect(),
     );
 
-    let results: Vec<(PathBuf, Result<RecordScan, ScanFailure>)> = record_files
+    let results: Vec<(PathBuf, Result<RecordScan, FileProblem>)> = record_files
         .into_par_iter()
         .map(|file| {
             let r = records::read_record(&file, &probe);
@@ -102,18 +103,18 @@ pub fn scan_env(
 
 /// The `*.json` files of conda-meta, sorted. A file name that is not UTF-8
 /// cannot be a record conda wrote; it is reported, not skipped silently.
-fn list_records(conda_meta: &Path, failures: &mut Vec<(PathBuf, ScanFailure)>) -> Vec<PathBuf> {
+fn list_records(conda_meta: &Path, failures: &mut Vec<(PathBuf, FileProblem)>) -> Vec<PathBuf> {
     let entries = match std::fs::read_dir(conda_meta) {
         Ok(entries) => entries,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
             failures.push((
                 conda_meta.to_path_buf(),
-                ScanFailure::new("not a conda environment: it has no conda-meta folder"),
+                FileProblem::new("not a conda environment: it has no conda-meta folder"),
             ));
             return Vec::new();
         }
         Err(e) => {
-            failures.push((conda_meta.to_path_buf(), ScanFailure::io(&e)));
+            failures.push((conda_meta.to_path_buf(), FileProblem::io(&e)));
             return Vec::new();
         }
     };
@@ -122,7 +123,7 @@ fn list_records(conda_meta: &Path, failures: &mut Vec<(PathBuf, ScanFailure)>) -
         let entry = match entry {
             Ok(entry) => entry,
             Err(e) => {
-                failures.push((conda_meta.to_path_buf(), ScanFailure::io(&e)));
+                failures.push((conda_meta.to_path_buf(), FileProblem::io(&e)));
                 continue;
             }
         };
@@ -132,7 +133,7 @@ fn list_records(conda_meta: &Path, failures: &mut Vec<(PathBuf, ScanFailure)>) -
             Some(_) => {}
             None => failures.push((
                 path,
-                ScanFailure::new("file name is not valid UTF-8; not a record conda wrote"),
+                FileProblem::new("file name is not valid UTF-8; not a record conda wrote"),
             )),
         }
     }
@@ -144,14 +145,14 @@ fn list_records(conda_meta: &Path, failures: &mut Vec<(PathBuf, ScanFailure)>) -
 fn records_listing_problem(
     conda_meta: &Path,
     parsed: usize,
-    failures: &[(PathBuf, ScanFailure)],
-) -> Option<ScanFailure> {
+    failures: &[(PathBuf, FileProblem)],
+) -> Option<FileProblem> {
     let no_meta = failures.iter().any(|(p, _)| p == conda_meta);
     (parsed == 0 && !no_meta && conda_meta.is_dir())
-        .then(|| ScanFailure::new("empty environment: conda-meta holds no readable package record"))
+        .then(|| FileProblem::new("empty environment: conda-meta holds no readable package record"))
 }
 
-fn parse_pinned(text: &str, file: &Path, failures: &mut Vec<(PathBuf, ScanFailure)>) -> Pinned {
+fn parse_pinned(text: &str, file: &Path, failures: &mut Vec<(PathBuf, FileProblem)>) -> Pinned {
     let mut specs = Vec::new();
     for (i, raw) in text.lines().enumerate() {
         let line = raw.split('#').next().unwrap_or("").trim();
@@ -165,7 +166,7 @@ fn parse_pinned(text: &str, file: &Path, failures: &mut Vec<(PathBuf, ScanFailur
             }),
             Err(e) => failures.push((
                 file.to_path_buf(),
-                ScanFailure::new(format!("line {}: `{line}` is not a match spec: {e}", i + 1)),
+                FileProblem::new(format!("line {}: `{line}` is not a match spec: {e}", i + 1)),
             )),
         }
     }

@@ -1,9 +1,11 @@
 //! The snapshot: everything the checks need, gathered from a site, as one
-//! versioned JSON document. Scans write it, audits read it (one per machine
-//! can be merged into one site). It holds data only; no checks live here.
+//! versioned JSON document, and the lookups every command shares
+//! ([`Snapshot::find_machine`], [`Snapshot::find_env`]). Data only: no I/O
+//! and no checks live here.
 
+use super::listing::EnvListing;
+use super::HistoryEntry;
 use crate::paths;
-use crate::reference::EnvListing;
 use rattler_conda_types::PackageRecord;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -143,8 +145,7 @@ pub struct Env {
 
 impl Env {
     pub fn is_arcgispro_py3(&self) -> bool {
-        self.origin == EnvOrigin::Install
-            && self.name.eq_ignore_ascii_case(crate::site::DEFAULT_ENV)
+        self.origin == EnvOrigin::Install && self.name.eq_ignore_ascii_case(super::DEFAULT_ENV)
     }
 
     pub fn package(&self, name: &str) -> Option<&Package> {
@@ -231,44 +232,6 @@ pub struct Pinned {
 pub struct PinnedSpec {
     pub line: usize,
     pub spec: String,
-}
-
-/// One block of `conda-meta/history`.
-#[derive(Clone, Debug, Serialize, Deserialize, Default, PartialEq, Eq)]
-#[serde(deny_unknown_fields)]
-pub struct HistoryEntry {
-    pub timestamp: String,
-    pub cmd: Option<String>,
-    pub conda_version: Option<String>,
-    pub added: Vec<String>,
-    pub removed: Vec<String>,
-    pub update_specs: Vec<String>,
-    pub remove_specs: Vec<String>,
-}
-
-impl HistoryEntry {
-    /// The conda subcommand this block records (`install`, `create`, ...).
-    pub fn subcommand(&self) -> Option<&str> {
-        let cmd = self.cmd.as_deref()?;
-        cmd.split_whitespace()
-            .skip(1)
-            .find(|word| !word.starts_with('-'))
-    }
-
-    /// Whether this block changed the env after it was created: a conda
-    /// install/update/remove, or any package added or removed outside a
-    /// `create`.
-    pub fn is_modification(&self) -> bool {
-        match self.subcommand() {
-            Some("create") => false,
-            Some("install" | "update" | "upgrade" | "remove" | "uninstall") => true,
-            _ => {
-                !self.update_specs.is_empty()
-                    || !self.remove_specs.is_empty()
-                    || !self.removed.is_empty()
-            }
-        }
-    }
 }
 
 /// A service from the config store.
@@ -436,142 +399,9 @@ impl Snapshot {
         })
     }
 
-    pub fn load(path: &Path) -> Result<Snapshot, SnapshotError> {
-        let display = paths::display(path);
-        let text = std::fs::read_to_string(path).map_err(|cause| SnapshotError::Read {
-            path: display.clone(),
-            cause,
-        })?;
-        Snapshot::from_json(&text, &display)
-    }
-
-    /// Merge per-machine snapshots of one site into one.
-    pub fn merge(parts: Vec<(String, Snapshot)>) -> Result<Snapshot, SnapshotError> {
-        let mut iter = parts.into_iter();
-        let Some((_, mut merged)) = iter.next() else {
-            return Err(SnapshotError::Merge {
-                path: "-".into(),
-                message: "no snapshot given".into(),
-            });
-        };
-        for (path, part) in iter {
-            if !part.site.name.eq_ignore_ascii_case(&merged.site.name) {
-                return Err(SnapshotError::Merge {
-                    path,
-                    message: format!(
-                        "is a snapshot of site `{}`, not `{}`",
-                        part.site.name, merged.site.name
-                    ),
-                });
-            }
-            match (&merged.site.version, &part.site.version) {
-                (Some(a), Some(b)) if a != b => {
-                    return Err(SnapshotError::Merge {
-                        path,
-                        message: format!("declares site version {b}, another snapshot {a}"),
-                    })
-                }
-                (None, Some(b)) => merged.site.version = Some(b.clone()),
-                _ => {}
-            }
-            for machine in part.machines {
-                if merged
-                    .machines
-                    .iter()
-                    .any(|m| m.name.eq_ignore_ascii_case(&machine.name))
-                {
-                    return Err(SnapshotError::Merge {
-                        path,
-                        message: format!("machine `{}` is in more than one snapshot", machine.name),
-                    });
-                }
-                merged.machines.push(machine);
-            }
-            for service in part.services {
-                if !merged.services.iter().any(|s| s.key == service.key) {
-                    merged.services.push(service);
-                }
-            }
-            for reference in part.references {
-                let has_default = merged.references.iter().any(|r| r.default);
-                match merged
-                    .references
-                    .iter_mut()
-                    .find(|r| r.listing.source == reference.listing.source)
-                {
-                    Some(r) => {
-                        for s in reference.services {
-                            if !r.services.contains(&s) {
-                                r.services.push(s);
-                            }
-                        }
-                        r.default |= reference.default && !has_default;
-                    }
-                    None => {
-                        let mut reference = reference;
-                        reference.default &= !has_default;
-                        merged.references.push(reference);
-                    }
-                }
-            }
-            if merged.live.is_none() {
-                merged.live = part.live;
-            }
-            for code in part.service_code {
-                if !merged
-                    .service_code
-                    .iter()
-                    .any(|c| c.service == code.service)
-                {
-                    merged.service_code.push(code);
-                }
-            }
-            merged.scan_errors.extend(part.scan_errors);
-        }
-        merged.services.sort_by(|a, b| a.key.cmp(&b.key));
-        merged.scan_errors.sort();
-        merged.scan_errors.dedup();
-        Ok(merged)
-    }
-
     /// GP services by key.
     pub fn service(&self, key: &str) -> Option<&Service> {
         self.services.iter().find(|s| s.key == key)
-    }
-
-    /// Add what the Administrator API said. When the config store could not
-    /// be read (or there is no disk access at all), the API's services
-    /// stand in for it, so every check that needs no env still runs.
-    pub fn add_live(&mut self, live: LiveSite) {
-        if self.services.is_empty() {
-            self.services = live
-                .services
-                .iter()
-                .map(|l| {
-                    let (folder, rest) = match l.key.split_once('/') {
-                        Some((f, r)) => (Some(f.to_string()), r),
-                        None => (None, l.key.as_str()),
-                    };
-                    let (name, kind) = rest.rsplit_once('.').unwrap_or((rest, ""));
-                    Service {
-                        key: l.key.clone(),
-                        folder,
-                        name: name.to_string(),
-                        service_type: kind.to_string(),
-                        provider: l.provider.clone(),
-                        configured_state: l.configured_state.clone(),
-                        conda_environment_path: l.conda_environment_path.clone(),
-                        toolbox: None,
-                        file: format!(
-                            "{}/admin/services/{}",
-                            live.url.trim_end_matches('/'),
-                            l.key
-                        ),
-                    }
-                })
-                .collect();
-        }
-        self.live = Some(live);
     }
 
     /// Whether the services came from the config store on disk (rather
@@ -600,25 +430,127 @@ impl Snapshot {
             .or_else(|| self.references.iter().position(|r| r.default))
     }
 
-    /// Make `listing` the default reference (`audit --reference`), in place
-    /// of the site file's default; per-service references stay.
-    pub fn set_default_reference(&mut self, name: String, listing: EnvListing) {
-        for r in &mut self.references {
-            r.default = false;
-        }
-        self.references.retain(|r| !r.services.is_empty());
-        match self
-            .references
-            .iter_mut()
-            .find(|r| r.listing.source == listing.source)
-        {
-            Some(r) => r.default = true,
-            None => self.references.push(Reference {
-                name,
-                default: true,
-                services: Vec::new(),
-                listing,
+    /// A machine by name (case-insensitive, as Windows host names are).
+    pub fn find_machine(&self, name: &str) -> Result<&Machine, LookupError> {
+        self.machines
+            .iter()
+            .find(|m| m.name.eq_ignore_ascii_case(name))
+            .ok_or_else(|| LookupError::Machine {
+                name: name.to_string(),
+                known: self.machines.iter().map(|m| m.name.clone()).collect(),
+            })
+    }
+
+    /// An env of a machine, by name or path (paths compared with Windows
+    /// semantics).
+    pub fn find_env(&self, machine: &str, env: &str) -> Result<(&Machine, &Env), LookupError> {
+        let m = self.find_machine(machine)?;
+        m.find_env(env).map(|e| (m, e))
+    }
+}
+
+impl Snapshot {
+    /// Pick one env where the machine, the env or both may be left out: by
+    /// `MACHINE/ENV`, by `ENV` when only one machine has it, or the only env
+    /// there is.
+    pub fn select_env(
+        &self,
+        machine: Option<&str>,
+        env: Option<&str>,
+    ) -> Result<(&Machine, &Env), LookupError> {
+        let candidates: Vec<(&Machine, &Env)> = self
+            .machines
+            .iter()
+            .filter(|m| machine.is_none_or(|want| m.name.eq_ignore_ascii_case(want)))
+            .flat_map(|m| {
+                m.envs
+                    .iter()
+                    .filter(|e| env.is_none_or(|want| e.matches(want)))
+                    .map(move |e| (m, e))
+            })
+            .collect();
+        let selection = match (machine, env) {
+            (Some(m), Some(e)) => format!("`{m}/{e}`"),
+            (Some(m), None) => format!("machine `{m}`"),
+            (None, Some(e)) => format!("`{e}`"),
+            (None, None) => "the snapshot".into(),
+        };
+        let known = || -> Vec<String> {
+            self.machines
+                .iter()
+                .flat_map(|m| m.envs.iter().map(move |e| format!("{}/{}", m.name, e.name)))
+                .collect()
+        };
+        match candidates.as_slice() {
+            [one] => Ok(*one),
+            [] => Err(LookupError::NoMatch {
+                selection,
+                known: known(),
+            }),
+            _ => Err(LookupError::Ambiguous {
+                selection,
+                known: known(),
             }),
         }
+    }
+}
+
+impl Env {
+    /// Whether `name_or_path` names this env (its name, or its path with
+    /// Windows semantics).
+    pub fn matches(&self, name_or_path: &str) -> bool {
+        self.name.eq_ignore_ascii_case(name_or_path)
+            || paths::path_key(&self.path) == paths::path_key(name_or_path)
+    }
+}
+
+impl Machine {
+    /// An env by name or path.
+    pub fn find_env(&self, env: &str) -> Result<&Env, LookupError> {
+        self.envs
+            .iter()
+            .find(|e| {
+                e.name.eq_ignore_ascii_case(env) || paths::path_key(&e.path) == paths::path_key(env)
+            })
+            .ok_or_else(|| LookupError::Env {
+                name: env.to_string(),
+                machine: self.name.clone(),
+                known: self.envs.iter().map(|e| e.name.clone()).collect(),
+            })
+    }
+}
+
+/// A machine or env named on the command line that the snapshot lacks; the
+/// message lists the names that exist.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum LookupError {
+    #[error("no machine `{name}` in the site (machines: {})", known.join(", "))]
+    Machine { name: String, known: Vec<String> },
+    #[error("no env `{name}` on {machine} (envs: {})", known.join(", "))]
+    Env {
+        name: String,
+        machine: String,
+        known: Vec<String>,
+    },
+    #[error("no env matches {selection} (envs: {})", list_or_none(known))]
+    NoMatch {
+        selection: String,
+        known: Vec<String>,
+    },
+    #[error(
+        "{selection} matches more than one env; pick one with MACHINE/ENV (envs: {})",
+        list_or_none(known)
+    )]
+    Ambiguous {
+        selection: String,
+        known: Vec<String>,
+    },
+}
+
+fn list_or_none(names: &[String]) -> String {
+    if names.is_empty() {
+        "none".into()
+    } else {
+        names.join(", ")
     }
 }

@@ -3,7 +3,7 @@
 //! `# update specs:`/`# remove specs:` lists. Kept as written; package
 //! names and specs are interpreted by the checks through rattler.
 
-use crate::snapshot::HistoryEntry;
+use crate::model::HistoryEntry;
 
 /// Parse a history file. Lines outside any block, and lines of no known
 /// form, are ignored, as conda does.

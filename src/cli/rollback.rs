@@ -1,0 +1,51 @@
+//! `gpaudit rollback PLAN`: get back the pre-upgrade env of a failed
+//! migration; a dry run unless `--execute`.
+
+use gpaudit::apply;
+use gpaudit::migrate::MigrationPlan;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+/// The arguments of `rollback`.
+#[derive(Debug)]
+pub struct Args {
+    pub plan: PathBuf,
+    pub env: Vec<String>,
+    pub machine: Vec<String>,
+    pub execute: bool,
+    pub timeout: u64,
+}
+
+pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    let migration = MigrationPlan::load(&args.plan)?;
+    let files = apply::Files::beside(&args.plan, &migration);
+    let journal = apply::journal::Journal::read(&files.journal)?;
+    let targets = apply::rollback::targets(&migration, &files, &journal, &args.machine, &args.env)?;
+    if targets.is_empty() {
+        println!(
+            "No env of the plan failed to upgrade; name one with --env to roll it back anyway."
+        );
+        return Ok(ExitCode::SUCCESS);
+    }
+    for t in &targets {
+        println!("{}", t.describe());
+    }
+    if !args.execute {
+        println!("dry run: nothing was changed; pass --execute to roll back");
+        return Ok(ExitCode::SUCCESS);
+    }
+    let restored = apply::rollback::execute(
+        &migration,
+        &files,
+        &targets,
+        Duration::from_secs(args.timeout),
+        &mut |line| println!("{line}"),
+    )?;
+    if restored.iter().all(|r| r.ok) {
+        println!("Restart the envs' services once the server runs the release they are for.");
+        Ok(ExitCode::SUCCESS)
+    } else {
+        Ok(ExitCode::from(1))
+    }
+}

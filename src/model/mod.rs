@@ -1,0 +1,15 @@
+//! The model: the data gpaudit reasons about (snapshots, envs, packages,
+//! listings, history) and the pure functions over it. No I/O here, and no
+//! imports from the modules that gather (`scan`, `prefix`, `reference`,
+//! `admin`) or render: they all depend on the model, never the reverse.
+
+mod history;
+mod listing;
+mod merge;
+mod names;
+mod snapshot;
+
+pub use history::HistoryEntry;
+pub use listing::{channel_name, Ecosystem, EnvFormat, EnvListing, EnvPackage};
+pub use names::{normalize_dist_name, DEFAULT_ENV};
+pub use snapshot::*;

@@ -1,0 +1,33 @@
+//! Names shared by every layer: PEP 503 package-name normalisation and the
+//! name of the env every ArcGIS install ships.
+
+/// The env every ArcGIS install ships and every clone starts from.
+pub const DEFAULT_ENV: &str = "arcgispro-py3";
+
+/// PEP 503 normalisation, for comparing pip names with conda names.
+pub fn normalize_dist_name(name: &str) -> String {
+    let mut out = String::with_capacity(name.len());
+    let mut last_sep = false;
+    for c in name.chars() {
+        if matches!(c, '-' | '_' | '.') {
+            if !last_sep {
+                out.push('-');
+            }
+            last_sep = true;
+        } else {
+            out.push(c.to_ascii_lowercase());
+            last_sep = false;
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pep503_normalisation_folds_case_and_separator_runs() {
+        assert_eq!(normalize_dist_name("Scikit_Learn..x"), "scikit-learn-x");
+    }
+}

@@ -1,0 +1,14 @@
+//! Reading one conda environment folder (a prefix): its `conda-meta` records,
+//! pip distributions, `pinned`, `history` and the modules site-packages
+//! holds, into a [`crate::model::Env`]. Below `scan` (which reads whole
+//! sites) and `reference` (which reads listings, a prefix among them); it
+//! knows nothing of sites, services or checks.
+
+mod env;
+mod history;
+pub mod modules;
+pub(crate) mod pip;
+mod records;
+
+pub use env::scan_env;
+pub use history::parse_history;

@@ -1,0 +1,163 @@
+//! The `services` listing: the site's GP services with the env each runs in
+//! and their states (site-wide and per machine). Gathered first (config store, bindings and, when signed
+//! in, the Administrator API), then rendered; rendering never calls the API.
+
+use crate::admin::{AdminError, ServiceRef, SiteAdmin};
+use crate::model::Snapshot;
+
+/// One GP service's row.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ServiceRow {
+    pub folder: String,
+    pub name: String,
+    pub provider: String,
+    /// The envs it runs in (on the machines asked about).
+    pub envs: Vec<String>,
+    pub configured: String,
+    pub real: String,
+    /// Where it runs: `GIS1 up, GIS2 DOWN` (from its statistics).
+    pub machines: String,
+}
+
+/// The listing, sorted by service key (case-insensitive).
+#[derive(Clone, Debug, Default)]
+pub struct ServiceList {
+    pub rows: Vec<ServiceRow>,
+    /// The site's machines and their status, when signed in.
+    pub machines: Option<String>,
+}
+
+/// Which services to list.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Filter<'a> {
+    /// Only the services that run in this env.
+    pub env: Option<&'a str>,
+    /// Show the envs on this machine only.
+    pub machine: Option<&'a str>,
+}
+
+/// Gather the listing: disk (config store and bindings) with live states
+/// when an API client is given.
+pub fn gather(
+    snapshot: &Snapshot,
+    filter: Filter<'_>,
+    mut live: Option<&mut dyn SiteAdmin>,
+) -> Result<ServiceList, AdminError> {
+    let mut keys: Vec<String> = snapshot
+        .services
+        .iter()
+        .filter(|s| s.is_gp())
+        .map(|s| s.key.clone())
+        .collect();
+    if let Some(api) = live.as_deref_mut() {
+        keys.extend(
+            api.services()?
+                .into_iter()
+                .filter(ServiceRef::is_gp)
+                .map(|s| s.key()),
+        );
+    }
+    keys.sort_by_key(|k| k.to_ascii_lowercase());
+    keys.dedup_by(|a, b| a.eq_ignore_ascii_case(b));
+    let mut rows = Vec::new();
+    for key in keys {
+        let mut envs: Vec<String> = snapshot
+            .machines
+            .iter()
+            .filter(|m| {
+                filter
+                    .machine
+                    .is_none_or(|want| m.name.eq_ignore_ascii_case(want))
+            })
+            .flat_map(|m| {
+                m.bindings
+                    .iter()
+                    .filter(|b| b.service.eq_ignore_ascii_case(&key))
+            })
+            .map(|b| b.env_name.clone())
+            .collect();
+        envs.sort();
+        envs.dedup();
+        if let Some(want) = filter.env {
+            if !envs.iter().any(|e| e.eq_ignore_ascii_case(want)) {
+                continue;
+            }
+        }
+        let disk = snapshot.service(&key);
+        let (configured, real, machines) = match (live.as_deref_mut(), ServiceRef::parse(&key)) {
+            (Some(api), Some(s)) => match api.status(&s) {
+                Ok(st) => {
+                    let machines = crate::admin::machines_summary(api, &s, &st);
+                    (st.configured, st.real, machines)
+                }
+                Err(e) => (String::from("?"), format!("error: {e}"), "?".into()),
+            },
+            _ => (
+                disk.and_then(|d| d.configured_state.clone())
+                    .unwrap_or_default(),
+                "(no API)".to_string(),
+                "(no API)".to_string(),
+            ),
+        };
+        let service = ServiceRef::parse(&key);
+        rows.push(ServiceRow {
+            folder: service
+                .as_ref()
+                .and_then(|s| s.folder.clone())
+                .unwrap_or_else(|| "(root)".into()),
+            name: service
+                .as_ref()
+                .map(|s| s.name.clone())
+                .unwrap_or_else(|| key.clone()),
+            provider: disk.and_then(|d| d.provider.clone()).unwrap_or_default(),
+            envs,
+            configured,
+            real,
+            machines,
+        });
+    }
+    let machines = live.map(|api| match crate::admin::machines_line(api) {
+        Ok(line) => line,
+        Err(e) => format!("not read: {e}"),
+    });
+    Ok(ServiceList { rows, machines })
+}
+
+impl ServiceList {
+    /// The terminal table, with a count line.
+    pub fn render_table(&self) -> String {
+        let mut table = comfy_table::Table::new();
+        table
+            .load_preset(comfy_table::presets::ASCII_FULL_CONDENSED)
+            .set_header(vec![
+                "Folder",
+                "Service",
+                "Provider",
+                "Env",
+                "Configured",
+                "Real",
+                "Machines",
+            ]);
+        for row in &self.rows {
+            table.add_row(vec![
+                row.folder.clone(),
+                row.name.clone(),
+                row.provider.clone(),
+                if row.envs.is_empty() {
+                    "-".into()
+                } else {
+                    row.envs.join(", ")
+                },
+                row.configured.clone(),
+                row.real.clone(),
+                row.machines.clone(),
+            ]);
+        }
+        let machines = self
+            .machines
+            .as_ref()
+            .map(|m| format!("machines: {m}\n"))
+            .unwrap_or_default();
+        format!("{table}\n{} GP service(s)\n{machines}", self.rows.len())
+    }
+}
