@@ -2,11 +2,12 @@
 //! snapshots), run the checks, apply the policy, and build the report.
 
 use crate::checks::{self, Context};
-use crate::model::{Snapshot, SnapshotError, ToolInfo};
+use crate::finding::Finding;
+use crate::model::{Snapshot, SnapshotError};
 use crate::paths;
 use crate::policy::Policy;
 use crate::release::ReleaseTable;
-use crate::report::{Report, ReportSite, Summary, REPORT_SCHEMA};
+use crate::report::{MatrixCell, Report, ReportFilter, ReportSite};
 use crate::rules::RuleBook;
 use crate::scan;
 use crate::site::{Site, SiteError};
@@ -101,7 +102,7 @@ pub fn load(inputs: &[PathBuf]) -> Result<Loaded, InputError> {
 
 /// Check a snapshot and build the report.
 pub fn audit(snapshot: &Snapshot, policy: &Policy, today: Date) -> Report {
-    audit_for(snapshot, policy, today, None)
+    audit_for(snapshot, policy, today, None, &ReportFilter::default())
 }
 
 /// Check a snapshot, and what would break on the `target` release's Python
@@ -111,8 +112,9 @@ pub fn audit_for(
     policy: &Policy,
     today: Date,
     target: Option<&crate::release::Release>,
+    filter: &ReportFilter,
 ) -> Report {
-    audit_with_channels(snapshot, policy, today, target, None)
+    audit_with_channels(snapshot, policy, today, target, None, filter)
 }
 
 /// [`audit_for`], and with `channels` (`audit --target R --channel ...`) a
@@ -123,6 +125,7 @@ pub fn audit_with_channels(
     today: Date,
     target: Option<&crate::release::Release>,
     channels: Option<&crate::solve::Channels>,
+    filter: &ReportFilter,
 ) -> Report {
     let releases = ReleaseTable::builtin();
     let rules = RuleBook::builtin();
@@ -134,18 +137,46 @@ pub fn audit_with_channels(
         .and_then(|p| crate::python::PyVersion::parse(&p.version));
     let findings = checks::run(&ctx);
     let applied = policy.apply(findings, &rules, today);
-    Report {
-        schema: REPORT_SCHEMA,
-        tool: ToolInfo::current(),
-        site: ReportSite {
-            name: snapshot.site.name.clone(),
-            version: ctx.site_release.as_ref().map(|r| r.version.to_string()),
-            version_source: ctx.site_release.as_ref().map(|r| r.source.clone()),
-            machines: snapshot.machines.iter().map(|m| m.name.clone()).collect(),
-        },
-        summary: Summary::of(&applied.findings, applied.waived),
-        findings: applied.findings,
+    let site = ReportSite {
+        name: snapshot.site.name.clone(),
+        version: ctx.site_release.as_ref().map(|r| r.version.to_string()),
+        version_source: ctx.site_release.as_ref().map(|r| r.source.clone()),
+        machines: snapshot.machines.iter().map(|m| m.name.clone()).collect(),
+    };
+    let matrix = matrix(snapshot, &releases, &applied.findings);
+    Report::assemble(
+        site,
+        applied.findings,
+        applied.waived,
+        matrix,
+        target.map(|t| t.server.to_string()),
+        filter.clone(),
+    )
+}
+
+/// Every env of every machine with its release, services and worst finding.
+fn matrix(snapshot: &Snapshot, releases: &ReleaseTable, findings: &[Finding]) -> Vec<MatrixCell> {
+    let mut cells = Vec::new();
+    for m in &snapshot.machines {
+        for e in &m.envs {
+            let own: Vec<&Finding> = findings
+                .iter()
+                .filter(|f| {
+                    f.machine.as_deref() == Some(m.name.as_str())
+                        && f.env_path.as_deref() == Some(e.path.as_str())
+                })
+                .collect();
+            cells.push(MatrixCell {
+                machine: m.name.clone(),
+                env: e.name.clone(),
+                release: checks::env_release(e, releases).map(|r| r.to_string()),
+                severity: own.iter().map(|f| f.severity).max(),
+                findings: own.len(),
+                services: m.services_in(&e.path),
+            });
+        }
     }
+    cells
 }
 
 /// The site file among `inputs`, when they are one site file (or a folder

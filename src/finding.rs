@@ -209,6 +209,9 @@ pub struct Finding {
     )]
     pub locations: Vec<Location>,
     pub services: Vec<String>,
+    /// The report's group this finding belongs to (set by the report).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub group: Option<String>,
 }
 
 impl Finding {
@@ -229,6 +232,7 @@ impl Finding {
             found: None,
             locations: Vec::new(),
             services: Vec::new(),
+            group: None,
         }
     }
 

@@ -49,7 +49,11 @@ pub fn run(command: Command) -> anyhow::Result<ExitCode> {
             channel,
             admin,
             reference_format,
+            narrow,
+            color,
         } => audit::run(audit::Args {
+            narrow,
+            color,
             inputs,
             config,
             format,

@@ -30,18 +30,20 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let targets = restart::targets(&loaded.snapshot, args.env.as_deref(), &args.service)?;
     let mut client = gpaudit::admin::sign_in(&config)?;
     let plan = restart::plan(&mut client, &targets);
-    print!("{}", plan.describe());
+    super::common::out(&plan.describe());
     if !args.execute {
-        println!("dry run: nothing was changed; pass --execute to restart these services");
+        super::common::out(
+            "dry run: nothing was changed; pass --execute to restart these services\n",
+        );
         return Ok(ExitCode::SUCCESS);
     }
     let outcomes = plan.execute(&mut client, Duration::from_secs(args.timeout), |o| {
-        println!(
-            "{} {}: {}",
+        super::common::out(&format!(
+            "{} {}: {}\n",
             if o.ok { "ok    " } else { "FAILED" },
             o.service,
             o.detail
-        );
+        ));
     });
     let failed = outcomes.iter().filter(|o| !o.ok).count();
     if failed > 0 {
