@@ -114,10 +114,24 @@ pub fn audit_for(
     target: Option<&crate::release::Release>,
     filter: &ReportFilter,
 ) -> Report {
+    audit_with_channels(snapshot, policy, today, target, None, filter)
+}
+
+/// [`audit_for`], and with `channels` (`audit --target R --channel ...`) a
+/// solve of each clone's re-creation on the target over those channels.
+pub fn audit_with_channels(
+    snapshot: &Snapshot,
+    policy: &Policy,
+    today: Date,
+    target: Option<&crate::release::Release>,
+    channels: Option<&crate::solve::Channels>,
+    filter: &ReportFilter,
+) -> Report {
     let releases = ReleaseTable::builtin();
     let rules = RuleBook::builtin();
     let mut ctx = Context::new(snapshot, &releases);
     ctx.target = target.cloned();
+    ctx.channels = channels;
     ctx.target_python = target
         .and_then(|r| r.package("python"))
         .and_then(|p| crate::python::PyVersion::parse(&p.version));

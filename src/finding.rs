@@ -91,6 +91,8 @@ codes! {
     UpgradeUnownedFiles => "upgrade-unowned-files",
     UpgradePipPackages => "upgrade-pip-packages",
     UpgradeProupUnavailable => "upgrade-proup-unavailable",
+    UpgradeUnsolvable => "upgrade-unsolvable",
+    UpgradeWillChange => "upgrade-will-change",
     ScanError => "scan-error",
     WaiverExpired => "waiver-expired",
     WaiverUnmatched => "waiver-unmatched",

@@ -48,6 +48,11 @@ pub enum Command {
         /// scripts' imports of modules its Python removed become errors.
         #[arg(long, value_name = "RELEASE")]
         target: Option<ArcgisVersion>,
+        /// With --target: solve each clone's re-creation on the target over
+        /// these local channels (repodata.json files, subdir folders, or
+        /// channel folders with win-64/ and noarch/), first = highest priority.
+        #[arg(long = "channel", value_name = "DIR_OR_FILE", num_args = 1.., requires = "target")]
+        channel: Vec<PathBuf>,
         #[command(flatten)]
         admin: AdminArgs,
         /// Read --reference as this format instead of detecting it.

@@ -25,12 +25,18 @@ pub struct Args {
     pub reference: Option<String>,
     pub reference_format: Option<EnvFormat>,
     pub target: Option<ArcgisVersion>,
+    /// `--channel`: local channels to solve the upgrade over.
+    pub channel: Vec<PathBuf>,
     pub admin: AdminArgs,
     pub narrow: NarrowArgs,
     pub color: ColorChoice,
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    let channels = match args.channel.is_empty() {
+        true => None,
+        false => Some(gpaudit::solve::Channels::load(&args.channel)?),
+    };
     let mut loaded = super::load_with_live(&args.inputs, &args.admin)?;
     if let Some(arg) = args.reference {
         let (path, selector) = reference::split_selector(&arg);
@@ -61,7 +67,14 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         service: args.narrow.service,
         min_severity: args.narrow.min_severity.map(Into::into),
     };
-    let report = audit::audit_for(&loaded.snapshot, &policy, today(), target, &filter);
+    let report = audit::audit_with_channels(
+        &loaded.snapshot,
+        &policy,
+        today(),
+        target,
+        channels.as_ref(),
+        &filter,
+    );
     let terminal = args.output.is_none() && std::io::stdout().is_terminal();
     let options = RenderOptions {
         color: args.color.enabled(terminal),

@@ -46,6 +46,7 @@ pub fn run(command: Command) -> anyhow::Result<ExitCode> {
             output,
             reference,
             target,
+            channel,
             admin,
             reference_format,
             narrow,
@@ -61,6 +62,7 @@ pub fn run(command: Command) -> anyhow::Result<ExitCode> {
             reference,
             reference_format,
             target,
+            channel,
             admin,
         }),
         Command::Diff {
