@@ -221,9 +221,41 @@ pub fn this_host_name() -> Option<String> {
     }
 }
 
-/// Display a local path the same way on every OS.
+/// Display a local path as its OS writes it: on Windows with `\` throughout
+/// (a site file's `gis1/ArcGIS/Server` joined with `framework` would
+/// otherwise show both separators) and without the `\\?\` prefix that
+/// canonical paths carry.
 pub fn display(path: &Path) -> String {
-    path.to_string_lossy().into_owned()
+    let text = path.to_string_lossy();
+    if cfg!(windows) {
+        windows_display(&text)
+    } else {
+        text.into_owned()
+    }
+}
+
+/// `rel` appended to a path as a snapshot holds it (already displayed),
+/// with the separator that path uses: `\` after a Windows path, `/`
+/// otherwise. For checks, which see strings, not the file system.
+pub fn join_displayed(base: &str, rel: &str) -> String {
+    let sep = if base.contains('\\') && !base.contains('/') {
+        '\\'
+    } else {
+        '/'
+    };
+    let rel = rel
+        .trim_start_matches(['/', '\\'])
+        .replace(['/', '\\'], &sep.to_string());
+    format!("{}{sep}{rel}", base.trim_end_matches(['/', '\\']))
+}
+
+/// A Windows path as Explorer and `cmd` show it.
+fn windows_display(text: &str) -> String {
+    let plain = match text.strip_prefix(r"\\?\UNC\") {
+        Some(share) => format!(r"\\{share}"),
+        None => text.strip_prefix(r"\\?\").unwrap_or(text).to_string(),
+    };
+    plain.replace('/', "\\")
 }
 
 #[cfg(test)]
@@ -350,5 +382,38 @@ mod tests {
         assert!(!is_this_host("GIS1.EXAMPLE.COM", "gis1.other.org"));
         assert!(!is_this_host("GIS10", "gis1"));
         assert!(!is_this_host("", ""));
+    }
+
+    #[test]
+    fn windows_paths_show_one_separator_and_no_verbatim_prefix() {
+        assert_eq!(
+            windows_display(r"site/gis1/ArcGIS/Server\framework\etc"),
+            r"site\gis1\ArcGIS\Server\framework\etc"
+        );
+        assert_eq!(
+            windows_display(r"\\?\Z:\site\arcgisinput\x.py"),
+            r"Z:\site\arcgisinput\x.py"
+        );
+        assert_eq!(
+            windows_display(r"\\?\UNC\fileserver\share\x"),
+            r"\\fileserver\share\x"
+        );
+        if cfg!(windows) {
+            assert_eq!(display(Path::new("a/b\\c")), r"a\b\c");
+        } else {
+            assert_eq!(display(Path::new("a/b")), "a/b");
+        }
+    }
+
+    #[test]
+    fn joined_strings_keep_the_separator_of_their_base() {
+        assert_eq!(
+            join_displayed(r"C:\site\envs\hydro", "Lib/site-packages/x"),
+            r"C:\site\envs\hydro\Lib\site-packages\x"
+        );
+        assert_eq!(
+            join_displayed("/site/envs/hydro/", r"lib\python3.9"),
+            "/site/envs/hydro/lib/python3.9"
+        );
     }
 }

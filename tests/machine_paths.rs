@@ -54,3 +54,25 @@ fn an_unmapped_absolute_path_is_not_read_from_the_auditing_machine() {
     assert!(!report.to_string().contains("path_map"), "{report}");
     assert_eq!(brief(&report, "env-not-arcgis", &["env"]), ["special"]);
 }
+
+/// The bug: on Windows, paths in findings mixed separators
+/// (`gis1/ArcGIS/Server\framework\...`) and script paths carried the
+/// verbatim prefix (`\\?\Z:\...`).
+#[test]
+fn paths_in_findings_use_one_separator_and_no_verbatim_prefix() {
+    let (report, _) = audit_json(&[common::demo_site().to_str().unwrap()]);
+    let text = report.to_string();
+    assert!(!text.contains(r"\\\\?\\"), "verbatim prefix in {text}");
+    let foreign = if cfg!(windows) { '/' } else { '\\' };
+    let mut checked = 0;
+    for f in report["findings"].as_array().unwrap() {
+        for key in ["env_path", "source"] {
+            if let Some(path) = f[key].as_str() {
+                // `source` may end in `:LINE`; a drive letter's colon is fine.
+                assert!(!path.contains(foreign), "{key} `{path}` mixes separators");
+                checked += 1;
+            }
+        }
+    }
+    assert!(checked > 50, "only {checked} paths in the demo's findings");
+}
