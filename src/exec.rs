@@ -139,7 +139,7 @@ pub fn run(cmd: &CommandLine) -> Result<Finished, ExecError> {
         program: crate::redact::text(program),
         cause,
     })?;
-    if let Err(cause) = tree.adopt(&child) {
+    if let Err(cause) = tree.adopt_soon(&mut child) {
         let _ = child.kill();
         let _ = child.wait();
         return Err(ExecError::Job {
@@ -244,6 +244,27 @@ impl Tree {
         #[cfg(not(windows))]
         let _ = child;
         Ok(())
+    }
+
+    /// `adopt`, tried again for a moment: a process that is still starting
+    /// (under Wine) or has already exited (a quick `conda --version`) is
+    /// refused with "access denied". One that has exited leaves nothing to
+    /// contain.
+    fn adopt_soon(&self, child: &mut std::process::Child) -> std::io::Result<()> {
+        let mut tries = 0;
+        loop {
+            let Err(refused) = self.adopt(child) else {
+                return Ok(());
+            };
+            if matches!(child.try_wait(), Ok(Some(_))) {
+                return Ok(());
+            }
+            tries += 1;
+            if tries >= 100 {
+                return Err(refused);
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
     }
 
     /// Kill the whole tree and wait until it is gone (at most

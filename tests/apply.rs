@@ -378,6 +378,7 @@ fn a_proup_run_again_keeps_the_first_archive_for_rollback() {
         &[("FAKE_CONDA_FAIL", "crash:survey")],
     );
     assert_eq!(failed.code, 1, "{}", failed.all());
+    assert!(failed.stdout.contains("exit 3"), "{}", failed.all());
     // Resumed: survey's proup runs again on the half-made env, and its
     // archive of that env must not replace the one of the 11.1 env.
     let resumed = fx.apply(&["--execute", "--resume", "--machine", "GIS1"], &[]);
