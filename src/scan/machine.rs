@@ -24,7 +24,7 @@ struct EnvTarget {
 fn resolve_active_env(
     machine: &MachineSpec,
     installed: &[(String, PathBuf)],
-) -> Result<(EnvTarget, String), String> {
+) -> Result<(EnvTarget, String), paths::Unmapped> {
     match machine.default_env.as_deref() {
         None => Ok((
             lookup_name(machine, installed, DEFAULT_ENV),
@@ -41,7 +41,7 @@ fn resolve_reference(
     machine: &MachineSpec,
     installed: &[(String, PathBuf)],
     value: &str,
-) -> Result<EnvTarget, String> {
+) -> Result<EnvTarget, paths::Unmapped> {
     if paths::is_bare_name(value) {
         return Ok(lookup_name(machine, installed, value));
     }
@@ -51,7 +51,6 @@ fn resolve_reference(
             name: paths::last_component(value).to_string(),
             path,
         })
-        .map_err(|unmapped| unmapped.to_string())
 }
 
 fn lookup_name(machine: &MachineSpec, installed: &[(String, PathBuf)], name: &str) -> EnvTarget {
@@ -135,7 +134,8 @@ pub fn scan_machine(machine: &MachineSpec, services: &[Service]) -> (Machine, Ve
             );
             (paths::display(&target.path), source)
         }
-        Err(message) => {
+        Err(unmapped) => {
+            let message = unmapped.to_string();
             errors.push(error("site file: default_env".into(), message.clone()));
             (String::new(), message)
         }
@@ -164,7 +164,7 @@ pub fn scan_machine(machine: &MachineSpec, services: &[Service]) -> (Machine, Ve
                     env_name: paths::last_component(value).to_string(),
                     env_path: value.clone(),
                     via: BindingVia::ServiceProperty,
-                    unresolved: Some(why),
+                    unresolved: Some(why.to_string()),
                 },
             },
             None => ServiceBinding {
