@@ -4,7 +4,15 @@
 
 mod common;
 use common::*;
+use std::error::Error;
 use std::path::Path;
+
+type Result<T> = std::result::Result<T, Box<dyn Error>>;
+
+fn utf8(path: &Path) -> Result<&str> {
+    path.to_str()
+        .ok_or_else(|| format!("{}: not UTF-8", path.display()).into())
+}
 
 /// The demo's machines as deploy/ansible/ci/audit-hosts.yml describes them:
 /// (name, machine folder, default env, path_map as TOML).
@@ -25,14 +33,15 @@ const MACHINES: [(&str, &str, Option<&str>, &str); 3] = [
 ];
 
 /// What roles/gpaudit/templates/site.toml.j2 writes for one machine.
-fn machine_site_file(demo: &Path, machine: usize, config_store: bool) -> String {
-    let demo = demo.to_str().unwrap();
+fn machine_site_file(demo: &Path, machine: usize, config_store: bool) -> Result<String> {
+    let demo = utf8(demo)?;
     let (name, dir, default_env, path_map) = MACHINES[machine];
     let mut toml = "name = \"demo\"\nversion = \"11.1\"\n".to_string();
     if config_store {
         toml += &format!("config_store = '{demo}/arcgisserver/config-store'\n");
     }
-    toml += &format!("\n[[machine]]\nname = \"{name}\"\ninstall_dir = '{demo}/{dir}/ArcGIS/Server'\n");
+    toml +=
+        &format!("\n[[machine]]\nname = \"{name}\"\ninstall_dir = '{demo}/{dir}/ArcGIS/Server'\n");
     if let Some(env) = default_env {
         toml += &format!("default_env = \"{env}\"\n");
     }
@@ -43,35 +52,41 @@ fn machine_site_file(demo: &Path, machine: usize, config_store: bool) -> String 
          \"Analytics/Cluster.GPServer\" = '{demo}/pro/cluster-environment.yml'\n\
          \"Tools/Special.GPServer\" = '{demo}/pro/special-explicit.txt'\n"
     );
-    toml
+    Ok(toml)
 }
 
 /// Scan each machine alone, then audit the snapshots together.
-fn per_machine_audit(config_store: bool) -> serde_json::Value {
-    let demo = demo_site().parent().unwrap().canonicalize().unwrap();
-    let dir = tempfile::tempdir().unwrap();
+fn per_machine_audit(config_store: bool) -> Result<serde_json::Value> {
+    let demo = demo_site()
+        .parent()
+        .ok_or("the demo site file has no folder")?
+        .canonicalize()?;
+    let dir = tempfile::tempdir()?;
     let mut snapshots = Vec::new();
     for (i, (name, ..)) in MACHINES.iter().enumerate() {
         let site = dir.path().join(format!("{name}.site.toml"));
-        std::fs::write(&site, machine_site_file(&demo, i, config_store)).unwrap();
+        std::fs::write(&site, machine_site_file(&demo, i, config_store)?)?;
         let snapshot = dir.path().join(format!("{name}.json"));
         gpaudit()
-            .args(["scan", site.to_str().unwrap(), "-o", snapshot.to_str().unwrap()])
+            .arg("scan")
+            .arg(&site)
+            .arg("-o")
+            .arg(&snapshot)
             .assert()
             .success();
-        snapshots.push(snapshot.to_str().unwrap().to_string());
+        snapshots.push(utf8(&snapshot)?.to_string());
     }
     let config = demo.join("gpaudit.toml");
     let mut args: Vec<&str> = snapshots.iter().map(String::as_str).collect();
-    args.extend(["--config", config.to_str().unwrap()]);
+    args.extend(["--config", utf8(&config)?]);
     let (report, code) = audit_json(&args);
     assert_eq!(code, 1, "{report}");
-    report
+    Ok(report)
 }
 
 #[test]
 fn per_machine_snapshots_give_exactly_the_direct_audit() {
-    let merged = per_machine_audit(true);
+    let merged = per_machine_audit(true).unwrap();
     let (direct, _) = audit_json(&[demo_site().to_str().unwrap()]);
     assert!(!direct["findings"].as_array().unwrap().is_empty());
     assert_eq!(merged["findings"], direct["findings"]);
@@ -83,8 +98,13 @@ fn per_machine_snapshots_give_exactly_the_direct_audit() {
 /// the services on GIS2 and GIS3 are lost.
 #[test]
 fn per_machine_site_files_without_config_store_lose_services_of_other_machines() {
-    let merged = per_machine_audit(false);
+    let merged = per_machine_audit(false).unwrap();
     let (direct, _) = audit_json(&[demo_site().to_str().unwrap()]);
     let count = |r: &serde_json::Value| r["findings"].as_array().unwrap().len();
-    assert!(count(&merged) < count(&direct), "{} vs {}", count(&merged), count(&direct));
+    assert!(
+        count(&merged) < count(&direct),
+        "{} vs {}",
+        count(&merged),
+        count(&direct)
+    );
 }

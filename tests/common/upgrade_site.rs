@@ -161,7 +161,8 @@ impl UpgradeSite {
             dir: tempfile::tempdir().unwrap(),
         };
         let root = site.dir.path();
-        let mut site_toml = String::from("name = 'upgraded'\nversion = '11.3'\nconfig_store = 'store'\n");
+        let mut site_toml =
+            String::from("name = 'upgraded'\nversion = '11.3'\nconfig_store = 'store'\n");
         for m in machines {
             site_toml.push_str(&format!(
                 "[[machine]]\nname = '{}'\ninstall_dir = '{m}'\n",
