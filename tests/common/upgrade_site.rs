@@ -151,18 +151,26 @@ pub struct UpgradeSite {
 
 impl UpgradeSite {
     pub fn new() -> UpgradeSite {
+        UpgradeSite::with_machines(&MACHINES)
+    }
+
+    /// The same site with these machine folders (`gis1`, ...); each is the
+    /// machine named like its folder in upper case (`GIS1`).
+    pub fn with_machines(machines: &[&str]) -> UpgradeSite {
         let site = UpgradeSite {
             dir: tempfile::tempdir().unwrap(),
         };
         let root = site.dir.path();
-        std::fs::write(
-            site.site_file(),
-            "name = 'upgraded'\nversion = '11.3'\nconfig_store = 'store'\n\
-             [[machine]]\nname = 'GIS1'\ninstall_dir = 'gis1'\n\
-             [[machine]]\nname = 'GIS2'\ninstall_dir = 'gis2'\n",
-        )
-        .unwrap();
-        for m in MACHINES {
+        let mut site_toml =
+            String::from("name = 'upgraded'\nversion = '11.3'\nconfig_store = 'store'\n");
+        for m in machines {
+            site_toml.push_str(&format!(
+                "[[machine]]\nname = '{}'\ninstall_dir = '{m}'\n",
+                m.to_uppercase()
+            ));
+        }
+        std::fs::write(site.site_file(), site_toml).unwrap();
+        for &m in machines {
             site.write_env(m, "arcgispro-py3", DEFAULT_11_3, PINNED_11_3);
             site.write_env(m, "hydro", DEFAULT_11_1, PINNED_11_1);
             write_records(&site.env_dir(m, "hydro").join("conda-meta"), &[NUMBA_11_1]);
