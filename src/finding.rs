@@ -69,6 +69,7 @@ codes! {
     DependencyMissing => "dependency-missing",
     DependencyUnsatisfied => "dependency-unsatisfied",
     ConstraintViolated => "constraint-violated",
+    PackageDuplicate => "package-duplicate",
     PipInstalled => "pip-installed",
     PipClobbered => "pip-clobbered",
     SiteInconsistent => "site-inconsistent",

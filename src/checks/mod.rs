@@ -9,6 +9,7 @@ mod default_env;
 mod dependency;
 mod env;
 mod live;
+mod package;
 mod per_service_env;
 mod pin;
 mod pip;
@@ -20,7 +21,9 @@ mod upgrade;
 mod upgrade_solve;
 
 use crate::finding::{Code, Finding};
-use crate::model::{Env, Machine, Snapshot};
+use crate::model::{Env, EnvIndex, Machine, Snapshot};
+use std::borrow::Cow;
+use std::collections::HashMap;
 use crate::release::{ArcgisVersion, ReleaseTable};
 use crate::roles::Roles;
 use rattler_conda_types::{MatchSpec, ParseMatchSpecError, ParseStrictness};
@@ -46,6 +49,9 @@ pub struct Context<'a> {
     pub target: Option<crate::release::Release>,
     /// Local channels to solve the upgrade over (`audit --target --channel`).
     pub channels: Option<&'a crate::solve::Channels>,
+    /// Each env's package index, built once, keyed by the env's address in
+    /// the snapshot (borrowed for `'a`, so it does not move).
+    indexes: HashMap<usize, EnvIndex<'a>>,
 }
 
 impl<'a> Context<'a> {
@@ -59,6 +65,22 @@ impl<'a> Context<'a> {
             target_python: None,
             target: None,
             channels: None,
+            indexes: snapshot
+                .machines
+                .iter()
+                .flat_map(|m| &m.envs)
+                .map(|e| (e as *const Env as usize, EnvIndex::new(e)))
+                .collect(),
+        }
+    }
+
+    /// The package index of an env of the snapshot: every check's package
+    /// and module lookups go through it (built here for an env from
+    /// elsewhere).
+    pub fn index<'e>(&'e self, env: &'e Env) -> Cow<'e, EnvIndex<'e>> {
+        match self.indexes.get(&(env as *const Env as usize)) {
+            Some(index) => Cow::Borrowed(index),
+            None => Cow::Owned(EnvIndex::new(env)),
         }
     }
 
@@ -183,6 +205,10 @@ const CHECKS: &[Check] = &[
     Check {
         run: constraint::constraint_violated,
         codes: &[Code::ConstraintViolated],
+    },
+    Check {
+        run: package::package_duplicate,
+        codes: &[Code::PackageDuplicate],
     },
     Check {
         run: pip::pip_installed,

@@ -88,7 +88,7 @@ fn compare_env(
     refs: &[(&Reference, &Vec<String>)],
     out: &mut Vec<Finding>,
 ) {
-    let listing = EnvListing::from_env(env, format!("{}/{}", machine.name, env.name));
+    let listing = EnvListing::from_index(&ctx.index(env), format!("{}/{}", machine.name, env.name));
     let env_release = listing_release(&listing, ctx);
     // One finding per (code, package, expected, found): references that
     // agree on a package give one finding listing all their services.

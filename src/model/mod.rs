@@ -4,12 +4,14 @@
 //! `admin`) or render: they all depend on the model, never the reverse.
 
 mod history;
+mod index;
 mod listing;
 mod merge;
 mod names;
 mod snapshot;
 
 pub use history::HistoryEntry;
+pub use index::{EnvIndex, Provider};
 pub use listing::{channel_name, Ecosystem, EnvFormat, EnvListing, EnvPackage};
-pub use names::{normalize_dist_name, DEFAULT_ENV};
+pub use names::{is_esri_service, normalize_dist_name, DEFAULT_ENV};
 pub use snapshot::*;

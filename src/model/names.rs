@@ -4,6 +4,16 @@
 /// The env every ArcGIS install ships and every clone starts from.
 pub const DEFAULT_ENV: &str = "arcgispro-py3";
 
+/// Whether a service key (`Folder/Name.Type`) is one of Esri's own GP
+/// services (`System/*`, `Utilities/*`): their code ships with the install,
+/// not in `arcgisinput`, so the code checks leave them out; they still run
+/// in the active env.
+pub fn is_esri_service(key: &str) -> bool {
+    key.split_once('/').is_some_and(|(folder, _)| {
+        folder.eq_ignore_ascii_case("System") || folder.eq_ignore_ascii_case("Utilities")
+    })
+}
+
 /// PEP 503 normalisation, for comparing pip names with conda names.
 pub fn normalize_dist_name(name: &str) -> String {
     let mut out = String::with_capacity(name.len());

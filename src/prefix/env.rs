@@ -220,12 +220,13 @@ fn pip_dists(candidates: &[DistCandidate], scans: &[RecordScan], prefix: &Path) 
 /// that no conda record's files and no pip RECORD provide: what an admin
 /// copied in by hand, and what `conda proup` would not carry over.
 fn unowned_modules(prefix: &Path, env: &Env) -> Vec<String> {
-    let provided: HashSet<&str> = env
+    // Windows file names ignore case: `PIL` on disk is pillow's `PIL`.
+    let provided: HashSet<String> = env
         .packages
         .iter()
         .flat_map(|p| p.modules.iter())
         .chain(env.pip.iter().flat_map(|d| d.modules.iter()))
-        .map(String::as_str)
+        .map(|m| m.to_ascii_lowercase())
         .collect();
     // A snapshot of an env whose records name no module at all cannot say.
     if provided.is_empty() {

@@ -1,7 +1,8 @@
 //! Which top-level Python modules a package provides, told from the paths
 //! it installs: `Lib/site-packages/<module>/...`, `<module>.py`, or an
-//! extension `<module>.cp39-win_amd64.pyd` / `.so`. Names are lower-cased
-//! (Windows file names ignore case). Used for conda records' `files` and pip
+//! extension `<module>.cp39-win_amd64.pyd` / `.so`. Names keep their case
+//! (Python matches imports case-sensitively, PEP 235); one folder spelled
+//! two ways is one module on Windows, and is kept once. Used for conda records' `files` and pip
 //! `RECORD`s; runs on every path, so it only looks, never allocates, until
 //! it has a module.
 
@@ -74,13 +75,13 @@ impl ModuleSet {
             .last()
             .is_some_and(|l| l.eq_ignore_ascii_case(m))
         {
-            self.modules.push(m.to_ascii_lowercase());
+            self.modules.push(m.to_string());
         }
     }
 
     pub fn finish(mut self) -> Vec<String> {
-        self.modules.sort();
-        self.modules.dedup();
+        self.modules.sort_by_key(|m| m.to_ascii_lowercase());
+        self.modules.dedup_by(|a, b| a.eq_ignore_ascii_case(b));
         self.modules
     }
 }
@@ -121,7 +122,7 @@ mod tests {
         ] {
             set.see(p);
         }
-        assert_eq!(set.finish(), ["pil"]);
+        assert_eq!(set.finish(), ["PIL"]);
         // A module named like a path part is still told apart.
         let mut set = ModuleSet::default();
         for p in [

@@ -80,8 +80,7 @@ pub fn read_record(path: &Path, probe: &OwnershipProbe) -> Result<RecordScan, Fi
         .get("channel")
         .and_then(Value::as_str)
         .map(str::to_string);
-    let record: PackageRecord = serde_json::from_value(Value::Object(fields))
-        .map_err(|e| FileProblem::new(format!("not a conda package record: {e}")))?;
+    let record = parse_record(fields)?;
 
     let expected = format!(
         "{}-{}-{}.json",
@@ -105,6 +104,35 @@ pub fn read_record(path: &Path, probe: &OwnershipProbe) -> Result<RecordScan, Fi
         owned_dist_infos: found.dist_infos,
         owned_watched: found.watched,
     })
+}
+
+/// The fields of a record gpaudit reads; any other field that does not
+/// parse (`"md5": ""`, a hash or a license in a shape rattler refuses) is
+/// dropped rather than making the record unreadable, as conda reads it.
+const NEEDED_FIELDS: &[&str] = &[
+    "name",
+    "version",
+    "build",
+    "build_number",
+    "depends",
+    "constrains",
+    "subdir",
+    "noarch",
+    "track_features",
+    "features",
+    "arch",
+    "platform",
+];
+
+fn parse_record(fields: Map<String, Value>) -> Result<PackageRecord, FileProblem> {
+    let needed: Map<String, Value> = fields
+        .iter()
+        .filter(|(k, _)| NEEDED_FIELDS.contains(&k.as_str()))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    serde_json::from_value(Value::Object(fields))
+        .or_else(|first| serde_json::from_value(Value::Object(needed)).map_err(|_| first))
+        .map_err(|e| FileProblem::new(format!("not a conda package record: {e}")))
 }
 
 #[derive(Default)]
@@ -293,6 +321,16 @@ mod tests {
             scan.owned_watched[0].1,
             "Lib/site-packages/numpy/__init__.py"
         );
+    }
+
+    #[test]
+    fn issue_13_item_15_a_record_with_an_empty_md5_is_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let body = NUMPY.replacen('{', r#"{"md5": "", "sha256": "zz", "#, 1);
+        let p = write(dir.path(), "numpy-1.20.1-py39h34a8a5c_0.json", &body);
+        let scan = read_record(&p, &OwnershipProbe::default()).unwrap();
+        assert_eq!(scan.package.record.version.as_str(), "1.20.1");
+        assert!(!scan.package.record.depends.is_empty());
     }
 
     #[test]
