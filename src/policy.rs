@@ -71,7 +71,9 @@ impl Waiver {
             && self.service.as_ref().is_none_or(|s| {
                 // Service keys ignore case like machines, envs and packages:
                 // ArcGIS Server's folder and service names do.
-                f.service.as_deref().is_some_and(|x| x.eq_ignore_ascii_case(s))
+                f.service
+                    .as_deref()
+                    .is_some_and(|x| x.eq_ignore_ascii_case(s))
                     || f.services.iter().any(|x| x.eq_ignore_ascii_case(s))
             })
     }

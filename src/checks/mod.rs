@@ -22,12 +22,12 @@ mod upgrade_solve;
 
 use crate::finding::{Code, Finding};
 use crate::model::{Env, EnvIndex, Machine, Snapshot};
-use std::borrow::Cow;
-use std::collections::HashMap;
 use crate::release::{ArcgisVersion, ReleaseTable};
 use crate::roles::Roles;
-use rattler_conda_types::{MatchSpec, ParseMatchSpecError, ParseStrictness};
+use rattler_conda_types::{MatchSpec, ParseMatchSpecError};
 use rayon::prelude::*;
+use std::borrow::Cow;
+use std::collections::HashMap;
 
 /// The site's ArcGIS Server release and how it was decided.
 #[derive(Clone, Debug)]
@@ -157,9 +157,40 @@ pub(crate) fn env_finding(code: Code, message: String, machine: &Machine, env: &
         .services(machine.services_in(&env.path))
 }
 
-/// Parse a match spec the way conda reads installed metadata: leniently.
+/// Parse a match spec the way conda reads installed metadata: leniently,
+/// and with glob names (`*[build=*mkl]` in `pinned`), which conda accepts.
 pub fn parse_spec(spec: &str) -> Result<MatchSpec, ParseMatchSpecError> {
-    MatchSpec::from_str(spec, ParseStrictness::Lenient)
+    MatchSpec::from_str(spec, crate::model::conda_spec_options())
+}
+
+/// Whether an installed package satisfies a spec as conda decides it: the
+/// record's fields, and the spec's channel (`conda-forge::numpy`) and
+/// subdir (`pkgs/main/linux-64::pandas`), which the record alone cannot
+/// say. `defaults` is conda's `pkgs/main`, `pkgs/r` and `pkgs/msys2`.
+pub fn spec_matches(spec: &MatchSpec, package: &crate::model::Package) -> bool {
+    use rattler_conda_types::Matches;
+    if !spec.matches(&package.record) {
+        return false;
+    }
+    if let Some(subdir) = spec.subdir.as_deref() {
+        if !package.record.subdir.is_empty() && package.record.subdir != subdir {
+            return false;
+        }
+    }
+    let Some(channel) = &spec.channel else {
+        return true;
+    };
+    let Some(have) = package.channel.as_deref().map(crate::model::channel_name) else {
+        // A record that does not say where it came from cannot be refuted.
+        return true;
+    };
+    let want = channel.name().trim_end_matches('/');
+    let defaults = ["pkgs/main", "pkgs/r", "pkgs/msys2", "defaults"];
+    if want == "defaults" {
+        defaults.contains(&have.as_str())
+    } else {
+        have.eq_ignore_ascii_case(want)
+    }
 }
 
 /// A spec's package name, when it names exactly one package.

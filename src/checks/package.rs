@@ -56,12 +56,17 @@ mod tests {
         let mut e = env("hydro", &[("python", "3.9.16", "h_0")]);
         e.packages.push(pkg("numpy", "1.20.1", "py39_0", &[]));
         e.packages.push(pkg("numpy", "1.24.3", "py39_0", &[]));
-        e.packages.push(pkg("scipy", "1.9", "py39_0", &["numpy >=1.22"]));
+        e.packages
+            .push(pkg("scipy", "1.9", "py39_0", &["numpy >=1.22"]));
         let s = snapshot(vec![machine("GIS1", vec![e])], Some("11.1"));
         let found = run_one(&s, package_duplicate);
         assert_eq!(found.len(), 1);
         assert_eq!(found[0].package.as_deref(), Some("numpy"));
-        assert!(found[0].message.contains("1.24.3 py39_0 counts"), "{}", found[0].message);
+        assert!(
+            found[0].message.contains("1.24.3 py39_0 counts"),
+            "{}",
+            found[0].message
+        );
         // The dependency check sees the record that counts (1.24.3), so
         // scipy's `numpy >=1.22` holds.
         assert!(run_one(&s, super::super::dependency::dependencies).is_empty());

@@ -48,7 +48,9 @@ fn providers_index(ctx: &Context) -> Providers {
                 let entry = index.entry(module.to_ascii_lowercase()).or_default();
                 for p in providers {
                     let described = match p {
-                        Provider::Conda(p) => format!("{} (in `{}` on {})", p.name(), e.name, m.name),
+                        Provider::Conda(p) => {
+                            format!("{} (in `{}` on {})", p.name(), e.name, m.name)
+                        }
                         Provider::Pip(d) => {
                             format!("{} from pip (in `{}` on {})", d.name, e.name, m.name)
                         }
@@ -476,9 +478,17 @@ mod tests {
     fn issue_13_item_17_esri_system_and_utilities_services_are_not_code_checked() {
         let hydro = env("hydro", &[("python", "3.9.16", "h_0")]);
         let mut m = machine("GIS1", vec![hydro]);
-        bind(&mut m, "Utilities/PrintingTools.GPServer", "/envs/hydro", "hydro");
+        bind(
+            &mut m,
+            "Utilities/PrintingTools.GPServer",
+            "/envs/hydro",
+            "hydro",
+        );
         let mut s = snapshot(vec![m], Some("11.1"));
-        for key in ["Utilities/PrintingTools.GPServer", "system/PublishingTools.GPServer"] {
+        for key in [
+            "Utilities/PrintingTools.GPServer",
+            "system/PublishingTools.GPServer",
+        ] {
             let mut c = code(vec![script("x.py", vec![import("nothere", 1, false)])]);
             c.service = key.into();
             c.missing = Some("no extracted folder".into());

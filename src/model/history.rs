@@ -77,13 +77,20 @@ mod tests {
 
     #[test]
     fn issue_13_item_9_history_cmd_with_spaces_in_the_conda_path_is_a_create() {
-        let e = entry(r"C:\Program Files\ArcGIS\Server\framework\runtime\ArcGIS\bin\Python\Scripts\conda-script.py create --clone arcgispro-py3 -p D:\envs\hydro");
+        let e = entry(
+            r"C:\Program Files\ArcGIS\Server\framework\runtime\ArcGIS\bin\Python\Scripts\conda-script.py create --clone arcgispro-py3 -p D:\envs\hydro",
+        );
         assert_eq!(e.subcommand(), Some("create"));
         assert!(!e.is_modification());
-        let e = entry(r#""C:\Program Files\ArcGIS\Pro\bin\Python\Scripts\conda.exe" install -n hydro numpy"#);
+        let e = entry(
+            r#""C:\Program Files\ArcGIS\Pro\bin\Python\Scripts\conda.exe" install -n hydro numpy"#,
+        );
         assert_eq!(e.subcommand(), Some("install"));
         assert!(e.is_modification());
         assert_eq!(entry("conda install numpy").subcommand(), Some("install"));
-        assert_eq!(entry("/opt/x/bin/python -m conda remove x").subcommand(), Some("remove"));
+        assert_eq!(
+            entry("/opt/x/bin/python -m conda remove x").subcommand(),
+            Some("remove")
+        );
     }
 }

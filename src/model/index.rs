@@ -78,13 +78,19 @@ impl<'a> EnvIndex<'a> {
         for records in by_name.values() {
             let p = records[0];
             for m in &p.modules {
-                modules.entry(m.as_str()).or_default().push(Provider::Conda(p));
+                modules
+                    .entry(m.as_str())
+                    .or_default()
+                    .push(Provider::Conda(p));
             }
             dists.insert(normalize_dist_name(p.name()), Provider::Conda(p));
         }
         for d in &env.pip {
             for m in &d.modules {
-                modules.entry(m.as_str()).or_default().push(Provider::Pip(d));
+                modules
+                    .entry(m.as_str())
+                    .or_default()
+                    .push(Provider::Pip(d));
             }
             dists.insert(normalize_dist_name(&d.name), Provider::Pip(d));
         }

@@ -14,6 +14,13 @@ pub fn is_esri_service(key: &str) -> bool {
     })
 }
 
+/// How conda reads match specs in installed metadata and `pinned`:
+/// leniently, and with glob names (`*[build=*mkl]`).
+pub fn conda_spec_options() -> rattler_conda_types::ParseMatchSpecOptions {
+    rattler_conda_types::ParseMatchSpecOptions::from(rattler_conda_types::ParseStrictness::Lenient)
+        .with_exact_names_only(false)
+}
+
 /// PEP 503 normalisation, for comparing pip names with conda names.
 pub fn normalize_dist_name(name: &str) -> String {
     let mut out = String::with_capacity(name.len());

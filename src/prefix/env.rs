@@ -7,7 +7,7 @@ use super::records::{self, OwnershipProbe, RecordScan};
 use crate::model::{Env, EnvOrigin, OverwrittenFile, Pinned, PinnedSpec, PipDist, ScanError};
 use crate::paths;
 use crate::read::{read_capped_text, FileProblem};
-use rattler_conda_types::{MatchSpec, ParseStrictness};
+use rattler_conda_types::MatchSpec;
 use rayon::prelude::*;
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
@@ -159,7 +159,7 @@ fn parse_pinned(text: &str, file: &Path, failures: &mut Vec<(PathBuf, FileProble
         if line.is_empty() {
             continue;
         }
-        match MatchSpec::from_str(line, ParseStrictness::Lenient) {
+        match MatchSpec::from_str(line, crate::model::conda_spec_options()) {
             Ok(_) => specs.push(PinnedSpec {
                 line: i + 1,
                 spec: line.to_string(),
@@ -265,7 +265,7 @@ mod tests {
     fn pinned_lines_parse_with_comments_and_report_bad_lines() {
         let mut failures = Vec::new();
         let pinned = parse_pinned(
-            "# pins\r\nnumpy 1.20.*  # critical\n\npython 3.9.*\nnumpy >=>=1\n",
+            "# pins\r\nnumpy 1.20.*  # critical\n\npython 3.9.*\nnumpy >=>=1\n*[build=*mkl]\n",
             Path::new("pinned"),
             &mut failures,
         );
@@ -274,7 +274,15 @@ mod tests {
             .iter()
             .map(|s| (s.line, s.spec.as_str()))
             .collect();
-        assert_eq!(specs, vec![(2, "numpy 1.20.*"), (4, "python 3.9.*")]);
+        // issue 13 item 11: a glob name is a spec conda accepts.
+        assert_eq!(
+            specs,
+            vec![
+                (2, "numpy 1.20.*"),
+                (4, "python 3.9.*"),
+                (6, "*[build=*mkl]")
+            ]
+        );
         assert_eq!(failures.len(), 1);
         assert!(
             failures[0].1.message.starts_with("line 5"),
