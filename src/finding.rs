@@ -70,6 +70,7 @@ codes! {
     DependencyUnsatisfied => "dependency-unsatisfied",
     ConstraintViolated => "constraint-violated",
     PackageDuplicate => "package-duplicate",
+    PackageOrphaned => "package-orphaned",
     PipInstalled => "pip-installed",
     PipClobbered => "pip-clobbered",
     SiteInconsistent => "site-inconsistent",

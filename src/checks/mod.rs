@@ -242,6 +242,10 @@ const CHECKS: &[Check] = &[
         codes: &[Code::PackageDuplicate],
     },
     Check {
+        run: package::package_orphaned,
+        codes: &[Code::PackageOrphaned],
+    },
+    Check {
         run: pip::pip_installed,
         codes: &[Code::PipInstalled],
     },

@@ -1,6 +1,7 @@
 //! `package-duplicate`: two or more conda records for one package name in
-//! one env. The index's duplicate rule says which record every other check
-//! sees; this names the ones it does not.
+//! one env (the index's duplicate rule says which record every other check
+//! sees; this names the ones it does not). `package-orphaned`: a
+//! `.dist-info` conda wrote whose conda record is gone.
 
 use super::{env_finding, Context};
 use crate::finding::{Code, Finding};
@@ -46,6 +47,36 @@ pub fn package_duplicate(ctx: &Context) -> Vec<Finding> {
     out
 }
 
+pub fn package_orphaned(ctx: &Context) -> Vec<Finding> {
+    let mut out = Vec::new();
+    for machine in &ctx.snapshot.machines {
+        for env in &machine.envs {
+            for dist in ctx.index(env).orphans() {
+                out.push(
+                    env_finding(
+                        Code::PackageOrphaned,
+                        format!(
+                            "{} {} in env `{}` on {} was installed by conda (its .dist-info says so) but has no conda-meta record any more: conda no longer knows it, so conda update, remove and proup pass it by and its files stay as they are",
+                            dist.name, dist.version, env.name, machine.name
+                        ),
+                        machine,
+                        env,
+                    )
+                    .package(&dist.name)
+                    .expected(format!("a conda-meta record for {}", dist.name))
+                    .found(format!("{} without a record", dist.path))
+                    .location(format!(
+                        "{}/{}",
+                        env.path.trim_end_matches(['/', '\\']),
+                        dist.path
+                    )),
+                );
+            }
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -70,5 +101,24 @@ mod tests {
         // The dependency check sees the record that counts (1.24.3), so
         // scipy's `numpy >=1.22` holds.
         assert!(run_one(&s, super::super::dependency::dependencies).is_empty());
+    }
+
+    #[test]
+    fn issue_13_item_12_a_conda_dist_info_without_its_record_is_an_orphan_not_pip() {
+        let mut e = env("hydro", &[("python", "3.9.16", "h_0")]);
+        e.pip.push(crate::model::PipDist {
+            name: "six".into(),
+            version: "1.16.0".into(),
+            installer: Some("conda".into()),
+            path: "Lib/site-packages/six-1.16.0.dist-info".into(),
+            overwrote: vec![],
+            modules: vec!["six".into()],
+        });
+        let s = snapshot(vec![machine("GIS1", vec![e])], Some("11.1"));
+        assert!(run_one(&s, super::super::pip::pip_installed).is_empty());
+        let f = run_one(&s, package_orphaned);
+        assert_eq!(f.len(), 1);
+        assert!(!f[0].message.contains("PyPI"), "{}", f[0].message);
+        assert_eq!(f[0].package.as_deref(), Some("six"));
     }
 }

@@ -152,6 +152,23 @@ impl<'a> EnvIndex<'a> {
     pub fn modules_known(&self) -> bool {
         self.modules_known
     }
+
+    /// Distributions pip (or another installer) put in site-packages.
+    pub fn pip_dists(&self) -> impl Iterator<Item = &'a PipDist> + '_ {
+        self.env.pip.iter().filter(|d| !is_conda_installed(d))
+    }
+
+    /// `.dist-info`s conda wrote (`INSTALLER` says `conda`) that no conda
+    /// record owns any more: their record was deleted.
+    pub fn orphans(&self) -> impl Iterator<Item = &'a PipDist> + '_ {
+        self.env.pip.iter().filter(|d| is_conda_installed(d))
+    }
+}
+
+fn is_conda_installed(dist: &PipDist) -> bool {
+    dist.installer
+        .as_deref()
+        .is_some_and(|i| i.trim().eq_ignore_ascii_case("conda"))
 }
 
 /// The module an unowned site-packages entry is: a folder's name, or a
