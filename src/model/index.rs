@@ -94,7 +94,17 @@ impl<'a> EnvIndex<'a> {
             }
             dists.insert(normalize_dist_name(&d.name), Provider::Pip(d));
         }
+        let python = by_name
+            .get("python")
+            .and_then(|r| super::major_minor(&r[0].record.version.as_str()));
         for path in &env.unowned {
+            let file = path.rsplit(['/', '\\']).next().unwrap_or(path);
+            // An extension built for another Python does not load.
+            let foreign =
+                super::extension_python(file).is_some_and(|tag| python.is_some_and(|p| p != tag));
+            if foreign {
+                continue;
+            }
             if let Some(m) = unowned_module(path) {
                 modules.entry(m).or_default().push(Provider::Unowned(path));
             }
@@ -209,11 +219,15 @@ mod tests {
                 pkg("numpy", "1.24.3", "b.json", &["numpy"]),
                 pkg("numpy", "1.20.1", "a.json", &["numpy"]),
                 pkg("pillow", "9.0", "p.json", &["PIL"]),
+                pkg("python", "3.9.16", "py.json", &[]),
             ],
             pip: vec![],
             pinned: None,
             history: vec![],
-            unowned: vec!["Lib/site-packages/flood_tools".into()],
+            unowned: vec![
+                "Lib/site-packages/flood_tools".into(),
+                "Lib/site-packages/_hand.cp37-win_amd64.pyd".into(),
+            ],
         };
         let index = EnvIndex::new(&env);
         // Whatever order the records come in, the same one counts, and
@@ -233,5 +247,8 @@ mod tests {
             [Provider::Unowned(_)]
         ));
         assert!(index.dist_owner("Pillow").is_some());
+        // Item 18: a hand-copied extension built for Python 3.7 does not
+        // load in this 3.9 env.
+        assert!(!index.provides("_hand"));
     }
 }

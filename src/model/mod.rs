@@ -13,5 +13,8 @@ mod snapshot;
 pub use history::HistoryEntry;
 pub use index::{EnvIndex, Provider};
 pub use listing::{channel_name, Ecosystem, EnvFormat, EnvListing, EnvPackage};
-pub use names::{conda_spec_options, is_esri_service, normalize_dist_name, DEFAULT_ENV};
+pub use names::{
+    conda_spec_options, extension_python, is_esri_service, major_minor, normalize_dist_name,
+    DEFAULT_ENV,
+};
 pub use snapshot::*;

@@ -67,8 +67,21 @@ pub fn scan_env(
         failures.push((conda_meta.clone(), list));
     }
 
-    env.pip = pip_dists(&candidates, &scans, prefix);
-    env.packages = scans.into_iter().map(|s| s.package).collect();
+    // Extension modules count only for the env's Python.
+    let python = scans
+        .iter()
+        .find(|s| s.package.name() == "python")
+        .and_then(|s| crate::model::major_minor(&s.package.record.version.as_str()));
+    env.pip = pip_dists(&candidates, &scans, prefix, python);
+    env.packages = scans
+        .into_iter()
+        .map(|s| {
+            let mut package = s.package;
+            let modules = std::mem::take(&mut package.modules);
+            package.modules = super::modules::with_extensions(modules, &s.extensions, python);
+            package
+        })
+        .collect();
     env.unowned = unowned_modules(prefix, &env);
     env.packages
         .sort_by(|a, b| a.name().cmp(b.name()).then_with(|| a.file.cmp(&b.file)));
@@ -177,7 +190,12 @@ fn parse_pinned(text: &str, file: &Path, failures: &mut Vec<(PathBuf, FileProble
 }
 
 /// Distributions no conda record owns, with the conda files they overwrote.
-fn pip_dists(candidates: &[DistCandidate], scans: &[RecordScan], prefix: &Path) -> Vec<PipDist> {
+fn pip_dists(
+    candidates: &[DistCandidate],
+    scans: &[RecordScan],
+    prefix: &Path,
+    python: Option<(u32, u32)>,
+) -> Vec<PipDist> {
     let owned: HashSet<&str> = scans
         .iter()
         .flat_map(|s| s.owned_dist_infos.iter().map(String::as_str))
@@ -208,7 +226,7 @@ fn pip_dists(candidates: &[DistCandidate], scans: &[RecordScan], prefix: &Path) 
                 installer: c.installer.clone(),
                 path: paths::display(c.path.strip_prefix(prefix).unwrap_or(&c.path)),
                 overwrote,
-                modules: modules.finish(),
+                modules: modules.finish_for(python),
             }
         })
         .collect();

@@ -47,10 +47,15 @@ fn site_packages_rest(path: &str) -> Option<&str> {
     })
 }
 
+pub use crate::model::extension_python;
+
 /// Collects the modules of one package from its paths, in order.
 #[derive(Debug, Default)]
 pub struct ModuleSet {
     modules: Vec<String>,
+    /// Top-level extension modules built for one CPython: importable only
+    /// from that Python (a `.cp37-win_amd64.pyd` does not load in 3.9).
+    tagged: Vec<(String, (u32, u32))>,
     /// `Lib/site-packages/<module>/` of the last module folder seen: the
     /// paths of one folder come together, and a byte compare skips them.
     last_dir: String,
@@ -69,6 +74,9 @@ impl ModuleSet {
         if path[end..].starts_with(['/', '\\']) {
             self.last_dir.clear();
             self.last_dir.push_str(&path[..=end]);
+        } else if let Some(tag) = extension_python(&path[end - m.len()..]) {
+            self.tagged.push((m.to_string(), tag));
+            return;
         }
         if !self
             .modules
@@ -79,11 +87,37 @@ impl ModuleSet {
         }
     }
 
-    pub fn finish(mut self) -> Vec<String> {
+    /// The modules importable from `python` (when unknown, every
+    /// extension counts).
+    pub fn finish_for(self, python: Option<(u32, u32)>) -> Vec<String> {
+        let (modules, tagged) = self.finish();
+        with_extensions(modules, &tagged, python)
+    }
+
+    /// The modules that load in any Python, and the extension modules
+    /// built for one, to be told apart once the env's Python is known.
+    pub fn finish(mut self) -> (Vec<String>, Vec<(String, (u32, u32))>) {
         self.modules.sort_by_key(|m| m.to_ascii_lowercase());
         self.modules.dedup_by(|a, b| a.eq_ignore_ascii_case(b));
-        self.modules
+        (self.modules, self.tagged)
     }
+}
+
+/// `modules` plus the extension modules built for `python`.
+pub fn with_extensions(
+    mut modules: Vec<String>,
+    tagged: &[(String, (u32, u32))],
+    python: Option<(u32, u32)>,
+) -> Vec<String> {
+    modules.extend(
+        tagged
+            .iter()
+            .filter(|(_, tag)| python.is_none_or(|p| p == *tag))
+            .map(|(m, _)| m.clone()),
+    );
+    modules.sort_by_key(|m| m.to_ascii_lowercase());
+    modules.dedup_by(|a, b| a.eq_ignore_ascii_case(b));
+    modules
 }
 
 #[cfg(test)]
@@ -122,7 +156,7 @@ mod tests {
         ] {
             set.see(p);
         }
-        assert_eq!(set.finish(), ["PIL"]);
+        assert_eq!(set.finish().0, ["PIL"]);
         // A module named like a path part is still told apart.
         let mut set = ModuleSet::default();
         for p in [
@@ -131,6 +165,28 @@ mod tests {
         ] {
             set.see(p);
         }
-        assert_eq!(set.finish(), ["lib", "yaml"]);
+        assert_eq!(set.finish().0, ["lib", "yaml"]);
+    }
+
+    #[test]
+    fn issue_13_item_18_a_pyd_built_for_another_python_is_not_importable() {
+        assert_eq!(extension_python("_x.cp37-win_amd64.pyd"), Some((3, 7)));
+        assert_eq!(extension_python("_x.cp310-win_amd64.pyd"), Some((3, 10)));
+        assert_eq!(
+            extension_python("_yaml.cpython-39-x86_64-linux-gnu.so"),
+            Some((3, 9))
+        );
+        assert_eq!(extension_python("_x.abi3.so"), None);
+        assert_eq!(extension_python("_x.pyd"), None);
+        let mut set = ModuleSet::default();
+        for p in [
+            "Lib/site-packages/_old.cp37-win_amd64.pyd",
+            "Lib/site-packages/_new.cp39-win_amd64.pyd",
+            "Lib/site-packages/_any.pyd",
+            "Lib/site-packages/pkg/_inner.cp37-win_amd64.pyd",
+        ] {
+            set.see(p);
+        }
+        assert_eq!(set.finish_for(Some((3, 9))), ["_any", "_new", "pkg"]);
     }
 }

@@ -61,6 +61,9 @@ pub struct RecordScan {
     pub owned_dist_infos: Vec<String>,
     /// Watched paths this record owns: lower-cased key → path as recorded.
     pub owned_watched: Vec<(String, String)>,
+    /// Top-level extension modules built for one CPython, added to the
+    /// package's modules once the env's Python is known.
+    pub extensions: Vec<(String, (u32, u32))>,
 }
 
 /// Read and parse one record file.
@@ -94,13 +97,15 @@ pub fn read_record(path: &Path, probe: &OwnershipProbe) -> Result<RecordScan, Fi
             "record file name disagrees with its content (it describes {expected}); conda ignores such a record"
         )));
     }
+    let (modules, extensions) = std::mem::take(&mut found.modules).finish();
     Ok(RecordScan {
         package: Package {
             record,
             channel,
             file: crate::paths::display(path),
-            modules: std::mem::take(&mut found.modules).finish(),
+            modules,
         },
+        extensions,
         owned_dist_infos: found.dist_infos,
         owned_watched: found.watched,
     })
