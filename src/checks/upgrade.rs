@@ -392,9 +392,10 @@ fn forecast_env(
                 .found(env.unowned.join(", ")),
         );
     }
-    let pip: Vec<String> = env
-        .pip
-        .iter()
+    // A conda-written dist-info without its record is package-orphaned.
+    let pip: Vec<String> = ctx
+        .index(env)
+        .pip_dists()
         .map(|d| format!("{} {}", d.name, d.version))
         .collect();
     if !pip.is_empty() {
