@@ -84,6 +84,12 @@ impl<'a> EnvIndex<'a> {
                     .push(Provider::Conda(p));
             }
             dists.insert(normalize_dist_name(p.name()), Provider::Conda(p));
+            // The dist-info names it installs (`tables` for pytables).
+            for d in &p.dists {
+                dists
+                    .entry(normalize_dist_name(d))
+                    .or_insert(Provider::Conda(p));
+            }
         }
         for d in &env.pip {
             for m in &d.modules {
@@ -206,6 +212,7 @@ mod tests {
             channel: None,
             file: file.into(),
             modules: modules.iter().map(|m| m.to_string()).collect(),
+            dists: vec![],
         }
     }
 

@@ -174,6 +174,10 @@ pub struct Package {
     /// Top-level Python modules it installs (case kept), from its `files`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub modules: Vec<String>,
+    /// Distribution names of the `.dist-info`/`.egg-info` it installs,
+    /// where pip knows it (`tables` for conda's `pytables`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub dists: Vec<String>,
 }
 
 impl Package {

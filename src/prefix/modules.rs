@@ -26,6 +26,24 @@ pub fn top_module(path: &str) -> Option<&str> {
     }
 }
 
+/// The distribution a `site-packages/<name>-<version>.dist-info/...` (or
+/// `.egg-info`) path belongs to.
+fn dist_info_name(path: &str) -> Option<&str> {
+    let rest = site_packages_rest(path)?;
+    let dir = rest.split(['/', '\\']).next()?;
+    let ends_with = |suffix: &str| {
+        dir.len() > suffix.len()
+            && dir
+                .get(dir.len() - suffix.len()..)
+                .is_some_and(|end| end.eq_ignore_ascii_case(suffix))
+    };
+    if !ends_with(".dist-info") && !ends_with(".egg-info") {
+        return None;
+    }
+    let name = dir.split('-').next()?;
+    (!name.is_empty() && !name.contains('.')).then_some(name)
+}
+
 /// What follows `site-packages/` in a path under `Lib/` or `lib/pythonX.Y/`.
 fn site_packages_rest(path: &str) -> Option<&str> {
     const SP: &str = "site-packages/";
@@ -56,6 +74,9 @@ pub struct ModuleSet {
     /// Top-level extension modules built for one CPython: importable only
     /// from that Python (a `.cp37-win_amd64.pyd` does not load in 3.9).
     tagged: Vec<(String, (u32, u32))>,
+    /// Distribution names of the `.dist-info`/`.egg-info` folders it
+    /// installs (`tables` for pytables, `PyQt5` for pyqt).
+    dists: Vec<String>,
     /// `Lib/site-packages/<module>/` of the last module folder seen: the
     /// paths of one folder come together, and a byte compare skips them.
     last_dir: String,
@@ -67,6 +88,11 @@ impl ModuleSet {
             return;
         }
         let Some(m) = top_module(path) else {
+            if let Some(dist) = dist_info_name(path) {
+                if !self.dists.iter().any(|d| d == dist) {
+                    self.dists.push(dist.to_string());
+                }
+            }
             return;
         };
         // `m` is a slice of `path`: where it ends in `path`.
@@ -85,6 +111,11 @@ impl ModuleSet {
         {
             self.modules.push(m.to_string());
         }
+    }
+
+    /// The distribution names of the dist-info folders seen.
+    pub fn dists(&self) -> &[String] {
+        &self.dists
     }
 
     /// The modules importable from `python` (when unknown, every
@@ -166,6 +197,16 @@ mod tests {
             set.see(p);
         }
         assert_eq!(set.finish().0, ["lib", "yaml"]);
+        // The dist-info names a package installs (issue 13 item 7).
+        let mut set = ModuleSet::default();
+        for p in [
+            "Lib/site-packages/tables-3.7.0.dist-info/METADATA",
+            "Lib/site-packages/tables/__init__.py",
+            "Lib/site-packages/PyQt5-5.15.7.egg-info/PKG-INFO",
+        ] {
+            set.see(p);
+        }
+        assert_eq!(set.dists(), ["tables", "PyQt5"]);
     }
 
     #[test]

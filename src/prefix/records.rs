@@ -97,13 +97,16 @@ pub fn read_record(path: &Path, probe: &OwnershipProbe) -> Result<RecordScan, Fi
             "record file name disagrees with its content (it describes {expected}); conda ignores such a record"
         )));
     }
-    let (modules, extensions) = std::mem::take(&mut found.modules).finish();
+    let module_set = std::mem::take(&mut found.modules);
+    let dists = module_set.dists().to_vec();
+    let (modules, extensions) = module_set.finish();
     Ok(RecordScan {
         package: Package {
             record,
             channel,
             file: crate::paths::display(path),
             modules,
+            dists,
         },
         extensions,
         owned_dist_infos: found.dist_infos,
