@@ -71,6 +71,7 @@ codes! {
     ConstraintViolated => "constraint-violated",
     PackageDuplicate => "package-duplicate",
     PackageOrphaned => "package-orphaned",
+    PackageFilesMissing => "package-files-missing",
     PipInstalled => "pip-installed",
     PipClobbered => "pip-clobbered",
     SiteInconsistent => "site-inconsistent",

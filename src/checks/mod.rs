@@ -246,6 +246,10 @@ const CHECKS: &[Check] = &[
         codes: &[Code::PackageOrphaned],
     },
     Check {
+        run: package::package_files_missing,
+        codes: &[Code::PackageFilesMissing],
+    },
+    Check {
         run: pip::pip_installed,
         codes: &[Code::PipInstalled],
     },

@@ -2,6 +2,7 @@
 //! one env (the index's duplicate rule says which record every other check
 //! sees; this names the ones it does not). `package-orphaned`: a
 //! `.dist-info` conda wrote whose conda record is gone.
+//! `package-files-missing`: a conda record whose files are gone.
 
 use super::{env_finding, Context};
 use crate::finding::{Code, Finding};
@@ -77,6 +78,36 @@ pub fn package_orphaned(ctx: &Context) -> Vec<Finding> {
     out
 }
 
+pub fn package_files_missing(ctx: &Context) -> Vec<Finding> {
+    let mut out = Vec::new();
+    for machine in &ctx.snapshot.machines {
+        for env in &machine.envs {
+            for p in ctx.index(env).packages().filter(|p| p.files_missing) {
+                out.push(
+                    env_finding(
+                        Code::PackageFilesMissing,
+                        format!(
+                            "{} {} in env `{}` on {} has a conda record but its files are gone from site-packages (no {} and no dist-info): `pip uninstall` (or a hand delete) removed them, and conda still counts it installed",
+                            p.name(),
+                            p.record.version.as_str(),
+                            env.name,
+                            machine.name,
+                            p.modules.join(", ")
+                        ),
+                        machine,
+                        env,
+                    )
+                    .package(p.name())
+                    .expected(format!("the files of {} in site-packages", p.version_build()))
+                    .found("record only")
+                    .location(p.file.clone()),
+                );
+            }
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -101,6 +132,19 @@ mod tests {
         // The dependency check sees the record that counts (1.24.3), so
         // scipy's `numpy >=1.22` holds.
         assert!(run_one(&s, super::super::dependency::dependencies).is_empty());
+    }
+
+    #[test]
+    fn issue_13_item_6_a_conda_package_whose_files_pip_removed_is_reported() {
+        let mut e = env(
+            "hydro",
+            &[("python", "3.9.16", "h_0"), ("six", "1.16.0", "py_0")],
+        );
+        e.packages[1].files_missing = true;
+        let s = snapshot(vec![machine("GIS1", vec![e])], Some("11.1"));
+        let f = run_one(&s, package_files_missing);
+        assert_eq!(f.len(), 1);
+        assert_eq!(f[0].package.as_deref(), Some("six"));
     }
 
     #[test]

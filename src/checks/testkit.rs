@@ -20,6 +20,7 @@ pub fn pkg(name: &str, version: &str, build: &str, depends: &[&str]) -> Package 
         file: format!("conda-meta/{name}-{version}-{build}.json"),
         modules: vec![name.replace('-', "_")],
         dists: vec![],
+        files_missing: false,
     }
 }
 

@@ -213,6 +213,7 @@ mod tests {
             file: file.into(),
             modules: modules.iter().map(|m| m.to_string()).collect(),
             dists: vec![],
+            files_missing: false,
         }
     }
 

@@ -178,6 +178,10 @@ pub struct Package {
     /// where pip knows it (`tables` for conda's `pytables`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub dists: Vec<String>,
+    /// Its files are gone from site-packages while its record stays (its
+    /// dist-info and every top-level module missing: `pip uninstall`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub files_missing: bool,
 }
 
 impl Package {

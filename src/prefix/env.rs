@@ -83,6 +83,7 @@ pub fn scan_env(
         })
         .collect();
     env.unowned = unowned_modules(prefix, &env);
+    mark_files_missing(prefix, &mut env);
     env.packages
         .sort_by(|a, b| a.name().cmp(b.name()).then_with(|| a.file.cmp(&b.file)));
 
@@ -232,6 +233,49 @@ fn pip_dists(
         .collect();
     dists.sort_by_key(|d| d.name.to_lowercase());
     dists
+}
+
+/// Mark the conda packages whose files were removed behind conda's back
+/// (`pip uninstall` of a conda package): none of the dist-infos its record
+/// lists is on disk, no top-level module it installs is in site-packages,
+/// and no pip dist provides one. One directory listing per site-packages,
+/// no `stat` per file.
+fn mark_files_missing(prefix: &Path, env: &mut Env) {
+    let mut present: HashSet<String> = HashSet::new();
+    for rel in pip::site_packages_dirs(prefix) {
+        let Ok(entries) = std::fs::read_dir(prefix.join(&rel)) else {
+            continue;
+        };
+        for entry in entries.flatten() {
+            let name = entry.file_name().to_string_lossy().to_ascii_lowercase();
+            present.insert(name.split('.').next().unwrap_or(&name).to_string());
+            if name.ends_with(".dist-info") || name.ends_with(".egg-info") {
+                present.insert(format!("dist:{}", name.split('-').next().unwrap_or(&name)));
+            }
+        }
+    }
+    if present.is_empty() {
+        return;
+    }
+    let by_pip: HashSet<String> = env
+        .pip
+        .iter()
+        .flat_map(|d| d.modules.iter().map(|m| m.to_ascii_lowercase()))
+        .collect();
+    for p in &mut env.packages {
+        if p.modules.is_empty() || p.dists.is_empty() {
+            continue;
+        }
+        let dist_gone = p
+            .dists
+            .iter()
+            .all(|d| !present.contains(&format!("dist:{}", d.to_ascii_lowercase())));
+        let modules_gone = p.modules.iter().all(|m| {
+            let m = m.to_ascii_lowercase();
+            !present.contains(&m) && !by_pip.contains(&m)
+        });
+        p.files_missing = dist_gone && modules_gone;
+    }
 }
 
 /// Importable site-packages entries (module folders, `.py`, `.pyd`, `.so`)

@@ -107,6 +107,7 @@ pub fn read_record(path: &Path, probe: &OwnershipProbe) -> Result<RecordScan, Fi
             file: crate::paths::display(path),
             modules,
             dists,
+            files_missing: false,
         },
         extensions,
         owned_dist_infos: found.dist_infos,
