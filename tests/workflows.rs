@@ -5,7 +5,7 @@ mod common;
 use common::*;
 
 fn run(args: &[&str]) -> (i32, String, String) {
-    let out = gpaudit().args(args).output().unwrap();
+    let out = gpaudit().args(args).output().expect("gpaudit runs");
     (
         out.status.code().unwrap_or(-1),
         String::from_utf8_lossy(&out.stdout).into_owned(),

@@ -67,13 +67,16 @@ fn site_packages_rest(path: &str) -> Option<&str> {
 
 pub use crate::model::extension_python;
 
+/// Extension modules built for one CPython: `(module, (major, minor))`.
+pub type Extensions = Vec<(String, (u32, u32))>;
+
 /// Collects the modules of one package from its paths, in order.
 #[derive(Debug, Default)]
 pub struct ModuleSet {
     modules: Vec<String>,
     /// Top-level extension modules built for one CPython: importable only
     /// from that Python (a `.cp37-win_amd64.pyd` does not load in 3.9).
-    tagged: Vec<(String, (u32, u32))>,
+    tagged: Extensions,
     /// Distribution names of the `.dist-info`/`.egg-info` folders it
     /// installs (`tables` for pytables, `PyQt5` for pyqt).
     dists: Vec<String>,
@@ -127,7 +130,7 @@ impl ModuleSet {
 
     /// The modules that load in any Python, and the extension modules
     /// built for one, to be told apart once the env's Python is known.
-    pub fn finish(mut self) -> (Vec<String>, Vec<(String, (u32, u32))>) {
+    pub fn finish(mut self) -> (Vec<String>, Extensions) {
         self.modules.sort_by_key(|m| m.to_ascii_lowercase());
         self.modules.dedup_by(|a, b| a.eq_ignore_ascii_case(b));
         (self.modules, self.tagged)
