@@ -57,8 +57,9 @@ pub(super) fn added<'a>(machine: &'a Machine, env: &'a Env) -> Vec<&'a Package> 
     let Some(default) = machine.arcgispro_py3() else {
         return Vec::new();
     };
-    env.packages
-        .iter()
+    let default = default.index();
+    env.index()
+        .packages()
         .filter(|p| default.package(p.name()).is_none())
         .collect()
 }
