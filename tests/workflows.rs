@@ -41,3 +41,16 @@ fn issue_13_services_env_or_machine_that_match_nothing_exit_2_naming_what_exists
     ]);
     assert_eq!(code, 0, "{out}{err}");
 }
+
+#[test]
+fn auditing_a_snapshot_uses_the_gpaudit_toml_beside_it() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let snap = dir.path().join("site.json");
+    let site = demo_site();
+    let (code, out, err) = run(&["scan", site.to_str().unwrap(), "-o", snap.to_str().unwrap()]);
+    assert_eq!(code, 0, "{out}{err}");
+    let policy = site.with_file_name("gpaudit.toml");
+    std::fs::copy(&policy, dir.path().join("gpaudit.toml")).expect("copy policy");
+    let (_, out, err) = run(&["audit", snap.to_str().unwrap()]);
+    assert!(out.trim_end().ends_with("(1 waived)"), "{out}{err}");
+}
