@@ -45,7 +45,8 @@ fn providers_index(ctx: &Context) -> Providers {
         for e in &m.envs {
             for (module, providers) in ctx.index(e).modules() {
                 // Keyed lower-cased: `import pil` is told where `PIL` is.
-                let entry = index.entry(module.to_ascii_lowercase()).or_default();
+                let top = module.split('.').next().unwrap_or(module);
+                let entry = index.entry(top.to_ascii_lowercase()).or_default();
                 for p in providers {
                     let described = match p {
                         Provider::Conda(p) => {
@@ -245,7 +246,7 @@ fn imports(
             };
             let in_std = std_here.contains(exact);
             let resolved = in_std
-                || index.provides(exact)
+                || index.provides(&import.module)
                 || hooks.contains(exact)
                 || code.local_modules.contains(&top);
             if !resolved {
@@ -472,6 +473,29 @@ mod tests {
                 "service-import-unresolved error yaml",
             ]
         );
+    }
+
+    #[test]
+    fn issue_13_item_5_protobufs_google_does_not_provide_google_cloud() {
+        let mut hydro = env(
+            "hydro",
+            &[
+                ("python", "3.9.16", "h_0"),
+                ("protobuf", "4.21.12", "py39_0"),
+            ],
+        );
+        hydro.packages[1].modules = vec!["google._upb".into(), "google.protobuf".into()];
+        let mut m = machine("GIS1", vec![hydro]);
+        bind(&mut m, "Hydro/Flood.GPServer", "/envs/hydro", "hydro");
+        let mut s = snapshot(vec![m], Some("11.1"));
+        s.service_code.push(code(vec![script(
+            "flood.py",
+            vec![
+                import("google.protobuf.message", 1, false),
+                import("google.cloud.storage", 2, false),
+            ],
+        )]));
+        assert_eq!(brief(&s), ["service-import-unresolved error google"]);
     }
 
     #[test]

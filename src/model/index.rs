@@ -55,8 +55,11 @@ pub struct EnvIndex<'a> {
     pub env: &'a Env,
     /// Package name → all its records, the one that counts first.
     by_name: BTreeMap<&'a str, Vec<&'a Package>>,
-    /// Top-level module (case kept) → who provides it.
+    /// Top-level module (case kept) → who provides it. A namespace
+    /// package's parts are recorded as `google.protobuf`.
     modules: HashMap<&'a str, Vec<Provider<'a>>>,
+    /// Namespace package (no `__init__.py`, case kept) → its parts.
+    namespaces: HashMap<&'a str, Vec<&'a str>>,
     /// Normalized dist name (PEP 503) → owner of its dist-info.
     dists: HashMap<String, Provider<'a>>,
     /// Whether the env's records name their modules at all (a snapshot
@@ -115,12 +118,19 @@ impl<'a> EnvIndex<'a> {
                 modules.entry(m).or_default().push(Provider::Unowned(path));
             }
         }
+        let mut namespaces: HashMap<&str, Vec<&str>> = HashMap::new();
+        for m in modules.keys() {
+            if let Some((top, part)) = m.split_once('.') {
+                namespaces.entry(top).or_default().push(part);
+            }
+        }
         let modules_known =
             env.packages.is_empty() || env.packages.iter().any(|p| !p.modules.is_empty());
         EnvIndex {
             env,
             by_name,
             modules,
+            namespaces,
             dists,
             modules_known,
         }
@@ -149,9 +159,21 @@ impl<'a> EnvIndex<'a> {
         self.modules.get(module).map_or(&[], Vec::as_slice)
     }
 
-    /// Whether `module` (matched as written) is importable from the env.
+    /// Whether `module` (matched as written) is importable from the env:
+    /// its top-level package, or, when that is a namespace package (no
+    /// `__init__.py`, protobuf's `google/`), the part of it the import
+    /// names (`google.cloud` is not provided by protobuf's `google`).
     pub fn provides(&self, module: &str) -> bool {
-        self.modules.contains_key(module)
+        let mut parts = module.split('.');
+        let top = parts.next().unwrap_or(module);
+        if self.modules.contains_key(top) {
+            return true;
+        }
+        match (self.namespaces.get(top), parts.next()) {
+            (Some(_), None) => true,
+            (Some(held), Some(part)) => held.contains(&part),
+            (None, _) => false,
+        }
     }
 
     /// Every module and its providers.
@@ -258,5 +280,14 @@ mod tests {
         // Item 18: a hand-copied extension built for Python 3.7 does not
         // load in this 3.9 env.
         assert!(!index.provides("_hand"));
+        // Item 5: a namespace package provides only what it holds.
+        let mut ns = env.clone();
+        ns.packages
+            .push(pkg("protobuf", "4.21", "pb.json", &["google.protobuf"]));
+        let index = EnvIndex::new(&ns);
+        assert!(index.provides("google.protobuf.message"));
+        assert!(index.provides("google"));
+        assert!(!index.provides("google.cloud.storage"));
+        assert!(index.provides("PIL.Image"));
     }
 }

@@ -235,6 +235,11 @@ fn pip_dists(
     dists
 }
 
+/// The top-level folder of a module name (`google` of `google.protobuf`).
+fn top_of(module: &str) -> &str {
+    module.split('.').next().unwrap_or(module)
+}
+
 /// Mark the conda packages whose files were removed behind conda's back
 /// (`pip uninstall` of a conda package): none of the dist-infos its record
 /// lists is on disk, no top-level module it installs is in site-packages,
@@ -260,7 +265,7 @@ fn mark_files_missing(prefix: &Path, env: &mut Env) {
     let by_pip: HashSet<String> = env
         .pip
         .iter()
-        .flat_map(|d| d.modules.iter().map(|m| m.to_ascii_lowercase()))
+        .flat_map(|d| d.modules.iter().map(|m| top_of(m).to_ascii_lowercase()))
         .collect();
     for p in &mut env.packages {
         if p.modules.is_empty() || p.dists.is_empty() {
@@ -271,7 +276,7 @@ fn mark_files_missing(prefix: &Path, env: &mut Env) {
             .iter()
             .all(|d| !present.contains(&format!("dist:{}", d.to_ascii_lowercase())));
         let modules_gone = p.modules.iter().all(|m| {
-            let m = m.to_ascii_lowercase();
+            let m = top_of(m).to_ascii_lowercase();
             !present.contains(&m) && !by_pip.contains(&m)
         });
         p.files_missing = dist_gone && modules_gone;
@@ -288,7 +293,7 @@ fn unowned_modules(prefix: &Path, env: &Env) -> Vec<String> {
         .iter()
         .flat_map(|p| p.modules.iter())
         .chain(env.pip.iter().flat_map(|d| d.modules.iter()))
-        .map(|m| m.to_ascii_lowercase())
+        .map(|m| top_of(m).to_ascii_lowercase())
         .collect();
     // A snapshot of an env whose records name no module at all cannot say.
     if provided.is_empty() {
