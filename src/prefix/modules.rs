@@ -175,7 +175,7 @@ impl ModuleSet {
                 .filter(|stem| !stem.is_empty())
         };
         if let Some(sub) = sub {
-            if !folder.children.last().is_some_and(|l| l == sub) {
+            if folder.children.last().is_none_or(|l| l != sub) {
                 folder.children.push(sub.to_string());
             }
         }
