@@ -34,12 +34,30 @@ pub struct Baseline {
     pub unverified: Vec<String>,
 }
 
+/// Why a baseline cannot be made.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum BaselineError {
+    #[error("ArcGIS Server {server} is not in the release table (known: {})", known.join(", "))]
+    UnknownRelease { server: String, known: Vec<String> },
+    #[error("`{spec}` is not a valid match spec: {message}")]
+    BadSpec { spec: String, message: String },
+    #[error("the release table has none of {} for ArcGIS Server {server}", CRITICAL_STACK.join(", "))]
+    NothingForRelease { server: String },
+    #[error("{source_name} has no core or native conda package with a version to pin")]
+    NothingInEnv { source_name: String },
+    #[error("give --release or --from")]
+    NoInput,
+}
+
 /// Build a spec through rattler (strict) so that only valid match specs are
 /// ever written, in rattler's canonical spelling.
-fn spec(text: &str) -> Result<String, String> {
+fn spec(text: &str) -> Result<String, BaselineError> {
     MatchSpec::from_str(text, ParseStrictness::Strict)
         .map(|s| s.to_string())
-        .map_err(|e| format!("`{text}` is not a valid match spec: {e}"))
+        .map_err(|e| BaselineError::BadSpec {
+            spec: text.to_string(),
+            message: e.to_string(),
+        })
 }
 
 /// The release for a Server version: the row of its own stack (of Pro 2.6
@@ -47,7 +65,7 @@ fn spec(text: &str) -> Result<String, String> {
 pub fn release_for<'a>(
     table: &'a ReleaseTable,
     server: &ArcgisVersion,
-) -> Result<&'a Release, String> {
+) -> Result<&'a Release, BaselineError> {
     table.own(server).ok_or_else(|| {
         let mut known: Vec<String> = table
             .releases()
@@ -55,16 +73,16 @@ pub fn release_for<'a>(
             .map(|r| r.server.to_string())
             .collect();
         known.dedup();
-        format!(
-            "ArcGIS Server {server} is not in the release table (known: {})",
-            known.join(", ")
-        )
+        BaselineError::UnknownRelease {
+            server: server.to_string(),
+            known,
+        }
     })
 }
 
 /// Pin a release's critical stack at the versions the release table gives
 /// (Esri's, where Esri's list has them).
-pub fn from_release(release: &Release) -> Result<Baseline, String> {
+pub fn from_release(release: &Release) -> Result<Baseline, BaselineError> {
     let mut pins = Vec::new();
     let mut unverified = Vec::new();
     let mut missing = Vec::new();
@@ -97,11 +115,9 @@ pub fn from_release(release: &Release) -> Result<Baseline, String> {
         });
     }
     if pins.is_empty() {
-        return Err(format!(
-            "the release table has none of {} for ArcGIS Server {}",
-            CRITICAL_STACK.join(", "),
-            release.server
-        ));
+        return Err(BaselineError::NothingForRelease {
+            server: release.server.to_string(),
+        });
     }
     let mut header = vec![
         format!(
@@ -149,7 +165,7 @@ pub fn from_release(release: &Release) -> Result<Baseline, String> {
 }
 
 /// Pin the exact core and native conda packages of an env.
-pub fn from_env(listing: &EnvListing, roles: &Roles) -> Result<Baseline, String> {
+pub fn from_env(listing: &EnvListing, roles: &Roles) -> Result<Baseline, BaselineError> {
     let mut pins = Vec::new();
     let mut skipped_pip = Vec::new();
     let mut unpinnable = Vec::new();
@@ -175,10 +191,9 @@ pub fn from_env(listing: &EnvListing, roles: &Roles) -> Result<Baseline, String>
         });
     }
     if pins.is_empty() {
-        return Err(format!(
-            "{} has no core or native conda package with a version to pin",
-            listing.source
-        ));
+        return Err(BaselineError::NothingInEnv {
+            source_name: listing.source.clone(),
+        });
     }
     let mut header = vec![
         format!(
@@ -343,6 +358,7 @@ mod tests {
     fn unknown_release_lists_known_ones() {
         let table = ReleaseTable::builtin();
         let err = release_for(&table, &"9.3".parse().unwrap()).unwrap_err();
+        let err = err.to_string();
         assert!(err.contains("9.3") && err.contains("11.3"), "{err}");
     }
 

@@ -3,7 +3,9 @@
 //! its output captured (tail-capped, secrets masked) for the journal. The
 //! child runs in its own process group, so a Ctrl-C at the console reaches
 //! gpaudit only and a half-done `conda proup` is never interrupted from
-//! under it.
+//! under it. A timeout kills the child's whole tree (its process group on
+//! Unix, its Job Object on Windows), and the tree is checked to be gone
+//! before the command is reported killed.
 
 use serde::{Deserialize, Serialize};
 use std::io::Read;
@@ -47,6 +49,14 @@ pub struct Finished {
     pub seconds: f64,
     pub stdout: String,
     pub stderr: String,
+    /// After a timeout: how many processes of its tree were still running
+    /// when gpaudit gave up killing them (0: the whole tree is gone).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub survivors: u32,
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
 }
 
 impl Finished {
@@ -57,6 +67,10 @@ impl Finished {
     /// A one-line account: `exit 1`, `killed after 3600s`.
     pub fn status(&self) -> String {
         match (self.timed_out, self.code) {
+            (true, _) if self.survivors > 0 => format!(
+                "timed out after {:.0}s, but {} of the processes it started could not be killed and may still be running",
+                self.seconds, self.survivors
+            ),
             (true, _) => format!("killed after {:.0}s (timeout)", self.seconds),
             (false, Some(c)) => format!("exit {c}"),
             (false, None) => "killed by a signal".to_string(),
@@ -90,6 +104,11 @@ pub enum ExecError {
         program: String,
         cause: std::io::Error,
     },
+    #[error("cannot put {program} in a job that can stop it and what it starts: {cause}")]
+    Job {
+        program: String,
+        cause: std::io::Error,
+    },
 }
 
 /// Run a command to its end or its timeout, capturing both streams.
@@ -111,20 +130,33 @@ pub fn run(cmd: &CommandLine) -> Result<Finished, ExecError> {
         }
     }
     own_process_group(&mut command);
+    let tree = Tree::new().map_err(|cause| ExecError::Job {
+        program: crate::redact::text(program),
+        cause,
+    })?;
     let started = Instant::now();
     let mut child = command.spawn().map_err(|cause| ExecError::Spawn {
         program: crate::redact::text(program),
         cause,
     })?;
+    if let Err(cause) = tree.adopt_soon(&mut child) {
+        let _ = child.kill();
+        let _ = child.wait();
+        return Err(ExecError::Job {
+            program: crate::redact::text(program),
+            cause,
+        });
+    }
     let out = child.stdout.take().map(drain);
     let err = child.stderr.take().map(drain);
     let mut timed_out = false;
+    let mut survivors = 0;
     let status = loop {
         match child.try_wait() {
             Ok(Some(status)) => break status,
             Ok(None) if started.elapsed() >= cmd.timeout => {
                 timed_out = true;
-                kill_tree(&mut child);
+                survivors = tree.kill(&mut child);
                 break child.wait().map_err(|cause| ExecError::Wait {
                     program: program.clone(),
                     cause,
@@ -154,6 +186,7 @@ pub fn run(cmd: &CommandLine) -> Result<Finished, ExecError> {
         seconds: started.elapsed().as_secs_f64(),
         stdout: collect(out),
         stderr: collect(err),
+        survivors,
     })
 }
 
@@ -183,29 +216,137 @@ fn drain(mut stream: impl Read + Send + 'static) -> mpsc::Receiver<Vec<u8>> {
     rx
 }
 
-/// Kill a command that ran out of time, with the processes it started
-/// (conda.exe is a launcher for python.exe): its process group on Unix,
-/// its process tree (`taskkill /T`) on Windows.
-fn kill_tree(child: &mut std::process::Child) {
-    #[cfg(unix)]
-    {
-        use nix::sys::signal::{killpg, Signal};
-        use nix::unistd::Pid;
-        if let Ok(pid) = i32::try_from(child.id()) {
-            let _ = killpg(Pid::from_raw(pid), Signal::SIGKILL);
+/// How long a killed tree may take to disappear before the kill is
+/// reported as failed.
+const KILL_GRACE: Duration = Duration::from_secs(10);
+
+/// A command's process tree (conda.exe is a launcher for python.exe, a
+/// `.bat` runs in cmd.exe): its process group on Unix, a Job Object that
+/// kills everything in it when closed on Windows.
+struct Tree {
+    #[cfg(windows)]
+    job: crate::job_object::Job,
+}
+
+impl Tree {
+    fn new() -> std::io::Result<Tree> {
+        Ok(Tree {
+            #[cfg(windows)]
+            job: crate::job_object::Job::new()?,
+        })
+    }
+
+    /// Take in the just-started child (and so all it starts).
+    #[cfg_attr(not(windows), allow(clippy::unnecessary_wraps))]
+    fn adopt(&self, child: &std::process::Child) -> std::io::Result<()> {
+        #[cfg(windows)]
+        self.job.assign(child)?;
+        #[cfg(not(windows))]
+        let _ = child;
+        Ok(())
+    }
+
+    /// `adopt`, tried again for a moment: a process that is still starting
+    /// (under Wine) or has already exited (a quick `conda --version`) is
+    /// refused with "access denied". One that has exited leaves nothing to
+    /// contain.
+    fn adopt_soon(&self, child: &mut std::process::Child) -> std::io::Result<()> {
+        let mut tries = 0;
+        loop {
+            let Err(refused) = self.adopt(child) else {
+                return Ok(());
+            };
+            if matches!(child.try_wait(), Ok(Some(_))) {
+                return Ok(());
+            }
+            tries += 1;
+            if tries >= 100 {
+                return Err(refused);
+            }
+            std::thread::sleep(Duration::from_millis(10));
         }
     }
-    #[cfg(windows)]
-    {
-        let _ = Command::new("taskkill")
-            .args(["/PID", &child.id().to_string(), "/T", "/F"])
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status();
+
+    /// Kill the whole tree and wait until it is gone (at most
+    /// `KILL_GRACE`): the number of its processes still running.
+    fn kill(&self, child: &mut std::process::Child) -> u32 {
+        #[cfg(unix)]
+        let survivors = {
+            use nix::sys::signal::{killpg, Signal};
+            use nix::unistd::Pid;
+            // The child leads its own process group (`own_process_group`).
+            let group = i32::try_from(child.id()).ok().map(Pid::from_raw);
+            let _ = child.kill();
+            match group {
+                Some(group) => {
+                    let _ = killpg(group, Signal::SIGKILL);
+                    // The child itself is reaped here; the group is gone
+                    // when no process is left to signal. A member that
+                    // outlived its parent is a zombie until its new parent
+                    // reaps it: gone for our purposes, but still
+                    // signalable, so zombies are not counted.
+                    let _ = child.try_wait();
+                    let deadline = Instant::now() + KILL_GRACE;
+                    loop {
+                        let left = group_members_alive(group);
+                        if left == 0 || Instant::now() >= deadline {
+                            break left;
+                        }
+                        let _ = killpg(group, Signal::SIGKILL);
+                        std::thread::sleep(Duration::from_millis(25));
+                    }
+                }
+                None => 0,
+            }
+        };
+        #[cfg(windows)]
+        let survivors = {
+            let _ = self.job.terminate();
+            let _ = child.kill();
+            let deadline = Instant::now() + KILL_GRACE;
+            loop {
+                // An error asking is not "gone": count it as one left.
+                let left = self.job.active_processes().unwrap_or(1);
+                if left == 0 || Instant::now() >= deadline {
+                    break left;
+                }
+                let _ = self.job.terminate();
+                std::thread::sleep(Duration::from_millis(25));
+            }
+        };
+        #[cfg(not(any(unix, windows)))]
+        let survivors = {
+            let _ = child.kill();
+            0
+        };
+        survivors
     }
-    // Whatever happened above, the child itself goes.
-    let _ = child.kill();
+}
+
+/// How many live (not zombie) processes are in process group `group`.
+/// Where /proc cannot tell (not Linux), a signal 0 to the group answers
+/// whether any process is left at all.
+#[cfg(unix)]
+fn group_members_alive(group: nix::unistd::Pid) -> u32 {
+    use nix::sys::signal::killpg;
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return u32::from(killpg(group, None).is_ok());
+    };
+    let mut alive = 0;
+    for entry in entries.flatten() {
+        let Ok(stat) = std::fs::read_to_string(entry.path().join("stat")) else {
+            continue;
+        };
+        // `pid (comm) state ppid pgrp ...`; comm may hold spaces.
+        let Some(rest) = stat.rfind(')').map(|i| &stat[i + 1..]) else {
+            continue;
+        };
+        let fields: Vec<&str> = rest.split_whitespace().collect();
+        if fields.len() > 2 && fields[2] == group.as_raw().to_string() && fields[0] != "Z" {
+            alive += 1;
+        }
+    }
+    alive
 }
 
 #[cfg(unix)]
@@ -224,7 +365,7 @@ fn own_process_group(command: &mut Command) {
 #[cfg(not(any(unix, windows)))]
 fn own_process_group(_command: &mut Command) {}
 
-#[cfg(all(test, unix))]
+#[cfg(test)]
 mod tests {
     use super::*;
 
@@ -236,39 +377,132 @@ mod tests {
         }
     }
 
+    /// A command line that runs `script` in the OS's shell.
+    fn shell(script: &str, secs: u64) -> CommandLine {
+        if cfg!(windows) {
+            line(&["cmd", "/d", "/c", script], secs)
+        } else {
+            line(&["sh", "-c", script], secs)
+        }
+    }
+
     #[test]
     fn output_and_exit_codes_are_captured() {
-        let done = run(&line(&["sh", "-c", "echo out; echo err >&2; exit 3"], 10)).unwrap();
+        let script = if cfg!(windows) {
+            "echo out& echo err 1>&2& exit 3"
+        } else {
+            "echo out; echo err >&2; exit 3"
+        };
+        let done = run(&shell(script, 10)).unwrap();
         assert_eq!(done.code, Some(3));
         assert!(!done.success());
-        assert_eq!(done.stdout, "out\n");
-        assert_eq!(done.tail(5), "err");
+        assert_eq!(done.stdout.trim_end(), "out");
+        assert_eq!(done.tail(5).trim_end(), "err");
         assert_eq!(done.status(), "exit 3");
     }
 
+    #[cfg(unix)]
     #[test]
     fn arguments_are_not_interpreted_by_a_shell() {
         let done = run(&line(&["echo", "a; rm -rf /tmp/x", "$HOME"], 10)).unwrap();
         assert_eq!(done.stdout, "a; rm -rf /tmp/x $HOME\n");
     }
 
+    #[cfg(windows)]
+    #[test]
+    fn arguments_are_not_interpreted_by_a_shell() {
+        // A `.bat` runs in cmd.exe: an argument holding `&` must reach it
+        // as one quoted argument, not as a second command.
+        let dir = tempfile::tempdir().unwrap();
+        let bat = dir.path().join("echo1.bat");
+        std::fs::write(&bat, "@echo [%1]\r\n").unwrap();
+        let done = run(&line(&[bat.to_str().unwrap(), "a&echo injected"], 30)).unwrap();
+        assert!(done.stdout.contains("a&echo injected"), "{}", done.stdout);
+        assert!(
+            !done.stdout.lines().any(|l| l.trim() == "injected"),
+            "{}",
+            done.stdout
+        );
+    }
+
     #[test]
     fn a_hung_command_is_killed_at_its_timeout_with_its_children() {
         // The shell starts a grandchild that holds the pipes open.
-        let done = run(&line(&["sh", "-c", "sleep 30 & sleep 30; wait"], 1)).unwrap();
+        let script = if cfg!(windows) {
+            "start /b ping -n 30 127.0.0.1 >nul& ping -n 30 127.0.0.1 >nul"
+        } else {
+            "sleep 30 & sleep 30; wait"
+        };
+        let done = run(&shell(script, 1)).unwrap();
         assert!(done.timed_out);
-        assert!(done.seconds < 10.0);
+        assert_eq!(done.survivors, 0, "{}", done.status());
+        assert!(done.seconds < 15.0, "{}", done.seconds);
         assert!(done.status().contains("timeout"));
+    }
+
+    /// The bug: on Windows a `.bat` runs in cmd.exe, which starts the real
+    /// program; only cmd.exe was killed (and `taskkill`'s result thrown
+    /// away), so the program went on holding the env while the journal
+    /// said "killed". Here the grandchild would write a file two seconds
+    /// after the timeout if it survived.
+    #[test]
+    fn a_timed_out_script_is_killed_with_every_process_it_started() {
+        let dir = tempfile::tempdir().unwrap();
+        let marker = dir.path().join("survived");
+        let mut cmd = if cfg!(windows) {
+            let bat = dir.path().join("proup.bat");
+            std::fs::write(
+                &bat,
+                // `ping -n N` is the batch idiom for sleeping N-1 seconds.
+                "@echo off\r\n\
+                 start /b cmd /d /c \"ping -n 4 127.0.0.1 >nul & echo x> survived\"\r\n\
+                 ping -n 30 127.0.0.1 >nul\r\n",
+            )
+            .unwrap();
+            line(&[bat.to_str().unwrap()], 1)
+        } else {
+            line(&["sh", "-c", "(sleep 3; echo x > survived) & sleep 30"], 1)
+        };
+        cmd.cwd = Some(dir.path().to_path_buf());
+        let done = run(&cmd).unwrap();
+        assert!(done.timed_out);
+        assert_eq!(done.survivors, 0, "{}", done.status());
+        assert!(
+            done.status().starts_with("killed after"),
+            "{}",
+            done.status()
+        );
+        std::thread::sleep(Duration::from_secs(6));
+        assert!(!marker.exists(), "a process of the tree outlived the kill");
+    }
+
+    #[test]
+    fn a_tree_that_cannot_be_killed_is_not_reported_killed() {
+        let mut done = run(&shell("exit 0", 5)).unwrap();
+        done.timed_out = true;
+        done.survivors = 2;
+        assert!(!done.success());
+        assert!(
+            done.status().contains("could not be killed"),
+            "{}",
+            done.status()
+        );
+        assert!(!done.status().starts_with("killed"), "{}", done.status());
     }
 
     #[test]
     fn a_missing_program_is_an_error_and_tokens_are_masked() {
+        let missing = if cfg!(windows) {
+            r"C:\no\such\conda.exe"
+        } else {
+            "/no/such/conda"
+        };
         assert!(matches!(
-            run(&line(&["/no/such/conda"], 1)),
+            run(&line(&[missing], 1)),
             Err(ExecError::Spawn { .. })
         ));
-        let done = run(&line(
-            &["echo", "https://conda.example.com/t/tk-secret123/esri"],
+        let done = run(&shell(
+            "echo https://conda.example.com/t/tk-secret123/esri",
             5,
         ))
         .unwrap();

@@ -57,6 +57,23 @@ impl DepGraph {
         format!("{} {}", node.name, node.version)
     }
 
+    /// The packages that depend on `node`: (name, node, spec), sorted.
+    fn parents(&self, node: NodeIndex) -> Vec<(String, NodeIndex, String)> {
+        let mut parents: Vec<(String, NodeIndex, String)> = self
+            .graph
+            .edges_directed(node, Direction::Incoming)
+            .map(|e| {
+                (
+                    self.graph[e.source()].name.clone(),
+                    e.source(),
+                    e.weight().clone(),
+                )
+            })
+            .collect();
+        parents.sort();
+        parents
+    }
+
     /// Who pulls `name` in, as edges (dependent, dependency, spec) up to
     /// `depth` levels above it, sorted; at most `limit` edges.
     pub fn why_edges(
@@ -74,19 +91,7 @@ impl DepGraph {
         for _ in 0..depth {
             let mut next = Vec::new();
             for &n in &level {
-                let mut parents: Vec<_> = self
-                    .graph
-                    .edges_directed(n, Direction::Incoming)
-                    .map(|e| {
-                        (
-                            self.graph[e.source()].name.clone(),
-                            e.source(),
-                            e.weight().clone(),
-                        )
-                    })
-                    .collect();
-                parents.sort();
-                for (pname, p, spec) in parents {
+                for (pname, p, spec) in self.parents(n) {
                     if out.len() >= limit {
                         return out;
                     }
@@ -137,18 +142,7 @@ impl DepGraph {
         shown: &mut HashSet<NodeIndex>,
         out: &mut String,
     ) {
-        let mut parents: Vec<(String, NodeIndex, String)> = self
-            .graph
-            .edges_directed(node, Direction::Incoming)
-            .map(|e| {
-                (
-                    self.graph[e.source()].name.clone(),
-                    e.source(),
-                    e.weight().clone(),
-                )
-            })
-            .collect();
-        parents.sort();
+        let mut parents = self.parents(node);
         parents.dedup_by(|a, b| a.1 == b.1);
         let count = parents.len();
         for (i, (_, parent, spec)) in parents.into_iter().enumerate() {

@@ -12,6 +12,8 @@ pub mod diff;
 pub mod exec;
 pub mod finding;
 pub mod graph;
+#[cfg(windows)]
+pub mod job_object;
 pub mod location;
 pub mod migrate;
 pub mod model;

@@ -105,10 +105,7 @@ pub fn proup_argv(conda: &str, env: &Env) -> Vec<String> {
 
 /// The conda an install ships: `<python root>/Scripts/conda.exe`.
 pub fn default_conda(machine: &Machine) -> String {
-    format!(
-        "{}/Scripts/conda.exe",
-        machine.python_root.trim_end_matches(['/', '\\'])
-    )
+    crate::paths::join_displayed(&machine.python_root, "Scripts/conda.exe")
 }
 
 /// SHA-256 over the env's sorted `name version build` lines and pip dists.

@@ -97,12 +97,14 @@ impl PathMap {
     }
 }
 
-/// Where a path written in site.toml or read from ArcGIS files is, here.
+/// Where a path written in the site file (`install_dir`, `extra_envs`) is,
+/// here.
 ///
 /// In order: a `path_map` entry that covers it; a relative path, taken
 /// relative to `base` (the site file's folder); a path absolute on this host,
-/// used as is. A Windows path no entry covers cannot be read on another OS:
-/// `None`.
+/// used as is (the site file is written for where gpaudit runs: a copy, a
+/// mount or a `\\machine\share`). A Windows path no entry covers cannot be
+/// read on another OS: `None`.
 pub fn resolve(path: &str, map: &PathMap, base: &Path) -> Option<PathBuf> {
     if let Some(mapped) = map.map(path) {
         return Some(mapped);
@@ -117,9 +119,143 @@ pub fn resolve(path: &str, map: &PathMap, base: &Path) -> Option<PathBuf> {
     Some(base.join(path.replace('\\', "/")))
 }
 
-/// Display a local path the same way on every OS.
+/// A path read from a machine's own ArcGIS files (`condaEnvironmentPath`,
+/// the config store connection, a server directory) that no `path_map`
+/// entry covers, on a machine that is not the one gpaudit runs on.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Unmapped {
+    pub path: String,
+    pub machine: String,
+}
+
+impl std::fmt::Display for Unmapped {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let folder = parent_of(&self.path);
+        write!(
+            f,
+            "`{}` is a path on machine `{}` that no path_map entry covers; add `path_map = {{ '{folder}' = \"<where that folder is here>\" }}` to the machine in the site file (or `local = true` if gpaudit runs on it)",
+            self.path, self.machine
+        )
+    }
+}
+
+/// The folder holding `path`, written as the machine wrote it (`D:\envs` for
+/// `D:\envs\special`); a root stays itself.
+fn parent_of(path: &str) -> &str {
+    let trimmed = path.trim_end_matches(['/', '\\']);
+    match trimmed.rfind(['/', '\\']) {
+        Some(i)
+            if i > 0 && !trimmed[..i].ends_with(['/', '\\']) && !trimmed[..i].ends_with(':') =>
+        {
+            &trimmed[..i]
+        }
+        Some(i) => &trimmed[..=i],
+        None => trimmed,
+    }
+}
+
+/// Where a path read from machine `machine`'s ArcGIS files is, here.
+///
+/// A `path_map` entry that covers it wins; a relative path is taken
+/// relative to `base`. An absolute path is read as it is only when `local`
+/// (gpaudit runs on that machine): `D:\envs\special` on another machine is
+/// not this host's `D:` drive, whatever drives this host has.
+pub fn resolve_machine_path(
+    path: &str,
+    map: &PathMap,
+    base: &Path,
+    machine: &str,
+    local: bool,
+) -> Result<PathBuf, Unmapped> {
+    if let Some(mapped) = map.map(path) {
+        return Ok(mapped);
+    }
+    let absolute =
+        Path::new(path).is_absolute() || is_windows_absolute(path) || path.starts_with(['\\', '/']);
+    if !absolute {
+        return Ok(base.join(path.replace('\\', "/")));
+    }
+    if local && Path::new(path).is_absolute() {
+        return Ok(PathBuf::from(path));
+    }
+    Err(Unmapped {
+        path: path.to_string(),
+        machine: machine.to_string(),
+    })
+}
+
+/// Whether a machine of the site file is the host gpaudit runs on: its name
+/// equals the host's name ignoring case, or, when either is written
+/// without a domain, the first labels are equal (`GIS1.EXAMPLE.COM` and
+/// a host named `gis1`).
+pub fn is_this_host(machine: &str, host: &str) -> bool {
+    let (machine, host) = (machine.trim(), host.trim());
+    if machine.is_empty() || host.is_empty() {
+        return false;
+    }
+    if machine.eq_ignore_ascii_case(host) {
+        return true;
+    }
+    let short = |s: &str| s.split('.').next().unwrap_or(s).to_string();
+    (!machine.contains('.') || !host.contains('.'))
+        && short(machine).eq_ignore_ascii_case(&short(host))
+}
+
+/// The name of the host gpaudit runs on, if it can be told.
+pub fn this_host_name() -> Option<String> {
+    #[cfg(unix)]
+    {
+        nix::unistd::gethostname()
+            .ok()
+            .and_then(|h| h.into_string().ok())
+            .filter(|h| !h.is_empty())
+    }
+    #[cfg(windows)]
+    {
+        // The NetBIOS name Windows sets for every process.
+        std::env::var("COMPUTERNAME").ok().filter(|h| !h.is_empty())
+    }
+    #[cfg(not(any(unix, windows)))]
+    {
+        None
+    }
+}
+
+/// Display a local path as its OS writes it: on Windows with `\` throughout
+/// (a site file's `gis1/ArcGIS/Server` joined with `framework` would
+/// otherwise show both separators) and without the `\\?\` prefix that
+/// canonical paths carry.
 pub fn display(path: &Path) -> String {
-    path.to_string_lossy().into_owned()
+    let text = path.to_string_lossy();
+    if cfg!(windows) {
+        windows_display(&text)
+    } else {
+        text.into_owned()
+    }
+}
+
+/// `rel` appended to a path as a snapshot holds it (already displayed),
+/// with the separator that path uses: `\` after a Windows path, `/`
+/// otherwise. For checks, which see strings, not the file system.
+pub fn join_displayed(base: &str, rel: &str) -> String {
+    let sep = if base.contains('\\') && !base.contains('/') {
+        '\\'
+    } else {
+        '/'
+    };
+    let rel = rel
+        .trim_start_matches(['/', '\\'])
+        .replace(['/', '\\'], &sep.to_string());
+    format!("{}{sep}{rel}", base.trim_end_matches(['/', '\\']))
+}
+
+/// A Windows path as Explorer and `cmd` show it.
+fn windows_display(text: &str) -> String {
+    let plain = match text.strip_prefix(r"\\?\UNC\") {
+        Some(share) => format!(r"\\{share}"),
+        None => text.strip_prefix(r"\\?\").unwrap_or(text).to_string(),
+    };
+    plain.replace('/', "\\")
 }
 
 #[cfg(test)]
@@ -194,5 +330,90 @@ mod tests {
             assert_eq!(resolve(r"E:\x", &map, base), None);
             assert_eq!(resolve("/abs/x", &map, base), Some(PathBuf::from("/abs/x")));
         }
+    }
+
+    #[test]
+    fn machine_paths_are_read_as_they_are_only_on_that_machine() {
+        let base = Path::new("site");
+        let map = PathMap::new([(r"D:\envs", PathBuf::from("copy/envs"))]);
+        let here = std::env::temp_dir();
+        let here_str = here.to_str().unwrap_or_default();
+        // Mapped and relative paths resolve on any machine.
+        assert_eq!(
+            resolve_machine_path(r"D:\envs\x", &map, base, "GIS3", false),
+            Ok(PathBuf::from("copy/envs/x"))
+        );
+        assert_eq!(
+            resolve_machine_path(r"envs\x", &map, base, "GIS3", false),
+            Ok(base.join("envs/x"))
+        );
+        // A path absolute on this host is this host's only for the local machine.
+        assert_eq!(
+            resolve_machine_path(here_str, &map, base, "GIS3", true),
+            Ok(here.clone())
+        );
+        let unmapped = resolve_machine_path(here_str, &map, base, "GIS3", false).unwrap_err();
+        assert_eq!(unmapped.machine, "GIS3");
+        let err = resolve_machine_path(r"E:\envs\special", &map, base, "GIS3", false)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains(r"`E:\envs\special`"), "{err}");
+        assert!(err.contains(r"path_map = { 'E:\envs' = "), "{err}");
+        assert!(err.contains("`GIS3`"), "{err}");
+    }
+
+    #[test]
+    fn the_path_map_suggested_is_the_folder_holding_the_path() {
+        assert_eq!(parent_of(r"D:\envs\special\"), r"D:\envs");
+        assert_eq!(parent_of(r"D:\special"), r"D:\");
+        assert_eq!(
+            parent_of(r"\\FILESERVER\arcgisserver\config-store"),
+            r"\\FILESERVER\arcgisserver"
+        );
+        assert_eq!(parent_of("/arcgis/server/envs"), "/arcgis/server");
+        assert_eq!(parent_of("/envs"), "/");
+    }
+
+    #[test]
+    fn a_machine_is_this_host_by_its_name() {
+        assert!(is_this_host("GIS1.EXAMPLE.COM", "gis1.example.com"));
+        assert!(is_this_host("GIS1.EXAMPLE.COM", "gis1"));
+        assert!(is_this_host("gis1", "GIS1.corp.example.com"));
+        assert!(!is_this_host("GIS1.EXAMPLE.COM", "gis1.other.org"));
+        assert!(!is_this_host("GIS10", "gis1"));
+        assert!(!is_this_host("", ""));
+    }
+
+    #[test]
+    fn windows_paths_show_one_separator_and_no_verbatim_prefix() {
+        assert_eq!(
+            windows_display(r"site/gis1/ArcGIS/Server\framework\etc"),
+            r"site\gis1\ArcGIS\Server\framework\etc"
+        );
+        assert_eq!(
+            windows_display(r"\\?\Z:\site\arcgisinput\x.py"),
+            r"Z:\site\arcgisinput\x.py"
+        );
+        assert_eq!(
+            windows_display(r"\\?\UNC\fileserver\share\x"),
+            r"\\fileserver\share\x"
+        );
+        if cfg!(windows) {
+            assert_eq!(display(Path::new("a/b\\c")), r"a\b\c");
+        } else {
+            assert_eq!(display(Path::new("a/b")), "a/b");
+        }
+    }
+
+    #[test]
+    fn joined_strings_keep_the_separator_of_their_base() {
+        assert_eq!(
+            join_displayed(r"C:\site\envs\hydro", "Lib/site-packages/x"),
+            r"C:\site\envs\hydro\Lib\site-packages\x"
+        );
+        assert_eq!(
+            join_displayed("/site/envs/hydro/", r"lib\python3.9"),
+            "/site/envs/hydro/lib/python3.9"
+        );
     }
 }

@@ -246,6 +246,13 @@ pub struct ReleaseTable {
     capabilities: BTreeMap<String, Capability>,
 }
 
+/// A release table that cannot be used: every problem, not just the first.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("rules/releases.toml: {}", problems.join("; "))]
+pub struct ReleaseTableError {
+    pub problems: Vec<String>,
+}
+
 impl ReleaseTable {
     /// `rules/releases.toml` with every row's stack from Esri's list.
     pub fn builtin() -> ReleaseTable {
@@ -266,18 +273,21 @@ impl ReleaseTable {
         self
     }
 
-    pub fn parse(text: &str) -> Result<ReleaseTable, String> {
-        let file: ReleasesFile = toml::from_str(text).map_err(|e| e.to_string())?;
+    /// Parse a release table, reporting every problem rather than the first.
+    pub fn parse(text: &str) -> Result<ReleaseTable, ReleaseTableError> {
+        let file: ReleasesFile = toml::from_str(text).map_err(|e| ReleaseTableError {
+            problems: vec![e.to_string()],
+        })?;
+        let mut problems = Vec::new();
         for feature in [
             Feature::PerServiceEnv,
             Feature::ArcmapRuntimeRemoved,
             Feature::Proup,
         ] {
             if !file.capabilities.contains_key(feature.key()) {
-                return Err(format!("capability `{}` is missing", feature.key()));
+                problems.push(format!("capability `{}` is missing", feature.key()));
             }
         }
-        let mut problems = Vec::new();
         for r in &file.release {
             for (name, p) in &r.packages {
                 if rattler_conda_types::PackageName::try_from(name.as_str()).is_err() {
@@ -316,7 +326,7 @@ impl ReleaseTable {
         }
         problems.dedup();
         if !problems.is_empty() {
-            return Err(problems.join("; "));
+            return Err(ReleaseTableError { problems });
         }
         let mut releases = file.release;
         releases.sort_by(|a, b| a.server.cmp(&b.server).then(a.pro.cmp(&b.pro)));
@@ -507,14 +517,14 @@ mod tests {
             .collect();
         assert_eq!(pros, ["2.6", "2.7"]);
         let two_own = "[capabilities]\nper-service-env={since='10.8.1',source='s'}\narcmap-runtime-removed={since='11.0',source='s'}\nproup={since='11.0',source='s'}\n[[release]]\nserver='10.8.1'\npro='2.6'\nsource='s'\n[[release]]\nserver='10.8.1'\npro='2.7'\nsource='s'\n";
-        let err = ReleaseTable::parse(two_own).unwrap_err();
+        let err = ReleaseTable::parse(two_own).unwrap_err().to_string();
         assert!(err.contains("more than one row"), "{err}");
     }
 
     #[test]
     fn bad_package_values_are_all_reported() {
         let text = "[capabilities]\nper-service-env={since='10.8.1',source='s'}\narcmap-runtime-removed={since='11.0',source='s'}\nproup={since='11.0',source='s'}\n[[release]]\nserver='11.1'\npro='3.1'\nsource='s'\n[release.packages]\nnumpy={version='1..2',source='s'}\n'Bad Name'={version='1',source=' '}\n";
-        let err = ReleaseTable::parse(text).unwrap_err();
+        let err = ReleaseTable::parse(text).unwrap_err().to_string();
         assert!(
             err.contains("1..2") && err.contains("Bad Name") && err.contains("no source"),
             "{err}"

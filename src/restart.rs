@@ -4,7 +4,7 @@
 //! executed one service at a time: stop, wait for STOPPED, start, wait for
 //! STARTED. A failure is recorded and the rest still run.
 
-use crate::admin::{describe_machines, wait_for, ServiceRef, ServiceStatus, SiteAdmin};
+use crate::admin::{describe_machines, wait_for, AdminError, ServiceRef, ServiceStatus, SiteAdmin};
 use crate::model::Snapshot;
 use serde::Serialize;
 use std::time::{Duration, Instant};
@@ -229,7 +229,9 @@ impl Plan {
 
 fn restart_one(admin: &mut dyn SiteAdmin, service: &ServiceRef, timeout: Duration) -> Outcome {
     let result = match stop_and_wait(admin, service, timeout) {
-        Ok(()) => start_and_wait(admin, service, timeout).map(|on| format!("restarted: {on}")),
+        Ok(()) => start_and_wait(admin, service, timeout)
+            .map(|on| format!("restarted: {on}"))
+            .map_err(|e| e.to_string()),
         // The stop may have half happened: never leave the service down
         // because of it.
         Err(stop_problem) => match admin.status(service) {
@@ -248,19 +250,37 @@ fn restart_one(admin: &mut dyn SiteAdmin, service: &ServiceRef, timeout: Duratio
     }
 }
 
+/// Why a service did not reach the state it was asked to.
+#[derive(Debug, thiserror::Error)]
+pub enum WaitError {
+    #[error("stop failed: {0}")]
+    Stop(AdminError),
+    #[error("start failed: {0}")]
+    Start(AdminError),
+    #[error("did not stop within {0}s")]
+    NotStopped(u64),
+    #[error("did not start within {0}s")]
+    NotStarted(u64),
+    /// Its state could not be read while waiting.
+    #[error(transparent)]
+    Status(AdminError),
+    /// The site says STARTED, but not every machine runs it:
+    /// `started on GIS1, failed on GIS2`.
+    #[error("{0}")]
+    SomeMachines(String),
+}
+
 /// Stop a service and wait until it is STOPPED.
 pub(crate) fn stop_and_wait(
     admin: &mut dyn SiteAdmin,
     service: &ServiceRef,
     timeout: Duration,
-) -> Result<(), String> {
-    admin
-        .stop(service)
-        .map_err(|e| format!("stop failed: {e}"))?;
+) -> Result<(), WaitError> {
+    admin.stop(service).map_err(WaitError::Stop)?;
     match wait_for(admin, service, false, timeout) {
         Ok(true) => Ok(()),
-        Ok(false) => Err(format!("did not stop within {}s", timeout.as_secs())),
-        Err(e) => Err(e.to_string()),
+        Ok(false) => Err(WaitError::NotStopped(timeout.as_secs())),
+        Err(e) => Err(WaitError::Status(e)),
     }
 }
 
@@ -273,17 +293,15 @@ pub(crate) fn start_and_wait(
     admin: &mut dyn SiteAdmin,
     service: &ServiceRef,
     timeout: Duration,
-) -> Result<String, String> {
+) -> Result<String, WaitError> {
     let deadline = Instant::now()
         .checked_add(timeout)
         .unwrap_or_else(|| Instant::now() + Duration::from_secs(24 * 3600));
-    admin
-        .start(service)
-        .map_err(|e| format!("start failed: {e}"))?;
+    admin.start(service).map_err(WaitError::Start)?;
     match wait_for(admin, service, true, timeout) {
         Ok(true) => {}
-        Ok(false) => return Err(format!("did not start within {}s", timeout.as_secs())),
-        Err(e) => return Err(e.to_string()),
+        Ok(false) => return Err(WaitError::NotStarted(timeout.as_secs())),
+        Err(e) => return Err(WaitError::Status(e)),
     }
     loop {
         let machines = match admin.service_machines(service) {
@@ -296,7 +314,9 @@ pub(crate) fn start_and_wait(
             return Ok(text);
         }
         if Instant::now() >= deadline {
-            return Err(with_stopped_machines(admin, &machines, text));
+            return Err(WaitError::SomeMachines(with_stopped_machines(
+                admin, &machines, text,
+            )));
         }
         std::thread::sleep(Duration::from_millis(250));
     }

@@ -66,6 +66,9 @@ struct MachineToml {
     extra_envs: Vec<String>,
     #[serde(default)]
     path_map: BTreeMap<String, String>,
+    /// gpaudit runs on this machine: absolute paths in its ArcGIS files are
+    /// read as they are. Default: whether its name is this host's name.
+    local: Option<bool>,
 }
 
 /// A problem with the site file itself: the site cannot be audited.
@@ -88,9 +91,18 @@ pub struct MachineSpec {
     /// Envs outside the install dir, resolved to local paths.
     pub extra_envs: Vec<PathBuf>,
     pub path_map: PathMap,
+    /// gpaudit runs on this machine (`local = true`, or its name is this
+    /// host's): absolute paths its ArcGIS files name are read as they are.
+    pub local: bool,
 }
 
 impl MachineSpec {
+    /// Where a path read from this machine's ArcGIS files is, here (see
+    /// [`paths::resolve_machine_path`]); `base` for relative paths.
+    pub fn resolve_path(&self, path: &str, base: &Path) -> Result<PathBuf, paths::Unmapped> {
+        paths::resolve_machine_path(path, &self.path_map, base, &self.name, self.local)
+    }
+
     pub fn python_root(&self) -> PathBuf {
         self.install_dir.join(PYTHON_ROOT)
     }
@@ -133,6 +145,11 @@ impl Site {
     }
 
     pub fn parse(text: &str, file: &Path) -> Result<Site, SiteError> {
+        Site::parse_on_host(text, file, paths::this_host_name().as_deref())
+    }
+
+    /// [`Site::parse`] as if gpaudit ran on the host named `host`.
+    pub fn parse_on_host(text: &str, file: &Path, host: Option<&str>) -> Result<Site, SiteError> {
         let invalid = |message: String| SiteError::Invalid {
             path: paths::display(file),
             message,
@@ -196,12 +213,16 @@ impl Site {
                     )),
                 }
             }
+            let local = m
+                .local
+                .unwrap_or_else(|| host.is_some_and(|h| paths::is_this_host(&m.name, h)));
             machines.push(MachineSpec {
                 name: m.name,
                 install_dir,
                 default_env: m.default_env,
                 extra_envs,
                 path_map,
+                local,
             });
         }
         if !problems.is_empty() {
@@ -293,7 +314,8 @@ mod tests {
             site.references.services["Hydro/Flood.GPServer"],
             "pro/flood.json"
         );
-        assert!(site.reference_path("pro\\clone").ends_with("/pro/clone"));
+        let expected = paths::display(Path::new("/pro/clone"));
+        assert!(site.reference_path("pro\\clone").ends_with(&expected));
         let err = parse("[[machine]]\nname='A'\ninstall_dir='gis1'\n[reference]\ndefualt='x'\n")
             .unwrap_err()
             .to_string();
@@ -306,5 +328,24 @@ mod tests {
             parse("\u{feff}name = 'prod'\r\n[[machine]]\r\nname='A'\r\ninstall_dir='gis1'\r\n")
                 .unwrap();
         assert_eq!(site.name, "prod");
+    }
+
+    #[test]
+    fn a_machine_is_local_by_its_name_or_by_the_flag() {
+        let dir = tempfile::tempdir().unwrap();
+        for m in ["gis1", "gis2", "gis3"] {
+            std::fs::create_dir_all(dir.path().join(m)).unwrap();
+        }
+        let file = dir.path().join("site.toml");
+        let text = "[[machine]]\nname='GIS1.EXAMPLE.COM'\ninstall_dir='gis1'\n\
+                    [[machine]]\nname='GIS2.EXAMPLE.COM'\ninstall_dir='gis2'\n\
+                    [[machine]]\nname='GIS3.EXAMPLE.COM'\ninstall_dir='gis3'\nlocal=true\n";
+        let local = |host: Option<&str>| -> Vec<bool> {
+            let site = Site::parse_on_host(text, &file, host).unwrap();
+            site.machines.iter().map(|m| m.local).collect()
+        };
+        assert_eq!(local(Some("gis1")), [true, false, true]);
+        assert_eq!(local(Some("GIS2.example.com")), [false, true, true]);
+        assert_eq!(local(None), [false, false, true]);
     }
 }

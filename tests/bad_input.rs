@@ -39,7 +39,7 @@ fn missing_install_dir_and_missing_site_file_exit_2() {
         .args(["audit", "does/not/exist.toml"])
         .assert()
         .code(2)
-        .stderr(predicates::str::contains("does/not/exist.toml"));
+        .stderr(predicates::str::contains(native("does/not/exist.toml")));
 }
 
 #[test]

@@ -75,8 +75,11 @@ fn demo_pin_violation_is_exact() {
     assert!(f["source"]
         .as_str()
         .unwrap()
-        .ends_with("envs/hydro/conda-meta/pinned:7"));
-    assert!(f["env_path"].as_str().unwrap().ends_with("envs/hydro"));
+        .ends_with(&native("envs/hydro/conda-meta/pinned:7")));
+    assert!(f["env_path"]
+        .as_str()
+        .unwrap()
+        .ends_with(&native("envs/hydro")));
     // hydro is GIS1's active env: services without condaEnvironmentPath run there too.
     let services: Vec<&str> = f["services"]
         .as_array()

@@ -6,6 +6,7 @@
 
 mod common;
 
+use common::native;
 use common::upgrade_site::UpgradeSite;
 use std::collections::BTreeSet;
 use std::io::Read as _;
@@ -112,7 +113,10 @@ fn proup_by_name_archives_rebuilds_and_reinstalls_and_audit_agrees() {
     let stdout = String::from_utf8_lossy(&out.stdout);
     let archive = site.python_root("gis1").join("envs/hydro.tar.bz2");
     assert!(
-        stdout.contains(&format!("Archiving environment to {}", archive.display())),
+        stdout.contains(&format!(
+            "Archiving environment to {}",
+            native(&archive.display().to_string())
+        )),
         "{stdout}"
     );
     assert!(stdout.contains("Upgraded environment"), "{stdout}");

@@ -75,7 +75,8 @@ fn demo_reference_findings_by_role() {
     assert_eq!(f["services"].as_array().unwrap().len(), 4);
     let source = f["source"].as_str().unwrap();
     assert!(
-        source.contains("pro/arcgispro-py3-clone") && source.contains("pro/flood-conda-list.json"),
+        source.contains(&native("pro/arcgispro-py3-clone"))
+            && source.contains(&native("pro/flood-conda-list.json")),
         "{source}"
     );
 }

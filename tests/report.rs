@@ -167,3 +167,25 @@ fn the_json_report_groups_without_dropping_a_finding() {
         .iter()
         .any(|r| r.as_str().unwrap().starts_with("imports `rasterstats`")));
 }
+
+#[test]
+fn the_html_report_is_self_contained_and_has_the_forecast_tab_with_target() {
+    let out = gpaudit()
+        .args(["audit", &demo(), "--format", "html", "--target", "11.3"])
+        .output()
+        .unwrap();
+    let html = String::from_utf8(out.stdout).unwrap();
+    assert!(html.starts_with("<!DOCTYPE html>"));
+    assert!(html.contains(r#"id="forecast""#) && html.contains(r#"id="forecast-envs""#));
+    assert!(html.contains(r#"data-service="Hydro/Flood.GPServer""#));
+    // Nothing is fetched: no external script, style or image.
+    for needle in ["<script src", "<link", "http://", "https://"] {
+        let outside_svg = html.replace(r#"xmlns="http://www.w3.org/2000/svg""#, "");
+        assert!(!outside_svg.contains(needle), "{needle} in the page");
+    }
+    let plain = gpaudit()
+        .args(["audit", &demo(), "--format", "html"])
+        .output()
+        .unwrap();
+    assert!(!String::from_utf8(plain.stdout).unwrap().contains(r#"id="forecast""#));
+}

@@ -238,7 +238,7 @@ fn stop(ctx: &StepContext, admin: Option<&mut dyn SiteAdmin>) -> Done {
             match stop_and_wait(api, s, timeout) {
                 Ok(()) => state.after = state_name(false),
                 Err(e) => {
-                    state.problem = e.clone();
+                    state.problem = e.to_string();
                     state.after = match api.status(s) {
                         Ok(st) => st.real,
                         Err(_) => "unknown".into(),
@@ -472,12 +472,12 @@ fn start(ctx: &StepContext, admin: Option<&mut dyn SiteAdmin>, state: &EnvRun) -
             Err(e) => {
                 failed.push(format!("{key}: {e}"));
                 // `started on GIS1, failed on GIS2`: the site says STARTED.
-                let after = if e.starts_with("started on") {
+                let after = if matches!(e, crate::restart::WaitError::SomeMachines(_)) {
                     "STARTED"
                 } else {
                     "unknown"
                 };
-                (after.to_string(), e)
+                (after.to_string(), e.to_string())
             }
         };
         states.push(ServiceState {

@@ -10,7 +10,7 @@ pub fn default_env_modified(ctx: &Context) -> Vec<Finding> {
         let Some(env) = machine.arcgispro_py3() else {
             continue;
         };
-        let history_file = format!("{}/history", env.conda_meta());
+        let history_file = crate::paths::join_displayed(&env.conda_meta(), "history");
         for entry in env.history.iter().filter(|h| h.is_modification()) {
             let what = entry
                 .cmd

@@ -7,7 +7,7 @@ use crate::model::normalize_dist_name;
 use crate::model::PipDist;
 
 fn dist_source(env_path: &str, dist: &PipDist) -> String {
-    format!("{}/{}", env_path.trim_end_matches(['/', '\\']), dist.path)
+    crate::paths::join_displayed(env_path, &dist.path)
 }
 
 pub fn pip_installed(ctx: &Context) -> Vec<Finding> {

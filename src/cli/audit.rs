@@ -51,8 +51,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let target = args
         .target
         .map(|t| baseline::release_for(&table, &t))
-        .transpose()
-        .map_err(|e| anyhow!(e))?;
+        .transpose()?;
     if let Some(t) = target {
         if t.package("python").is_none() {
             return Err(anyhow!(

@@ -3,7 +3,6 @@
 
 use super::args::BaselineFormat;
 use super::common::{emit, warn_all};
-use anyhow::anyhow;
 use gpaudit::release::{ArcgisVersion, ReleaseTable};
 use gpaudit::roles::Roles;
 use gpaudit::{baseline, diff, output};
@@ -26,8 +25,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let release = args
         .release
         .map(|r| baseline::release_for(&table, &r))
-        .transpose()
-        .map_err(|e| anyhow!(e))?;
+        .transpose()?;
     let built = match &args.from {
         Some(arg) => {
             let listing = diff::load_side(arg, args.machine.as_deref(), args.env.as_deref(), None)?;
@@ -41,10 +39,9 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         }
         None => match release {
             Some(r) => baseline::from_release(r),
-            None => Err("give --release or --from".into()),
+            None => Err(baseline::BaselineError::NoInput),
         },
-    }
-    .map_err(|e| anyhow!(e))?;
+    }?;
     if !built.unverified.is_empty() {
         eprintln!(
             "gpaudit: warning: unverified versions pinned ({}); see the file's header",

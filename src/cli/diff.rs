@@ -32,7 +32,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let report = diff::diff(&a, &b);
     let terminal = std::io::stdout().is_terminal();
     let options = RenderOptions {
-        color: terminal,
+        color: super::args::ColorChoice::Auto.enabled(terminal),
         width: super::common::terminal_width(terminal),
     };
     super::common::out(&report::render(&report, args.format, &options));

@@ -385,7 +385,7 @@ fn forecast_tab(report: &Report, target: &str, groups: &[&FindingGroup]) -> Mark
                         tr {
                             td { (f.machine.as_deref().unwrap_or("")) }
                             td { (f.env.as_deref().unwrap_or("")) }
-                            td { (f.message) }
+                            td { (rich(&f.message)) }
                             td { @for s in &f.services { code { (s) } " " } }
                         }
                     }

@@ -45,16 +45,13 @@ fn resolve_reference(
     if paths::is_bare_name(value) {
         return Ok(lookup_name(machine, installed, value));
     }
-    match paths::resolve(value, &machine.path_map, &machine.install_dir) {
-        Some(path) => Ok(EnvTarget {
+    machine
+        .resolve_path(value, &machine.install_dir)
+        .map(|path| EnvTarget {
             name: paths::last_component(value).to_string(),
             path,
-        }),
-        None => Err(format!(
-            "`{value}` is a Windows path that no path_map entry of machine `{}` covers",
-            machine.name
-        )),
-    }
+        })
+        .map_err(|unmapped| unmapped.to_string())
 }
 
 fn lookup_name(machine: &MachineSpec, installed: &[(String, PathBuf)], name: &str) -> EnvTarget {

@@ -73,12 +73,11 @@ pub fn locate_config_store(site: &Site, errors: &mut Vec<ScanError>) -> Option<P
         message,
     };
     match read_connection_string(&xml) {
-        Ok(conn) => match paths::resolve(&conn, &first.path_map, &site.dir) {
-            Some(p) => Some(p),
-            None => {
+        Ok(conn) => match first.resolve_path(&conn, &site.dir) {
+            Ok(p) => Some(p),
+            Err(unmapped) => {
                 errors.push(fail(format!(
-                    "the config store `{conn}` is a Windows path no path_map entry of machine `{}` covers; services were not read (set config_store in the site file)",
-                    first.name
+                    "the config store: {unmapped}; services were not read (or set config_store in the site file)"
                 )));
                 None
             }

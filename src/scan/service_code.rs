@@ -26,14 +26,14 @@ const MAX_FILES: usize = 5_000;
 const MAX_NOTES: usize = 20;
 
 /// `${name}` → the server directory's local path (or why there is none).
-type ServerDirs = BTreeMap<String, Result<PathBuf, Unmapped>>;
+type ServerDirs = BTreeMap<String, Result<PathBuf, Unreadable>>;
 
-/// A server directory whose `physicalPath` no `path_map` entry covers.
+/// A server directory whose `physicalPath` cannot be read here.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-#[error("the server directory {name} is `{physical}`, a Windows path no path_map entry of the first machine covers")]
-struct Unmapped {
+#[error("the server directory {name}: {why}")]
+struct Unreadable {
     name: String,
-    physical: String,
+    why: String,
 }
 
 /// Read the server directories (`serverdirs/*.json`: `name`, `physicalPath`)
@@ -43,11 +43,7 @@ fn server_dirs(site: &Site, store: &Path) -> ServerDirs {
     let Ok(entries) = std::fs::read_dir(store.join("serverdirs")) else {
         return out;
     };
-    let map = site
-        .machines
-        .first()
-        .map(|m| m.path_map.clone())
-        .unwrap_or_else(|| PathMap::new(std::iter::empty::<(&str, PathBuf)>()));
+    let first = site.machines.first();
     let mut files: Vec<PathBuf> = entries.flatten().map(|e| e.path()).collect();
     files.sort();
     for file in files
@@ -66,10 +62,22 @@ fn server_dirs(site: &Site, store: &Path) -> ServerDirs {
         ) else {
             continue;
         };
-        let local = paths::resolve(physical, &map, &site.dir).ok_or_else(|| Unmapped {
-            name: name.to_string(),
-            physical: physical.to_string(),
-        });
+        let local = match first {
+            Some(machine) => machine
+                .resolve_path(physical, &site.dir)
+                .map_err(|unmapped| Unreadable {
+                    name: name.to_string(),
+                    why: unmapped.to_string(),
+                }),
+            // A site read through [admin] and a config_store alone: the
+            // store's paths are taken as local ones.
+            None => {
+                paths::resolve(physical, &PathMap::default(), &site.dir).ok_or_else(|| Unreadable {
+                    name: name.to_string(),
+                    why: format!("`{physical}` is a Windows path that cannot be read here"),
+                })
+            }
+        };
         out.insert(name.to_ascii_lowercase(), local);
     }
     out

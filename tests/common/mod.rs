@@ -12,6 +12,16 @@ pub fn gpaudit() -> Command {
     Command::cargo_bin("gpaudit").expect("binary builds")
 }
 
+/// A relative path written with `/` as gpaudit shows it on this OS
+/// (`\` on Windows).
+pub fn native(path: &str) -> String {
+    if cfg!(windows) {
+        path.replace('/', "\\")
+    } else {
+        path.to_string()
+    }
+}
+
 pub fn demo_site() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/sites/demo/site.toml")
 }
