@@ -187,5 +187,7 @@ fn the_html_report_is_self_contained_and_has_the_forecast_tab_with_target() {
         .args(["audit", &demo(), "--format", "html"])
         .output()
         .unwrap();
-    assert!(!String::from_utf8(plain.stdout).unwrap().contains(r#"id="forecast""#));
+    assert!(!String::from_utf8(plain.stdout)
+        .unwrap()
+        .contains(r#"id="forecast""#));
 }
