@@ -124,6 +124,28 @@ pub fn fingerprint(env: &Env) -> String {
     sha256_hex(lines.join("\n").as_bytes())
 }
 
+/// What the plan says of Esri's own GP services (`System/`, `Utilities/`)
+/// among those it stops: their code ships with the install, so the audit
+/// does not check it, but they run in the env and go with it.
+fn esri_note(services: &[&str]) -> String {
+    let esri: Vec<&str> = services
+        .iter()
+        .copied()
+        .filter(|k| crate::model::is_esri_service(k))
+        .collect();
+    if esri.is_empty() {
+        return String::new();
+    }
+    format!(
+        " ({} {} Esri's own: {} code ships with the install and is not checked, but {} in this env, so {} stopped and started with it)",
+        esri.join(", "),
+        if esri.len() == 1 { "is" } else { "are" },
+        if esri.len() == 1 { "its" } else { "their" },
+        if esri.len() == 1 { "it runs" } else { "they run" },
+        if esri.len() == 1 { "it is" } else { "they are" },
+    )
+}
+
 /// SHA-256 of a service's key, provider, `condaEnvironmentPath` and the env
 /// it runs in on `machine`: what must not change between plan and apply
 /// (its running state may).
@@ -228,7 +250,7 @@ pub fn build(
                 };
             let steps = vec![
                 step(1, StepKind::Snapshot, format!("save `{}`'s package list (explicit spec and snapshot) to the backup folder", env.name), None),
-                step(2, StepKind::Stop, if stop.is_empty() { "no GP service runs in it".into() } else { format!("stop {}", stop.join(", ")) }, None),
+                step(2, StepKind::Stop, if stop.is_empty() { "no GP service runs in it".into() } else { format!("stop {}{}", stop.join(", "), esri_note(&stop)) }, None),
                 step(3, StepKind::Proup, format!("upgrade `{}` from {from} to {now}", env.name), Some(proup_argv(&conda, env))),
                 step(4, StepKind::Verify, format!("rescan: arcpy at {now}, pins and dependencies satisfied, the {} added and {} pip package(s) still there", added.len(), pip.len()), None),
                 step(5, StepKind::Start, if start.is_empty() { "nothing was running".into() } else { format!("start {}", start.join(", ")) }, None),
@@ -464,6 +486,12 @@ mod tests {
         let current = arcgis_env("fresh", "3.3");
         let mut m = machine("GIS1", vec![default, old, outside, current]);
         bind(&mut m, "Hydro/Flood.GPServer", "/envs/hydro", "hydro");
+        bind(
+            &mut m,
+            "Utilities/PrintingTools.GPServer",
+            "/envs/hydro",
+            "hydro",
+        );
         let mut s = snapshot(vec![m], None);
         let mut flood = service("Hydro/Flood.GPServer", "ArcObjects11", Some("hydro"));
         flood.configured_state = Some("STOPPED".into());
@@ -507,7 +535,19 @@ mod tests {
         );
         // Flood was stopped: stopped, not started again.
         assert!(hydro.steps[1].detail.contains("Hydro/Flood.GPServer"));
-        assert_eq!(hydro.steps[4].detail, "nothing was running");
+        // issue 13 item 17: Esri's own services go with the env, and the
+        // plan says so.
+        assert!(
+            hydro.steps[1]
+                .detail
+                .contains("Utilities/PrintingTools.GPServer is Esri's own"),
+            "{}",
+            hydro.steps[1].detail
+        );
+        assert_eq!(
+            hydro.steps[4].detail,
+            "start Utilities/PrintingTools.GPServer"
+        );
         assert_eq!(hydro.added, ["numba 0.56.4"]);
         assert_eq!(hydro.fingerprint.len(), 64);
         assert_eq!(hydro.id, "GIS1/hydro");

@@ -69,7 +69,12 @@ impl Waiver {
             && eq(&self.env, &f.env)
             && eq(&self.package, &f.package)
             && self.service.as_ref().is_none_or(|s| {
-                f.service.as_deref() == Some(s.as_str()) || f.services.iter().any(|x| x == s)
+                // Service keys ignore case like machines, envs and packages:
+                // ArcGIS Server's folder and service names do.
+                f.service
+                    .as_deref()
+                    .is_some_and(|x| x.eq_ignore_ascii_case(s))
+                    || f.services.iter().any(|x| x.eq_ignore_ascii_case(s))
             })
     }
 
@@ -321,6 +326,22 @@ mod tests {
                 (Code::PipInstalled, Severity::Info)
             ]
         );
+    }
+
+    #[test]
+    fn issue_13_item_13_waiver_service_matching_ignores_case() {
+        let rules = RuleBook::builtin();
+        let policy = Policy::parse(
+            "[[waiver]]\ncode = 'service-code-missing'\nservice = 'hydro/flood.gpserver'\nreason = 'r'\n\n[[waiver]]\ncode = 'pip-installed'\nservice = 'HYDRO/FLOOD.GPServer'\nreason = 'r'\n",
+            "gpaudit.toml",
+        )
+        .unwrap();
+        let findings = vec![
+            Finding::new(Code::ServiceCodeMissing, "a").service("Hydro/Flood.GPServer"),
+            Finding::new(Code::PipInstalled, "b").services(vec!["Hydro/Flood.GPServer".into()]),
+        ];
+        let out = policy.apply(findings, &rules, today());
+        assert_eq!(out.waived, 2, "{:?}", out.findings);
     }
 
     #[test]

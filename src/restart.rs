@@ -52,8 +52,21 @@ pub enum TargetError {
     NotAService(String),
     #[error("`{0}` is not a GP service; restart only restarts GP services")]
     NotGp(String),
-    #[error("no GP service runs in env `{0}` on any machine of the site")]
-    NoServiceInEnv(String),
+    #[error("no GP service runs in env `{env}` on any machine of the site (envs GP services run in: {})", list(known))]
+    NoServiceInEnv { env: String, known: Vec<String> },
+    #[error(
+        "no service `{name}` in the site's config store (GP services: {})",
+        list(known)
+    )]
+    UnknownService { name: String, known: Vec<String> },
+}
+
+fn list(names: &[String]) -> String {
+    if names.is_empty() {
+        "none".into()
+    } else {
+        names.join(", ")
+    }
 }
 
 /// The GP services a restart covers: the ones named, else those bound to
@@ -69,6 +82,27 @@ pub fn targets(
             let s = ServiceRef::parse(k).ok_or_else(|| TargetError::NotAService(k.clone()))?;
             if !s.is_gp() {
                 return Err(TargetError::NotGp(k.clone()));
+            }
+            // Checked against the config store when it was read (a snapshot
+            // without services cannot say).
+            let known = || -> Vec<String> {
+                snapshot
+                    .services
+                    .iter()
+                    .filter(|s| s.is_gp())
+                    .map(|s| s.key.clone())
+                    .collect()
+            };
+            if !snapshot.services.is_empty()
+                && !snapshot
+                    .services
+                    .iter()
+                    .any(|x| x.key.eq_ignore_ascii_case(&s.key()))
+            {
+                return Err(TargetError::UnknownService {
+                    name: k.clone(),
+                    known: known(),
+                });
             }
             if !out.iter().any(|o| o.key().eq_ignore_ascii_case(&s.key())) {
                 out.push(s);
@@ -87,7 +121,17 @@ pub fn targets(
     keys.sort();
     keys.dedup();
     if keys.is_empty() {
-        return Err(TargetError::NoServiceInEnv(env.to_string()));
+        let mut known: Vec<String> = snapshot
+            .machines
+            .iter()
+            .flat_map(|m| m.bindings.iter().map(|b| b.env_name.clone()))
+            .collect();
+        known.sort_by_key(|k| k.to_ascii_lowercase());
+        known.dedup_by(|a, b| a.eq_ignore_ascii_case(b));
+        return Err(TargetError::NoServiceInEnv {
+            env: env.to_string(),
+            known,
+        });
     }
     Ok(keys.iter().filter_map(|k| ServiceRef::parse(k)).collect())
 }
@@ -299,5 +343,31 @@ fn with_stopped_machines(
         text
     } else {
         format!("{text} (machine STOPPED: {})", stopped.join(", "))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::checks::testkit::*;
+
+    #[test]
+    fn issue_13_restart_service_is_checked_against_the_config_store() {
+        let mut m = machine("GIS1", vec![env("hydro", &[])]);
+        bind(&mut m, "Hydro/Flood.GPServer", "/envs/hydro", "hydro");
+        let mut s = snapshot(vec![m], Some("11.1"));
+        s.services.push(service(
+            "Hydro/Flood.GPServer",
+            "ArcObjects11",
+            Some("hydro"),
+        ));
+        let err = targets(&s, None, &["Hydro/Flod.GPServer".into()]).unwrap_err();
+        assert!(
+            matches!(&err, TargetError::UnknownService { known, .. } if known == &["Hydro/Flood.GPServer"]),
+            "{err}"
+        );
+        assert!(targets(&s, None, &["hydro/flood.gpserver".into()]).is_ok());
+        let err = targets(&s, Some("hydor"), &[]).unwrap_err();
+        assert!(err.to_string().contains("hydro"), "{err}");
     }
 }

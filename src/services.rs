@@ -3,7 +3,7 @@
 //! in, the Administrator API), then rendered; rendering never calls the API.
 
 use crate::admin::{AdminError, ServiceRef, SiteAdmin};
-use crate::model::Snapshot;
+use crate::model::{LookupError, Snapshot};
 
 /// One GP service's row.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -34,6 +34,42 @@ pub struct Filter<'a> {
     pub env: Option<&'a str>,
     /// Show the envs on this machine only.
     pub machine: Option<&'a str>,
+}
+
+/// Refuse a filter that matches nothing, naming what exists: a machine of
+/// the site, and an env that exists on (or that a GP service names on) the
+/// machines asked about. A typo must not read as "no services".
+pub fn check_filter(snapshot: &Snapshot, filter: &Filter<'_>) -> Result<(), LookupError> {
+    if let Some(machine) = filter.machine {
+        snapshot.find_machine(machine)?;
+    }
+    let Some(want) = filter.env else {
+        return Ok(());
+    };
+    let mut known: Vec<String> = Vec::new();
+    for m in &snapshot.machines {
+        if filter
+            .machine
+            .is_some_and(|name| !m.name.eq_ignore_ascii_case(name))
+        {
+            continue;
+        }
+        if m.envs.iter().any(|e| e.matches(want))
+            || m.bindings
+                .iter()
+                .any(|b| b.env_name.eq_ignore_ascii_case(want))
+        {
+            return Ok(());
+        }
+        known.extend(m.envs.iter().map(|e| e.name.clone()));
+        known.extend(m.bindings.iter().map(|b| b.env_name.clone()));
+    }
+    known.sort_by_key(|k| k.to_ascii_lowercase());
+    known.dedup_by(|a, b| a.eq_ignore_ascii_case(b));
+    Err(LookupError::NoMatch {
+        selection: format!("`{want}`"),
+        known,
+    })
 }
 
 /// Gather the listing: disk (config store and bindings) with live states

@@ -12,6 +12,9 @@ const ALL_CODES: &[&str] = &[
     "dependency-missing",
     "dependency-unsatisfied",
     "constraint-violated",
+    "package-duplicate",
+    "package-orphaned",
+    "package-files-missing",
     "pip-installed",
     "pip-clobbered",
     "site-inconsistent",
@@ -194,7 +197,7 @@ fn table_and_markdown_render_the_same_findings() {
     assert!(text.contains("pin-violation"));
     assert!(
         text.trim_end()
-            .ends_with("58 errors, 13 warnings, 15 info (1 waived)"),
+            .ends_with("60 errors, 14 warnings, 14 info (1 waived)"),
         "{text}"
     );
     let md = gpaudit()
@@ -203,7 +206,7 @@ fn table_and_markdown_render_the_same_findings() {
         .unwrap();
     let md = String::from_utf8(md.stdout).unwrap();
     assert!(md.starts_with("# gpaudit report: demo\n"));
-    assert!(md.contains("**58 errors, 13 warnings, 15 info (1 waived)**"));
+    assert!(md.contains("**60 errors, 14 warnings, 14 info (1 waived)**"));
     assert!(md.contains("## GP services at risk"));
     assert!(md.contains("| error | `Hydro/Flood.GPServer` | hydro |"));
     assert!(

@@ -124,6 +124,9 @@ pub struct Target {
     pub source: Option<Source>,
     /// Why it was picked.
     pub why: String,
+    /// Why the archive found where proup leaves it cannot be used.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub archive_problem: Option<String>,
     #[serde(skip)]
     conda: Option<String>,
     #[serde(skip)]
@@ -203,7 +206,16 @@ fn failed_step(env: &EnvPlan, journal: &Journal) -> Option<String> {
 }
 
 fn target(m: &MachinePlan, e: &EnvPlan, files: &Files, journal: &Journal, why: String) -> Target {
-    let archive = old_env_archive(e, journal);
+    // The dry run checks the archive it would use: a file named like
+    // proup's archive is not one until it reads as a tar.bz2 holding an env.
+    let mut archive_problem = None;
+    let archive = old_env_archive(e, journal).filter(|a| match check_archive(a) {
+        Ok(()) => true,
+        Err(why) => {
+            archive_problem = Some(format!("{}: {why}", paths::display(a)));
+            false
+        }
+    });
     let backup = files.backup_dir(&e.id);
     let explicit = backup.join("explicit.txt");
     let source = match archive {
@@ -217,6 +229,7 @@ fn target(m: &MachinePlan, e: &EnvPlan, files: &Files, journal: &Journal, why: S
         path: e.path.clone(),
         source,
         why,
+        archive_problem,
         conda: e
             .step(StepKind::Proup)
             .and_then(|s| s.argv.as_ref())
@@ -238,6 +251,10 @@ impl Target {
             ),
             Some(Source::Snapshot(s)) => format!("re-create with conda create --file {s}"),
             None => "nothing to restore from: no proup archive and no saved package list".into(),
+        };
+        let from = match &self.archive_problem {
+            Some(problem) => format!("{from} (not proup's archive, {problem})"),
+            None => from,
         };
         format!(
             "{}/{} ({}): {from}; what is at {} now is moved aside",
@@ -405,6 +422,32 @@ fn restore(t: &Target, timeout: Duration) -> (bool, String, Option<Finished>) {
     }
 }
 
+/// Whether `archive` reads as a tar.bz2 with a conda env at its root or in
+/// one folder (`conda-meta/` in its first two levels). Reads entry headers
+/// until it finds one; a bad archive fails at its first bytes.
+pub fn check_archive(archive: &Path) -> Result<(), String> {
+    let f = std::fs::File::open(archive).map_err(|e| format!("cannot open it: {e}"))?;
+    let mut tar = tar::Archive::new(bzip2::read::BzDecoder::new(f));
+    let entries = tar
+        .entries()
+        .map_err(|e| format!("not a tar.bz2 archive: {e}"))?;
+    for entry in entries {
+        let entry = entry.map_err(|e| format!("not a tar.bz2 archive: {e}"))?;
+        let path = entry
+            .path()
+            .map_err(|e| format!("an entry has an unreadable path: {e}"))?;
+        let parts: Vec<String> = path
+            .components()
+            .filter(|c| !matches!(c, std::path::Component::CurDir))
+            .map(|c| c.as_os_str().to_string_lossy().into_owned())
+            .collect();
+        if parts.iter().take(2).any(|p| p == "conda-meta") {
+            return Ok(());
+        }
+    }
+    Err("no conda env in it (no conda-meta at its root or in its one folder)".into())
+}
+
 /// Unpack proup's archive into `dest` through a staging folder beside it,
 /// so `dest` appears whole or not at all. The archive may hold the env's
 /// contents at its root or inside one folder (proup's layout is not
@@ -457,6 +500,27 @@ mod tests {
         let mut b = tar::Builder::new(enc);
         b.append_dir_all(prefix, src).unwrap();
         b.into_inner().unwrap().finish().unwrap();
+    }
+
+    #[test]
+    fn issue_13_rollback_dry_run_checks_the_archive_it_would_use() {
+        let dir = tempfile::tempdir().unwrap();
+        let not_archive = dir.path().join("legacy.tar.bz2");
+        std::fs::write(&not_archive, "not an env: a proup archive\n").unwrap();
+        assert!(check_archive(&not_archive)
+            .unwrap_err()
+            .contains("not a tar.bz2"));
+        let src = dir.path().join("src");
+        std::fs::create_dir_all(src.join("conda-meta")).unwrap();
+        std::fs::write(src.join("conda-meta/a-1-0.json"), "{}").unwrap();
+        let good = dir.path().join("good.tar.bz2");
+        archive_of(&src, &good, "hydro");
+        assert_eq!(check_archive(&good), Ok(()));
+        let empty = dir.path().join("empty");
+        std::fs::create_dir_all(empty.join("x")).unwrap();
+        let no_env = dir.path().join("noenv.tar.bz2");
+        archive_of(&empty, &no_env, ".");
+        assert!(check_archive(&no_env).unwrap_err().contains("no conda env"));
     }
 
     #[test]

@@ -10,8 +10,8 @@ pub fn constraint_violated(ctx: &Context) -> Vec<Finding> {
     let mut out = Vec::new();
     for machine in &ctx.snapshot.machines {
         for env in &machine.envs {
-            let index = env.package_index();
-            for package in &env.packages {
+            let index = ctx.index(env);
+            for package in index.packages() {
                 for constraint in &package.record.constrains {
                     // A malformed spec is scan_error's to report.
                     let Ok(spec) = parse_spec(constraint) else {
@@ -20,7 +20,7 @@ pub fn constraint_violated(ctx: &Context) -> Vec<Finding> {
                     let Some(name) = spec_name(&spec).filter(|n| !is_virtual(n)) else {
                         continue;
                     };
-                    let Some(installed) = index.get(name) else {
+                    let Some(installed) = index.package(name) else {
                         continue;
                     };
                     if spec.matches(&installed.record) {

@@ -3,7 +3,7 @@
 
 use super::{env_finding, parse_spec, spec_name, Context};
 use crate::finding::{Code, Finding};
-use crate::model::{Env, Machine};
+use crate::model::{Env, EnvIndex, Machine};
 use rattler_conda_types::Matches;
 use rayon::prelude::*;
 
@@ -17,14 +17,13 @@ pub fn dependencies(ctx: &Context) -> Vec<Finding> {
         .machines
         .par_iter()
         .flat_map(|m| m.envs.par_iter().map(move |e| (m, e)))
-        .flat_map_iter(|(machine, env)| check_env(machine, env))
+        .flat_map_iter(|(machine, env)| check_env(&ctx.index(env), machine, env))
         .collect()
 }
 
-fn check_env(machine: &Machine, env: &Env) -> Vec<Finding> {
-    let index = env.package_index();
+fn check_env(index: &EnvIndex, machine: &Machine, env: &Env) -> Vec<Finding> {
     let mut out = Vec::new();
-    for package in &env.packages {
+    for package in index.packages() {
         for dep in &package.record.depends {
             // A malformed spec is scan_error's to report.
             let Ok(spec) = parse_spec(dep) else {
@@ -36,7 +35,7 @@ fn check_env(machine: &Machine, env: &Env) -> Vec<Finding> {
             if is_virtual(name) {
                 continue;
             }
-            match index.get(name) {
+            match index.package(name) {
                 None => out.push(
                     env_finding(
                         Code::DependencyMissing,

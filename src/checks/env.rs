@@ -171,7 +171,7 @@ pub fn env_release_mismatch(ctx: &Context) -> Vec<Finding> {
 fn stack_difference(env: &crate::model::Env, release: &crate::release::Release) -> String {
     let mut listed = 0;
     let mut differ: Vec<(usize, String)> = Vec::new();
-    for p in &env.packages {
+    for p in env.index().packages() {
         let Some(want) = release.package(p.name()) else {
             continue;
         };

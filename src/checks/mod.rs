@@ -9,6 +9,7 @@ mod default_env;
 mod dependency;
 mod env;
 mod live;
+mod package;
 mod per_service_env;
 mod pin;
 mod pip;
@@ -20,11 +21,13 @@ mod upgrade;
 mod upgrade_solve;
 
 use crate::finding::{Code, Finding};
-use crate::model::{Env, Machine, Snapshot};
+use crate::model::{Env, EnvIndex, Machine, Snapshot};
 use crate::release::{ArcgisVersion, ReleaseTable};
 use crate::roles::Roles;
-use rattler_conda_types::{MatchSpec, ParseMatchSpecError, ParseStrictness};
+use rattler_conda_types::{MatchSpec, ParseMatchSpecError};
 use rayon::prelude::*;
+use std::borrow::Cow;
+use std::collections::HashMap;
 
 /// The site's ArcGIS Server release and how it was decided.
 #[derive(Clone, Debug)]
@@ -46,6 +49,9 @@ pub struct Context<'a> {
     pub target: Option<crate::release::Release>,
     /// Local channels to solve the upgrade over (`audit --target --channel`).
     pub channels: Option<&'a crate::solve::Channels>,
+    /// Each env's package index, built once, keyed by the env's address in
+    /// the snapshot (borrowed for `'a`, so it does not move).
+    indexes: HashMap<usize, EnvIndex<'a>>,
 }
 
 impl<'a> Context<'a> {
@@ -59,6 +65,22 @@ impl<'a> Context<'a> {
             target_python: None,
             target: None,
             channels: None,
+            indexes: snapshot
+                .machines
+                .iter()
+                .flat_map(|m| &m.envs)
+                .map(|e| (e as *const Env as usize, EnvIndex::new(e)))
+                .collect(),
+        }
+    }
+
+    /// The package index of an env of the snapshot: every check's package
+    /// and module lookups go through it (built here for an env from
+    /// elsewhere).
+    pub fn index<'e>(&'e self, env: &'e Env) -> Cow<'e, EnvIndex<'e>> {
+        match self.indexes.get(&(env as *const Env as usize)) {
+            Some(index) => Cow::Borrowed(index),
+            None => Cow::Owned(EnvIndex::new(env)),
         }
     }
 
@@ -135,9 +157,40 @@ pub(crate) fn env_finding(code: Code, message: String, machine: &Machine, env: &
         .services(machine.services_in(&env.path))
 }
 
-/// Parse a match spec the way conda reads installed metadata: leniently.
+/// Parse a match spec the way conda reads installed metadata: leniently,
+/// and with glob names (`*[build=*mkl]` in `pinned`), which conda accepts.
 pub fn parse_spec(spec: &str) -> Result<MatchSpec, ParseMatchSpecError> {
-    MatchSpec::from_str(spec, ParseStrictness::Lenient)
+    MatchSpec::from_str(spec, crate::model::conda_spec_options())
+}
+
+/// Whether an installed package satisfies a spec as conda decides it: the
+/// record's fields, and the spec's channel (`conda-forge::numpy`) and
+/// subdir (`pkgs/main/linux-64::pandas`), which the record alone cannot
+/// say. `defaults` is conda's `pkgs/main`, `pkgs/r` and `pkgs/msys2`.
+pub fn spec_matches(spec: &MatchSpec, package: &crate::model::Package) -> bool {
+    use rattler_conda_types::Matches;
+    if !spec.matches(&package.record) {
+        return false;
+    }
+    if let Some(subdir) = spec.subdir.as_deref() {
+        if !package.record.subdir.is_empty() && package.record.subdir != subdir {
+            return false;
+        }
+    }
+    let Some(channel) = &spec.channel else {
+        return true;
+    };
+    let Some(have) = package.channel.as_deref().map(crate::model::channel_name) else {
+        // A record that does not say where it came from cannot be refuted.
+        return true;
+    };
+    let want = channel.name().trim_end_matches('/');
+    let defaults = ["pkgs/main", "pkgs/r", "pkgs/msys2", "defaults"];
+    if want == "defaults" {
+        defaults.contains(&have.as_str())
+    } else {
+        have.eq_ignore_ascii_case(want)
+    }
 }
 
 /// A spec's package name, when it names exactly one package.
@@ -183,6 +236,18 @@ const CHECKS: &[Check] = &[
     Check {
         run: constraint::constraint_violated,
         codes: &[Code::ConstraintViolated],
+    },
+    Check {
+        run: package::package_duplicate,
+        codes: &[Code::PackageDuplicate],
+    },
+    Check {
+        run: package::package_orphaned,
+        codes: &[Code::PackageOrphaned],
+    },
+    Check {
+        run: package::package_files_missing,
+        codes: &[Code::PackageFilesMissing],
     },
     Check {
         run: pip::pip_installed,

@@ -1,10 +1,9 @@
 //! `pin-violation`, `pin-file-missing`: whether installed packages keep the
 //! env's `conda-meta/pinned`, and whether clones carry a pin file at all.
 
-use super::{env_finding, parse_spec, Context};
+use super::{env_finding, parse_spec, spec_matches, Context};
 use crate::finding::{Code, Finding};
 use crate::location::Location;
-use rattler_conda_types::Matches;
 
 pub fn pin_violation(ctx: &Context) -> Vec<Finding> {
     let mut out = Vec::new();
@@ -19,12 +18,12 @@ pub fn pin_violation(ctx: &Context) -> Vec<Finding> {
                 let Ok(spec) = parse_spec(&pin.spec) else {
                     continue;
                 };
-                for package in env
-                    .packages
-                    .iter()
+                let index = ctx.index(env);
+                for package in index
+                    .packages()
                     .filter(|p| spec.name.matches(&p.record.name))
                 {
-                    if spec.matches(&package.record) {
+                    if spec_matches(&spec, package) {
                         continue;
                     }
                     out.push(
@@ -134,6 +133,53 @@ mod tests {
         assert_eq!(f[0].expected.as_deref(), Some("numpy 1.20.*"));
         assert_eq!(f[0].locations[0].line, Some(1));
         assert_eq!(f[0].found.as_deref(), Some("1.24.3 py39hf11a4ad_0"));
+    }
+
+    #[test]
+    fn issue_13_item_10_pins_match_channel_and_subdir_and_item_11_glob_names() {
+        let mut e = env(
+            "hydro",
+            &[
+                ("numpy", "1.24.3", "py39hf11a4ad_0"),
+                ("pandas", "1.5.3", "py39_0"),
+                ("mkl", "2021.4.0", "haa95532_640"),
+                ("blas", "1.0", "mkl"),
+                ("scipy", "1.6.2", "py39_openblas"),
+            ],
+        );
+        e.packages[0].channel = Some("https://repo.anaconda.com/pkgs/main".into());
+        e.packages[1].channel = Some("https://repo.anaconda.com/pkgs/main".into());
+        e.packages[1].record.subdir = "win-64".into();
+        e.pinned = Some(pins(&[
+            "conda-forge::numpy 1.24.*",
+            "pkgs/main/linux-64::pandas",
+            "defaults::numpy",
+            "*[build=*mkl]",
+        ]));
+        let snap = snapshot(vec![machine("GIS1", vec![e])], Some("11.1"));
+        let got: Vec<_> = run_one(&snap, pin_violation)
+            .iter()
+            .map(|f| {
+                format!(
+                    "{} {}",
+                    f.package.as_deref().unwrap(),
+                    f.expected.as_deref().unwrap()
+                )
+            })
+            .collect();
+        assert_eq!(
+            got,
+            [
+                "mkl *[build=*mkl]",
+                "numpy conda-forge::numpy 1.24.*",
+                "numpy *[build=*mkl]",
+                "pandas pkgs/main/linux-64::pandas",
+                "pandas *[build=*mkl]",
+                "scipy *[build=*mkl]",
+            ]
+        );
+        // A glob name is a match spec conda accepts, not a scan error.
+        assert!(parse_spec("*[build=*_cp39]").is_ok());
     }
 
     #[test]

@@ -14,7 +14,8 @@ pub fn pip_installed(ctx: &Context) -> Vec<Finding> {
     let mut out = Vec::new();
     for machine in &ctx.snapshot.machines {
         for env in &machine.envs {
-            for dist in &env.pip {
+            // A conda-written dist-info without its record is package-orphaned.
+            for dist in ctx.index(env).pip_dists() {
                 let installer = dist.installer.as_deref().unwrap_or("an unknown installer");
                 out.push(
                     env_finding(
@@ -44,12 +45,11 @@ pub fn pip_clobbered(ctx: &Context) -> Vec<Finding> {
     let mut out = Vec::new();
     for machine in &ctx.snapshot.machines {
         for env in &machine.envs {
+            let index = ctx.index(env);
             for dist in &env.pip {
-                let pip_name = normalize_dist_name(&dist.name);
-                if let Some(conda) = env
-                    .packages
-                    .iter()
-                    .find(|p| normalize_dist_name(p.name()) == pip_name)
+                if let Some(conda) = index
+                    .packages()
+                    .find(|p| normalize_dist_name(p.name()) == normalize_dist_name(&dist.name))
                 {
                     out.push(
                         env_finding(

@@ -7,7 +7,7 @@
 use super::Context;
 use crate::compare::{compare, ChangeKind};
 use crate::finding::{Code, Condition, Finding};
-use crate::model::{Env, Machine, Reference};
+use crate::model::{normalize_dist_name, Ecosystem, Env, EnvIndex, Machine, Provider, Reference};
 use crate::reference::EnvListing;
 use crate::roles::Role;
 use std::collections::BTreeMap;
@@ -81,6 +81,37 @@ fn listing_release(listing: &EnvListing, ctx: &Context) -> Option<String> {
     }
 }
 
+/// The reference listing with its pip names (`pip freeze`'s `tables`,
+/// `PyQt5`) that the env has only as a conda package under another name
+/// (`pytables`, `pyqt`) renamed to it, found through the dist-info names
+/// the env's conda records own.
+fn through_dists<'a>(
+    reference: &'a EnvListing,
+    index: &EnvIndex,
+    env: &EnvListing,
+) -> std::borrow::Cow<'a, EnvListing> {
+    let in_env = env.by_name();
+    let renamed: Vec<(usize, String)> = reference
+        .packages
+        .iter()
+        .enumerate()
+        .filter(|(_, p)| p.ecosystem == Ecosystem::Pypi)
+        .filter(|(_, p)| !in_env.contains_key(&normalize_dist_name(&p.name)))
+        .filter_map(|(i, p)| match index.dist_owner(&p.name)? {
+            Provider::Conda(c) => Some((i, c.name().to_string())),
+            _ => None,
+        })
+        .collect();
+    if renamed.is_empty() {
+        return std::borrow::Cow::Borrowed(reference);
+    }
+    let mut listing = reference.clone();
+    for (i, name) in renamed {
+        listing.packages[i].name = name;
+    }
+    std::borrow::Cow::Owned(listing)
+}
+
 fn compare_env(
     ctx: &Context,
     machine: &Machine,
@@ -88,7 +119,8 @@ fn compare_env(
     refs: &[(&Reference, &Vec<String>)],
     out: &mut Vec<Finding>,
 ) {
-    let listing = EnvListing::from_env(env, format!("{}/{}", machine.name, env.name));
+    let index = ctx.index(env);
+    let listing = EnvListing::from_index(&index, format!("{}/{}", machine.name, env.name));
     let env_release = listing_release(&listing, ctx);
     // One finding per (code, package, expected, found): references that
     // agree on a package give one finding listing all their services.
@@ -112,7 +144,8 @@ fn compare_env(
             compared_fully.push((reference, services));
             String::new()
         };
-        for change in compare(&reference.listing, &listing, &ctx.roles) {
+        let reference_listing = through_dists(&reference.listing, &index, &listing);
+        for change in compare(&reference_listing, &listing, &ctx.roles) {
             if cross_release && change.role != Role::Core {
                 continue;
             }
@@ -468,6 +501,45 @@ mod tests {
         // tqdm (conda) is not extra: pip freeze cannot list it; the pip
         // package is, since pip freeze would have listed it.
         assert_eq!(got, ["reference-extra requests-toolbelt"]);
+    }
+
+    #[test]
+    fn issue_13_item_7_pip_freeze_names_match_conda_packages_through_their_dist_info() {
+        let mut hydro = env(
+            "hydro",
+            &[
+                ("pytables", "3.7.0", "py39_0"),
+                ("pyqt", "5.15.7", "py39_0"),
+            ],
+        );
+        hydro.packages[0].dists = vec!["tables".into()];
+        hydro.packages[1].dists = vec!["PyQt5".into()];
+        let mut m = machine("GIS1", vec![hydro]);
+        bind(&mut m, "Hydro/Flood.GPServer", "/envs/hydro", "hydro");
+        let mut s = snapshot(vec![m], Some("11.1"));
+        let mut freeze = reference("freeze.txt", true, &[], &[]);
+        freeze.listing.format = EnvFormat::PipFreeze;
+        for (name, version) in [
+            ("tables", "3.7.0"),
+            ("pyqt5", "5.15.7"),
+            ("pyqt5", "5.15.7"),
+        ] {
+            freeze.listing.packages.push(EnvPackage {
+                name: name.into(),
+                ecosystem: Ecosystem::Pypi,
+                version: Some(version.into()),
+                build: None,
+                channel: Some("pypi".into()),
+                spec: None,
+            });
+        }
+        freeze.listing.packages.dedup();
+        s.references.push(freeze);
+        let got: Vec<String> = run_one(&s, reference_findings)
+            .iter()
+            .map(|f| format!("{} {}", f.code, f.package.as_deref().unwrap_or("")))
+            .collect();
+        assert!(got.is_empty(), "{got:?}");
     }
 
     #[test]

@@ -6,35 +6,25 @@
 
 use super::Context;
 use crate::finding::{Code, Condition, Finding};
-use crate::model::{Env, Machine, ServiceCode};
+use crate::model::{Env, EnvIndex, Machine, Provider, ServiceCode};
 use crate::python::{PyVersion, Stdlib};
 use std::collections::{BTreeSet, HashMap};
 
 /// Python of an env (its `python` package), if it has one.
-fn env_python(env: &Env) -> Option<PyVersion> {
-    PyVersion::parse(&env.package("python")?.record.version.as_str())
+fn env_python(index: &EnvIndex) -> Option<PyVersion> {
+    PyVersion::parse(&index.package("python")?.record.version.as_str())
 }
 
-/// Every module an env provides by its packages.
-fn env_modules<'a>(env: &'a Env, stdlib: &'a Stdlib) -> BTreeSet<String> {
-    let mut set: BTreeSet<String> = env
-        .packages
-        .iter()
-        .flat_map(|p| p.modules.iter())
-        .chain(env.pip.iter().flat_map(|d| d.modules.iter()))
-        .cloned()
-        .collect();
-    // What packages provide through .pth files or import hooks.
-    for p in &env.packages {
-        set.extend(stdlib.provided_by(p.name()).map(str::to_ascii_lowercase));
-    }
-    set
-}
-
-/// Whether the env's module lists were recorded at all (a snapshot written
-/// before gpaudit recorded modules has none).
-fn modules_known(env: &Env) -> bool {
-    env.packages.is_empty() || env.packages.iter().any(|p| !p.modules.is_empty())
+/// Modules the env's packages, conda or pip, provide through `.pth` files
+/// or import hooks (pywin32's `win32api`), as Python spells them.
+fn hook_modules(index: &EnvIndex, stdlib: &Stdlib) -> BTreeSet<String> {
+    index
+        .packages()
+        .map(|p| p.name())
+        .chain(index.env.pip.iter().map(|d| d.name.as_str()))
+        .flat_map(|name| stdlib.provided_by(name))
+        .map(str::to_string)
+        .collect()
 }
 
 /// Where each module is installed in the site, built once (looking it up
@@ -42,40 +32,34 @@ fn modules_known(env: &Env) -> bool {
 /// import): module → up to three `package (env on machine)`, and the names
 /// of the packages that provide it.
 #[derive(Default)]
-struct Provider {
+struct Hint {
     described: BTreeSet<String>,
     packages: BTreeSet<String>,
 }
 
-type Providers<'a> = HashMap<&'a str, Provider>;
+type Providers = HashMap<String, Hint>;
 
-fn providers_index<'a>(ctx: &Context<'a>) -> Providers<'a> {
+fn providers_index(ctx: &Context) -> Providers {
     let mut index: Providers = HashMap::new();
     for m in &ctx.snapshot.machines {
         for e in &m.envs {
-            for p in &e.packages {
-                for module in &p.modules {
-                    let entry = index.entry(module.as_str()).or_default();
+            for (module, providers) in ctx.index(e).modules() {
+                // Keyed lower-cased: `import pil` is told where `PIL` is.
+                let top = module.split('.').next().unwrap_or(module);
+                let entry = index.entry(top.to_ascii_lowercase()).or_default();
+                for p in providers {
+                    let described = match p {
+                        Provider::Conda(p) => {
+                            format!("{} (in `{}` on {})", p.name(), e.name, m.name)
+                        }
+                        Provider::Pip(d) => {
+                            format!("{} from pip (in `{}` on {})", d.name, e.name, m.name)
+                        }
+                        Provider::Unowned(_) => continue,
+                    };
                     entry.packages.insert(p.name().to_string());
                     if entry.described.len() < 3 {
-                        entry.described.insert(format!(
-                            "{} (in `{}` on {})",
-                            p.name(),
-                            e.name,
-                            m.name
-                        ));
-                    }
-                }
-            }
-            for d in &e.pip {
-                for module in &d.modules {
-                    let entry = index.entry(module.as_str()).or_default();
-                    entry.packages.insert(d.name.clone());
-                    if entry.described.len() < 3 {
-                        entry.described.insert(format!(
-                            "{} from pip (in `{}` on {})",
-                            d.name, e.name, m.name
-                        ));
+                        entry.described.insert(described);
                     }
                 }
             }
@@ -105,7 +89,15 @@ pub fn service_code(ctx: &Context) -> Vec<Finding> {
         return out;
     }
     let stdlib = Stdlib::builtin();
-    for code in &ctx.snapshot.service_code {
+    // Esri's own System/ and Utilities/ services: their code ships with
+    // the install.
+    let codes = || {
+        ctx.snapshot
+            .service_code
+            .iter()
+            .filter(|c| !crate::model::is_esri_service(&c.service))
+    };
+    for code in codes() {
         if !runs_arcmap_python(ctx, &code.service) {
             out.extend(code_findings(code));
         }
@@ -118,7 +110,7 @@ pub fn service_code(ctx: &Context) -> Vec<Finding> {
     std_by_version.insert(fallback, stdlib.modules(fallback));
     for machine in &ctx.snapshot.machines {
         for env in &machine.envs {
-            if let Some(v) = env_python(env) {
+            if let Some(v) = env_python(&ctx.index(env)) {
                 std_by_version.entry(v).or_insert_with(|| stdlib.modules(v));
             }
         }
@@ -127,24 +119,20 @@ pub fn service_code(ctx: &Context) -> Vec<Finding> {
         // Each env's modules are gathered once, for all its services.
         let mut env_cache: HashMap<String, BTreeSet<String>> = HashMap::new();
         for binding in machine.bindings.iter().filter(|b| b.unresolved.is_none()) {
-            let Some(code) = ctx
-                .snapshot
-                .service_code
-                .iter()
-                .find(|c| c.service == binding.service)
-            else {
+            let Some(code) = codes().find(|c| c.service == binding.service) else {
                 continue;
             };
             let Some(env) = machine.env_at(&binding.env_path) else {
                 continue;
             };
-            if !modules_known(env) || runs_arcmap_python(ctx, &code.service) {
+            let index = ctx.index(env);
+            if !index.modules_known() || runs_arcmap_python(ctx, &code.service) {
                 continue;
             }
-            let python = env_python(env);
-            let provided = env_cache
+            let python = env_python(&index);
+            let hooks = env_cache
                 .entry(crate::paths::path_key(&env.path))
-                .or_insert_with(|| env_modules(env, &stdlib));
+                .or_insert_with(|| hook_modules(&index, &stdlib));
             let Some(std_here) = std_by_version
                 .get(&python.unwrap_or(fallback))
                 .or_else(|| std_by_version.get(&fallback))
@@ -154,9 +142,10 @@ pub fn service_code(ctx: &Context) -> Vec<Finding> {
             let here = Here {
                 machine,
                 env,
+                index: &index,
                 python,
                 std_here,
-                provided,
+                hooks,
             };
             imports(ctx, &stdlib, &providers, &here, code, &mut out);
         }
@@ -168,9 +157,11 @@ pub fn service_code(ctx: &Context) -> Vec<Finding> {
 struct Here<'a> {
     machine: &'a Machine,
     env: &'a Env,
+    index: &'a EnvIndex<'a>,
     python: Option<PyVersion>,
     std_here: &'a BTreeSet<String>,
-    provided: &'a BTreeSet<String>,
+    /// Modules `.pth` files or import hooks of its packages add.
+    hooks: &'a BTreeSet<String>,
 }
 
 /// Findings about the code itself, the same on every machine.
@@ -230,16 +221,18 @@ fn imports(
     let Here {
         machine,
         env,
+        index,
         python,
         std_here,
-        provided,
+        hooks,
     } = *here;
     let target_python = ctx.target_python;
     for script in &code.scripts {
         for import in &script.imports {
-            // The standard library is matched as written (Python's imports
-            // are case-sensitive, on Windows too: `ConfigParser` is not
-            // `configparser`); package folders are compared lower-cased.
+            // Everything is matched as written: Python's imports are
+            // case-sensitive, on Windows too (PEP 235: `ConfigParser` is not
+            // `configparser`, `pil` is not `PIL`). The service's own files
+            // were recorded lower-cased, so they are compared so.
             let exact = import.module.split('.').next().unwrap_or(&import.module);
             let top = exact.to_ascii_lowercase();
             let base = |c: Code, message: String| {
@@ -252,7 +245,10 @@ fn imports(
                     .location(crate::location::Location::at(&script.path, import.line))
             };
             let in_std = std_here.contains(exact);
-            let resolved = in_std || provided.contains(&top) || code.local_modules.contains(&top);
+            let resolved = in_std
+                || index.provides(&import.module)
+                || hooks.contains(exact)
+                || code.local_modules.contains(&top);
             if !resolved {
                 let mut message = format!(
                     "{} imports `{}` (line {}{}), which env `{}` on {} does not provide",
@@ -442,6 +438,108 @@ mod tests {
             RuleBook::builtin().severity(f[0].code, f[0].condition),
             crate::Severity::Error
         );
+    }
+
+    #[test]
+    fn issue_13_item_4_imports_match_module_case_and_item_1_hand_copied_modules_resolve() {
+        let mut hydro = env(
+            "hydro",
+            &[
+                ("python", "3.9.16", "h_0"),
+                ("pillow", "9.0", "py39_0"),
+                ("pyyaml", "6.0", "py39_0"),
+            ],
+        );
+        hydro.packages[1].modules = vec!["PIL".into()];
+        hydro.packages[2].modules = vec!["yaml".into(), "_yaml".into()];
+        hydro.unowned = vec!["Lib/site-packages/flood_tools".into()];
+        let mut m = machine("GIS1", vec![hydro]);
+        bind(&mut m, "Hydro/Flood.GPServer", "/envs/hydro", "hydro");
+        let mut s = snapshot(vec![m], Some("11.1"));
+        s.service_code.push(code(vec![script(
+            "flood.py",
+            vec![
+                import("PIL.Image", 1, false),
+                import("pil", 2, false),
+                import("Yaml", 3, false),
+                import("yaml", 4, false),
+                import("flood_tools", 5, false),
+            ],
+        )]));
+        assert_eq!(
+            brief(&s),
+            [
+                "service-import-unresolved error pil",
+                "service-import-unresolved error yaml",
+            ]
+        );
+    }
+
+    #[test]
+    fn issue_13_item_5_protobufs_google_does_not_provide_google_cloud() {
+        let mut hydro = env(
+            "hydro",
+            &[
+                ("python", "3.9.16", "h_0"),
+                ("protobuf", "4.21.12", "py39_0"),
+            ],
+        );
+        hydro.packages[1].modules = vec!["google._upb".into(), "google.protobuf".into()];
+        let mut m = machine("GIS1", vec![hydro]);
+        bind(&mut m, "Hydro/Flood.GPServer", "/envs/hydro", "hydro");
+        let mut s = snapshot(vec![m], Some("11.1"));
+        s.service_code.push(code(vec![script(
+            "flood.py",
+            vec![
+                import("google.protobuf.message", 1, false),
+                import("google.cloud.storage", 2, false),
+            ],
+        )]));
+        assert_eq!(brief(&s), ["service-import-unresolved error google"]);
+    }
+
+    #[test]
+    fn issue_13_item_17_esri_system_and_utilities_services_are_not_code_checked() {
+        let hydro = env("hydro", &[("python", "3.9.16", "h_0")]);
+        let mut m = machine("GIS1", vec![hydro]);
+        bind(
+            &mut m,
+            "Utilities/PrintingTools.GPServer",
+            "/envs/hydro",
+            "hydro",
+        );
+        let mut s = snapshot(vec![m], Some("11.1"));
+        for key in [
+            "Utilities/PrintingTools.GPServer",
+            "system/PublishingTools.GPServer",
+        ] {
+            let mut c = code(vec![script("x.py", vec![import("nothere", 1, false)])]);
+            c.service = key.into();
+            c.missing = Some("no extracted folder".into());
+            s.service_code.push(c);
+        }
+        assert!(brief(&s).is_empty(), "{:?}", brief(&s));
+    }
+
+    #[test]
+    fn issue_13_item_2_pip_installed_pywin32_provides_win32api() {
+        let mut hydro = env("hydro", &[("python", "3.9.16", "h_0")]);
+        hydro.pip.push(crate::model::PipDist {
+            name: "pywin32".into(),
+            version: "306".into(),
+            installer: Some("pip".into()),
+            path: "Lib/site-packages/pywin32-306.dist-info".into(),
+            overwrote: vec![],
+            modules: vec!["win32".into(), "pythonwin".into()],
+        });
+        let mut m = machine("GIS1", vec![hydro]);
+        bind(&mut m, "Hydro/Flood.GPServer", "/envs/hydro", "hydro");
+        let mut s = snapshot(vec![m], Some("11.1"));
+        s.service_code.push(code(vec![script(
+            "flood.py",
+            vec![import("win32api", 1, false)],
+        )]));
+        assert!(brief(&s).is_empty(), "{:?}", brief(&s));
     }
 
     #[test]

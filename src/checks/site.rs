@@ -3,18 +3,18 @@
 
 use super::{env_release, Context};
 use crate::finding::{Code, Finding};
-use crate::model::{Env, Machine};
+use crate::model::{Env, EnvIndex, Machine};
 use std::collections::{BTreeMap, BTreeSet};
 
 /// What a machine has of one package: `None` when not installed.
 type Value = Option<String>;
 
-fn package_values(env: &Env) -> BTreeMap<String, String> {
-    let mut values: BTreeMap<String, String> = env
-        .packages
-        .iter()
+fn package_values(index: &EnvIndex) -> BTreeMap<String, String> {
+    let mut values: BTreeMap<String, String> = index
+        .packages()
         .map(|p| (p.name().to_string(), p.version_build()))
         .collect();
+    let env = index.env;
     for dist in &env.pip {
         values.insert(
             format!("{} (pip)", dist.name.to_lowercase()),
@@ -24,16 +24,14 @@ fn package_values(env: &Env) -> BTreeMap<String, String> {
     values
 }
 
-/// The value most machines have; ties go to the machine listed first.
-fn reference<'a>(values: &'a [(&Machine, Value)]) -> &'a Value {
-    let mut best: Option<(&Value, usize)> = None;
-    for (_, v) in values {
-        let count = values.iter().filter(|(_, w)| w == v).count();
-        if best.is_none_or(|(_, c)| count > c) {
-            best = Some((v, count));
-        }
-    }
-    best.map(|(v, _)| v).unwrap_or(&values[0].1)
+/// The value more than half of the machines have, if one does. Without a
+/// majority (two machines that differ, or a three-way split) no machine is
+/// the truth: the difference is reported once, on the env.
+fn majority_value<'a>(values: &'a [(&Machine, Value)]) -> Option<&'a Value> {
+    values.iter().map(|(_, v)| v).find(|v| {
+        let count = values.iter().filter(|(_, w)| w == *v).count();
+        count * 2 > values.len()
+    })
 }
 
 pub fn site_inconsistent(ctx: &Context) -> Vec<Finding> {
@@ -115,7 +113,7 @@ pub fn site_inconsistent(ctx: &Context) -> Vec<Finding> {
             .iter()
             .zip(&releases)
             .filter(|(_, r)| **r == majority)
-            .map(|((m, e), _)| (*m, *e, package_values(e)))
+            .map(|((m, e), _)| (*m, *e, package_values(&ctx.index(e))))
             .collect();
         if comparable.len() < 2 {
             continue;
@@ -126,7 +124,14 @@ pub fn site_inconsistent(ctx: &Context) -> Vec<Finding> {
                 .iter()
                 .map(|(m, _, v)| (*m, v.get(package).cloned()))
                 .collect();
-            let reference = reference(&values).clone();
+            let show = |v: &Value| v.clone().unwrap_or_else(|| "not installed".into());
+            if values.iter().all(|(_, v)| *v == values[0].1) {
+                continue;
+            }
+            let Some(reference) = majority_value(&values).cloned() else {
+                out.push(tie_finding(package, &values, &comparable, show));
+                continue;
+            };
             let holders: Vec<&str> = values
                 .iter()
                 .filter(|(_, v)| *v == reference)
@@ -136,7 +141,6 @@ pub fn site_inconsistent(ctx: &Context) -> Vec<Finding> {
                 if *value == reference {
                     continue;
                 }
-                let show = |v: &Value| v.clone().unwrap_or_else(|| "not installed".into());
                 out.push(
                     Finding::new(
                         Code::SiteInconsistent,
@@ -165,6 +169,44 @@ pub fn site_inconsistent(ctx: &Context) -> Vec<Finding> {
         }
     }
     out
+}
+
+/// A package that differs with no majority: one finding on the env,
+/// naming every machine's value; the other checks say which side is wrong.
+fn tie_finding(
+    package: &str,
+    values: &[(&Machine, Value)],
+    comparable: &[(&Machine, &Env, BTreeMap<String, String>)],
+    show: impl Fn(&Value) -> String,
+) -> Finding {
+    let env = comparable[0].1;
+    let each = values
+        .iter()
+        .map(|(m, v)| format!("{} on {}", show(v), m.name))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let mut services: Vec<String> = comparable
+        .iter()
+        .flat_map(|(m, e, _)| m.services_in(&e.path))
+        .collect();
+    services.sort();
+    services.dedup();
+    let mut f = Finding::new(
+        Code::SiteInconsistent,
+        format!(
+            "{package} in env `{}` differs between machines, with no majority to take as right: {each}",
+            env.name
+        ),
+    )
+    .env(&env.name, &env.path)
+    .package(package.to_string())
+    .expected("the same on every machine")
+    .found(each)
+    .services(services);
+    for (_, e, _) in comparable {
+        f = f.location(e.conda_meta());
+    }
+    f
 }
 
 #[cfg(test)]
@@ -213,6 +255,32 @@ mod tests {
                 ("GIS2", "only-here", None, "no such env"),
             ]
         );
+    }
+
+    #[test]
+    fn issue_13_item_14_two_machines_that_differ_have_no_majority() {
+        let a = env(
+            "hydro",
+            &[
+                ("arcpy", "3.1", "py39_arcgispro_41759"),
+                ("numpy", "1.24.3", "py39_0"),
+            ],
+        );
+        let mut b = a.clone();
+        b.packages[1] = pkg("numpy", "1.20.1", "py39_0", &[]);
+        let snap = snapshot(
+            vec![machine("GIS1", vec![a]), machine("GIS2", vec![b])],
+            None,
+        );
+        let f = run_one(&snap, site_inconsistent);
+        assert_eq!(f.len(), 1, "{f:?}");
+        assert_eq!(f[0].machine, None);
+        assert_eq!(f[0].package.as_deref(), Some("numpy"));
+        assert_eq!(
+            f[0].found.as_deref(),
+            Some("1.24.3 py39_0 on GIS1, 1.20.1 py39_0 on GIS2")
+        );
+        assert!(!f[0].message.contains("as on"), "{}", f[0].message);
     }
 
     #[test]

@@ -19,6 +19,8 @@ pub fn pkg(name: &str, version: &str, build: &str, depends: &[&str]) -> Package 
         channel: Some("https://conda.anaconda.org/esri".into()),
         file: format!("conda-meta/{name}-{version}-{build}.json"),
         modules: vec![name.replace('-', "_")],
+        dists: vec![],
+        files_missing: false,
     }
 }
 

@@ -57,8 +57,9 @@ pub(super) fn added<'a>(machine: &'a Machine, env: &'a Env) -> Vec<&'a Package> 
     let Some(default) = machine.arcgispro_py3() else {
         return Vec::new();
     };
-    env.packages
-        .iter()
+    let default = default.index();
+    env.index()
+        .packages()
         .filter(|p| default.package(p.name()).is_none())
         .collect()
 }
@@ -181,6 +182,32 @@ pub(super) fn requested_specs(env: &Env, added: &[&Package]) -> Vec<MatchSpec> {
         .filter(|p| !needed.contains(p.name()))
         .filter_map(|p| MatchSpec::from_str(p.name(), ParseStrictness::Lenient).ok())
         .collect()
+}
+
+/// The GP services running in `env` on `machine` whose code imports a
+/// module only a hand-copied (unowned) entry of site-packages provides.
+fn unowned_importers(ctx: &Context, machine: &Machine, env: &Env) -> Vec<String> {
+    let index = ctx.index(env);
+    let bound = machine.services_in(&env.path);
+    let mut out: Vec<String> = ctx
+        .snapshot
+        .service_code
+        .iter()
+        .filter(|c| bound.iter().any(|b| b.eq_ignore_ascii_case(&c.service)))
+        .filter(|c| {
+            c.scripts.iter().flat_map(|s| &s.imports).any(|i| {
+                let top = i.module.split('.').next().unwrap_or(&i.module);
+                let providers = index.providers(top);
+                !providers.is_empty()
+                    && providers
+                        .iter()
+                        .all(|p| matches!(p, crate::model::Provider::Unowned(_)))
+            })
+        })
+        .map(|c| c.service.clone())
+        .collect();
+    out.sort();
+    out
 }
 
 fn forecast_env(
@@ -348,24 +375,28 @@ fn forecast_env(
         }
     }
     if !env.unowned.is_empty() {
+        let importers = unowned_importers(ctx, machine, env);
+        let mut message = format!(
+            "`{}` on {} holds modules no package owns, which proup does not carry over: {}",
+            env.name,
+            machine.name,
+            env.unowned.join(", ")
+        );
+        if !importers.is_empty() {
+            message.push_str(&format!(
+                "; imported by {}, which will fail to import them after the upgrade",
+                importers.join(", ")
+            ));
+        }
         out.push(
-            env_finding(
-                Code::UpgradeUnownedFiles,
-                format!(
-                    "`{}` on {} holds modules no package owns, which proup does not carry over: {}",
-                    env.name,
-                    machine.name,
-                    env.unowned.join(", ")
-                ),
-                machine,
-                env,
-            )
-            .found(env.unowned.join(", ")),
+            env_finding(Code::UpgradeUnownedFiles, message, machine, env)
+                .found(env.unowned.join(", ")),
         );
     }
-    let pip: Vec<String> = env
-        .pip
-        .iter()
+    // A conda-written dist-info without its record is package-orphaned.
+    let pip: Vec<String> = ctx
+        .index(env)
+        .pip_dists()
         .map(|d| format!("{} {}", d.name, d.version))
         .collect();
     if !pip.is_empty() {
@@ -466,6 +497,40 @@ mod tests {
         );
         // Already at the target: nothing.
         assert!(forecast(&s, "11.1").is_empty());
+        // issue 13 item 1: the services that import a hand-copied module
+        // are named.
+        let mut s = s.clone();
+        s.service_code.push(crate::model::ServiceCode {
+            service: "Hydro/Flood.GPServer".into(),
+            folder: None,
+            missing: None,
+            local_modules: vec![],
+            scripts: vec![crate::model::Script {
+                path: "flood.py".into(),
+                imports: vec![crate::model::ScriptImport {
+                    module: "floodmodel.core".into(),
+                    line: 3,
+                    optional: false,
+                    dynamic: false,
+                }],
+                not_python3: None,
+                unreadable: None,
+            }],
+        });
+        let releases = crate::release::ReleaseTable::builtin();
+        let mut ctx = Context::new(&s, &releases);
+        ctx.target = releases.by_server(&"11.3".parse().unwrap()).last().cloned();
+        let unowned: Vec<_> = upgrade_forecast(&ctx)
+            .into_iter()
+            .filter(|f| f.code == Code::UpgradeUnownedFiles)
+            .collect();
+        assert!(
+            unowned[0]
+                .message
+                .contains("imported by Hydro/Flood.GPServer"),
+            "{}",
+            unowned[0].message
+        );
 
         // A 10.8 clone going to 10.9 (no proup yet): re-create it by hand.
         let mut m = machine("GIS1", vec![env("old", &[("arcpy", "2.5", "py36_1")])]);

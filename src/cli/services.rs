@@ -23,6 +23,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         env: args.env.as_deref(),
         machine: args.machine.as_deref(),
     };
+    services::check_filter(&loaded.snapshot, &filter)?;
     let list = services::gather(
         &loaded.snapshot,
         filter,

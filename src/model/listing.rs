@@ -138,9 +138,15 @@ pub struct EnvListing {
 impl EnvListing {
     /// The packages of a scanned env: its conda records and pip dists.
     pub fn from_env(env: &Env, source: impl Into<String>) -> EnvListing {
-        let mut packages: Vec<EnvPackage> = env
-            .packages
-            .iter()
+        EnvListing::from_index(&super::EnvIndex::new(env), source)
+    }
+
+    /// The listing of an env through its index: one conda record per name,
+    /// the one that counts by the duplicate rule.
+    pub fn from_index(index: &super::EnvIndex, source: impl Into<String>) -> EnvListing {
+        let env = index.env;
+        let mut packages: Vec<EnvPackage> = index
+            .packages()
             .map(|p| EnvPackage {
                 name: p.name().to_string(),
                 ecosystem: Ecosystem::Conda,

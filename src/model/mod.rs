@@ -4,12 +4,17 @@
 //! `admin`) or render: they all depend on the model, never the reverse.
 
 mod history;
+mod index;
 mod listing;
 mod merge;
 mod names;
 mod snapshot;
 
 pub use history::HistoryEntry;
+pub use index::{EnvIndex, Provider};
 pub use listing::{channel_name, Ecosystem, EnvFormat, EnvListing, EnvPackage};
-pub use names::{normalize_dist_name, DEFAULT_ENV};
+pub use names::{
+    conda_spec_options, extension_python, is_esri_service, major_minor, normalize_dist_name,
+    DEFAULT_ENV,
+};
 pub use snapshot::*;

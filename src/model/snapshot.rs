@@ -8,7 +8,6 @@ use super::HistoryEntry;
 use crate::paths;
 use rattler_conda_types::PackageRecord;
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
 use std::path::Path;
 
 /// Bumped whenever a field changes meaning or is removed.
@@ -148,18 +147,15 @@ impl Env {
         self.origin == EnvOrigin::Install && self.name.eq_ignore_ascii_case(super::DEFAULT_ENV)
     }
 
+    /// The record of `name` that counts, by the duplicate rule of
+    /// [`super::EnvIndex`] (checks look packages up through the index).
     pub fn package(&self, name: &str) -> Option<&Package> {
-        self.packages
-            .iter()
-            .find(|p| p.record.name.as_normalized() == name)
+        super::index::counting(&self.packages, name)
     }
 
-    /// Packages by normalized name.
-    pub fn package_index(&self) -> BTreeMap<&str, &Package> {
-        self.packages
-            .iter()
-            .map(|p| (p.record.name.as_normalized(), p))
-            .collect()
+    /// The env's package and module index.
+    pub fn index(&self) -> super::EnvIndex<'_> {
+        super::EnvIndex::new(self)
     }
 
     pub fn conda_meta(&self) -> String {
@@ -175,9 +171,17 @@ pub struct Package {
     pub channel: Option<String>,
     /// The record file it was read from.
     pub file: String,
-    /// Top-level Python modules it installs (lower-cased), from its `files`.
+    /// Top-level Python modules it installs (case kept), from its `files`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub modules: Vec<String>,
+    /// Distribution names of the `.dist-info`/`.egg-info` it installs,
+    /// where pip knows it (`tables` for conda's `pytables`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub dists: Vec<String>,
+    /// Its files are gone from site-packages while its record stays (its
+    /// dist-info and every top-level module missing: `pip uninstall`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub files_missing: bool,
 }
 
 impl Package {
@@ -204,7 +208,7 @@ pub struct PipDist {
     pub path: String,
     /// Files its `RECORD` lists that a conda record also owns.
     pub overwrote: Vec<OverwrittenFile>,
-    /// Top-level Python modules it installs (lower-cased), from `RECORD`.
+    /// Top-level Python modules it installs (case kept), from `RECORD`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub modules: Vec<String>,
 }

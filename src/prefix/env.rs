@@ -7,7 +7,7 @@ use super::records::{self, OwnershipProbe, RecordScan};
 use crate::model::{Env, EnvOrigin, OverwrittenFile, Pinned, PinnedSpec, PipDist, ScanError};
 use crate::paths;
 use crate::read::{read_capped_text, FileProblem};
-use rattler_conda_types::{MatchSpec, ParseStrictness};
+use rattler_conda_types::MatchSpec;
 use rayon::prelude::*;
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
@@ -67,9 +67,23 @@ pub fn scan_env(
         failures.push((conda_meta.clone(), list));
     }
 
-    env.pip = pip_dists(&candidates, &scans, prefix);
-    env.packages = scans.into_iter().map(|s| s.package).collect();
+    // Extension modules count only for the env's Python.
+    let python = scans
+        .iter()
+        .find(|s| s.package.name() == "python")
+        .and_then(|s| crate::model::major_minor(&s.package.record.version.as_str()));
+    env.pip = pip_dists(&candidates, &scans, prefix, python);
+    env.packages = scans
+        .into_iter()
+        .map(|s| {
+            let mut package = s.package;
+            let modules = std::mem::take(&mut package.modules);
+            package.modules = super::modules::with_extensions(modules, &s.extensions, python);
+            package
+        })
+        .collect();
     env.unowned = unowned_modules(prefix, &env);
+    mark_files_missing(prefix, &mut env);
     env.packages
         .sort_by(|a, b| a.name().cmp(b.name()).then_with(|| a.file.cmp(&b.file)));
 
@@ -159,7 +173,7 @@ fn parse_pinned(text: &str, file: &Path, failures: &mut Vec<(PathBuf, FileProble
         if line.is_empty() {
             continue;
         }
-        match MatchSpec::from_str(line, ParseStrictness::Lenient) {
+        match MatchSpec::from_str(line, crate::model::conda_spec_options()) {
             Ok(_) => specs.push(PinnedSpec {
                 line: i + 1,
                 spec: line.to_string(),
@@ -177,7 +191,12 @@ fn parse_pinned(text: &str, file: &Path, failures: &mut Vec<(PathBuf, FileProble
 }
 
 /// Distributions no conda record owns, with the conda files they overwrote.
-fn pip_dists(candidates: &[DistCandidate], scans: &[RecordScan], prefix: &Path) -> Vec<PipDist> {
+fn pip_dists(
+    candidates: &[DistCandidate],
+    scans: &[RecordScan],
+    prefix: &Path,
+    python: Option<(u32, u32)>,
+) -> Vec<PipDist> {
     let owned: HashSet<&str> = scans
         .iter()
         .flat_map(|s| s.owned_dist_infos.iter().map(String::as_str))
@@ -208,7 +227,7 @@ fn pip_dists(candidates: &[DistCandidate], scans: &[RecordScan], prefix: &Path) 
                 installer: c.installer.clone(),
                 path: paths::display(c.path.strip_prefix(prefix).unwrap_or(&c.path)),
                 overwrote,
-                modules: modules.finish(),
+                modules: modules.finish_for(python),
             }
         })
         .collect();
@@ -216,16 +235,65 @@ fn pip_dists(candidates: &[DistCandidate], scans: &[RecordScan], prefix: &Path) 
     dists
 }
 
+/// The top-level folder of a module name (`google` of `google.protobuf`).
+fn top_of(module: &str) -> &str {
+    module.split('.').next().unwrap_or(module)
+}
+
+/// Mark the conda packages whose files were removed behind conda's back
+/// (`pip uninstall` of a conda package): none of the dist-infos its record
+/// lists is on disk, no top-level module it installs is in site-packages,
+/// and no pip dist provides one. One directory listing per site-packages,
+/// no `stat` per file.
+fn mark_files_missing(prefix: &Path, env: &mut Env) {
+    let mut present: HashSet<String> = HashSet::new();
+    for rel in pip::site_packages_dirs(prefix) {
+        let Ok(entries) = std::fs::read_dir(prefix.join(&rel)) else {
+            continue;
+        };
+        for entry in entries.flatten() {
+            let name = entry.file_name().to_string_lossy().to_ascii_lowercase();
+            present.insert(name.split('.').next().unwrap_or(&name).to_string());
+            if name.ends_with(".dist-info") || name.ends_with(".egg-info") {
+                present.insert(format!("dist:{}", name.split('-').next().unwrap_or(&name)));
+            }
+        }
+    }
+    if present.is_empty() {
+        return;
+    }
+    let by_pip: HashSet<String> = env
+        .pip
+        .iter()
+        .flat_map(|d| d.modules.iter().map(|m| top_of(m).to_ascii_lowercase()))
+        .collect();
+    for p in &mut env.packages {
+        if p.modules.is_empty() || p.dists.is_empty() {
+            continue;
+        }
+        let dist_gone = p
+            .dists
+            .iter()
+            .all(|d| !present.contains(&format!("dist:{}", d.to_ascii_lowercase())));
+        let modules_gone = p.modules.iter().all(|m| {
+            let m = top_of(m).to_ascii_lowercase();
+            !present.contains(&m) && !by_pip.contains(&m)
+        });
+        p.files_missing = dist_gone && modules_gone;
+    }
+}
+
 /// Importable site-packages entries (module folders, `.py`, `.pyd`, `.so`)
 /// that no conda record's files and no pip RECORD provide: what an admin
 /// copied in by hand, and what `conda proup` would not carry over.
 fn unowned_modules(prefix: &Path, env: &Env) -> Vec<String> {
-    let provided: HashSet<&str> = env
+    // Windows file names ignore case: `PIL` on disk is pillow's `PIL`.
+    let provided: HashSet<String> = env
         .packages
         .iter()
         .flat_map(|p| p.modules.iter())
         .chain(env.pip.iter().flat_map(|d| d.modules.iter()))
-        .map(String::as_str)
+        .map(|m| top_of(m).to_ascii_lowercase())
         .collect();
     // A snapshot of an env whose records name no module at all cannot say.
     if provided.is_empty() {
@@ -264,7 +332,7 @@ mod tests {
     fn pinned_lines_parse_with_comments_and_report_bad_lines() {
         let mut failures = Vec::new();
         let pinned = parse_pinned(
-            "# pins\r\nnumpy 1.20.*  # critical\n\npython 3.9.*\nnumpy >=>=1\n",
+            "# pins\r\nnumpy 1.20.*  # critical\n\npython 3.9.*\nnumpy >=>=1\n*[build=*mkl]\n",
             Path::new("pinned"),
             &mut failures,
         );
@@ -273,7 +341,15 @@ mod tests {
             .iter()
             .map(|s| (s.line, s.spec.as_str()))
             .collect();
-        assert_eq!(specs, vec![(2, "numpy 1.20.*"), (4, "python 3.9.*")]);
+        // issue 13 item 11: a glob name is a spec conda accepts.
+        assert_eq!(
+            specs,
+            vec![
+                (2, "numpy 1.20.*"),
+                (4, "python 3.9.*"),
+                (6, "*[build=*mkl]")
+            ]
+        );
         assert_eq!(failures.len(), 1);
         assert!(
             failures[0].1.message.starts_with("line 5"),

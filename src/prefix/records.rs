@@ -61,6 +61,9 @@ pub struct RecordScan {
     pub owned_dist_infos: Vec<String>,
     /// Watched paths this record owns: lower-cased key → path as recorded.
     pub owned_watched: Vec<(String, String)>,
+    /// Top-level extension modules built for one CPython, added to the
+    /// package's modules once the env's Python is known.
+    pub extensions: Vec<(String, (u32, u32))>,
 }
 
 /// Read and parse one record file.
@@ -80,8 +83,7 @@ pub fn read_record(path: &Path, probe: &OwnershipProbe) -> Result<RecordScan, Fi
         .get("channel")
         .and_then(Value::as_str)
         .map(str::to_string);
-    let record: PackageRecord = serde_json::from_value(Value::Object(fields))
-        .map_err(|e| FileProblem::new(format!("not a conda package record: {e}")))?;
+    let record = parse_record(fields)?;
 
     let expected = format!(
         "{}-{}-{}.json",
@@ -95,16 +97,51 @@ pub fn read_record(path: &Path, probe: &OwnershipProbe) -> Result<RecordScan, Fi
             "record file name disagrees with its content (it describes {expected}); conda ignores such a record"
         )));
     }
+    let module_set = std::mem::take(&mut found.modules);
+    let dists = module_set.dists().to_vec();
+    let (modules, extensions) = module_set.finish();
     Ok(RecordScan {
         package: Package {
             record,
             channel,
             file: crate::paths::display(path),
-            modules: std::mem::take(&mut found.modules).finish(),
+            modules,
+            dists,
+            files_missing: false,
         },
+        extensions,
         owned_dist_infos: found.dist_infos,
         owned_watched: found.watched,
     })
+}
+
+/// The fields of a record gpaudit reads; any other field that does not
+/// parse (`"md5": ""`, a hash or a license in a shape rattler refuses) is
+/// dropped rather than making the record unreadable, as conda reads it.
+const NEEDED_FIELDS: &[&str] = &[
+    "name",
+    "version",
+    "build",
+    "build_number",
+    "depends",
+    "constrains",
+    "subdir",
+    "noarch",
+    "track_features",
+    "features",
+    "arch",
+    "platform",
+];
+
+fn parse_record(fields: Map<String, Value>) -> Result<PackageRecord, FileProblem> {
+    let needed: Map<String, Value> = fields
+        .iter()
+        .filter(|(k, _)| NEEDED_FIELDS.contains(&k.as_str()))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    serde_json::from_value(Value::Object(fields))
+        .or_else(|first| serde_json::from_value(Value::Object(needed)).map_err(|_| first))
+        .map_err(|e| FileProblem::new(format!("not a conda package record: {e}")))
 }
 
 #[derive(Default)]
@@ -293,6 +330,16 @@ mod tests {
             scan.owned_watched[0].1,
             "Lib/site-packages/numpy/__init__.py"
         );
+    }
+
+    #[test]
+    fn issue_13_item_15_a_record_with_an_empty_md5_is_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let body = NUMPY.replacen('{', r#"{"md5": "", "sha256": "zz", "#, 1);
+        let p = write(dir.path(), "numpy-1.20.1-py39h34a8a5c_0.json", &body);
+        let scan = read_record(&p, &OwnershipProbe::default()).unwrap();
+        assert_eq!(scan.package.record.version.as_str(), "1.20.1");
+        assert!(!scan.package.record.depends.is_empty());
     }
 
     #[test]

@@ -60,17 +60,28 @@ pub fn parse_pool() -> Option<&'static rayon::ThreadPool> {
 /// Read the imports of `source`. Safe on any thread: off the parse pool,
 /// the work runs on a stack grown for it.
 pub fn read_imports(source: &str) -> Script {
+    read_imports_as(source, false)
+}
+
+/// Read the imports of a Python toolbox (`.pyt`): a tool's `execute()`
+/// runs on every request, so the imports in it are required, not optional
+/// like those in other functions.
+pub fn read_toolbox_imports(source: &str) -> Script {
+    read_imports_as(source, true)
+}
+
+fn read_imports_as(source: &str, toolbox: bool) -> Script {
     if let Some(why) = too_deep(source) {
         return Script::Refused(why);
     }
     if ON_BIG_STACK.with(|b| b.get()) {
-        parse_imports(source)
+        parse_imports(source, toolbox)
     } else {
-        stacker::grow(PARSE_STACK, || parse_imports(source))
+        stacker::grow(PARSE_STACK, || parse_imports(source, toolbox))
     }
 }
 
-fn parse_imports(source: &str) -> Script {
+fn parse_imports(source: &str, toolbox: bool) -> Script {
     let lines = LineIndex::new(source);
     match ruff_python_parser::parse_module(source) {
         Err(e) => Script::NotPython3 {
@@ -81,6 +92,7 @@ fn parse_imports(source: &str) -> Script {
             let mut walker = ImportWalker {
                 lines: &lines,
                 optional: 0,
+                toolbox,
                 imports: Vec::new(),
             };
             walker.visit_body(&parsed.syntax().body);
@@ -142,6 +154,8 @@ struct ImportWalker<'a> {
     /// Inside a function body or a `try` that catches ImportError: the
     /// import may never run, or its failure is handled.
     optional: usize,
+    /// A `.pyt`: its tools' `execute()` bodies are not optional.
+    toolbox: bool,
     imports: Vec<ScriptImport>,
 }
 
@@ -207,6 +221,26 @@ impl<'a> Visitor<'a> for ImportWalker<'_> {
                 if node.level == 0 {
                     if let Some(module) = &node.module {
                         self.add(module.as_str(), node.range.start(), false);
+                    }
+                }
+            }
+            // A toolbox tool's `execute()` runs on every request.
+            Stmt::ClassDef(node) if self.toolbox => {
+                for d in &node.decorator_list {
+                    self.visit_decorator(d);
+                }
+                if let Some(args) = &node.arguments {
+                    self.visit_arguments(args);
+                }
+                for s in &node.body {
+                    match s {
+                        Stmt::FunctionDef(f) if f.name.as_str() == "execute" => {
+                            for d in &f.decorator_list {
+                                self.visit_decorator(d);
+                            }
+                            self.visit_body(&f.body);
+                        }
+                        _ => self.visit_stmt(s),
                     }
                 }
             }
@@ -289,6 +323,48 @@ mod tests {
                 .collect(),
             other => panic!("{other:?}"),
         }
+    }
+
+    #[test]
+    fn issue_13_item_16_imports_in_a_pyt_tools_execute_are_required() {
+        let src = "\
+import arcpy
+
+class Tool:
+    def getParameterInfo(self):
+        import helpers_ui
+        return []
+
+    def execute(self, parameters, messages):
+        import rasterstats
+        def inner():
+            import lazy_thing
+        return None
+";
+        let read = |s: Script| match s {
+            Script::Imports(i) => i
+                .iter()
+                .map(|i| {
+                    format!(
+                        "{}:{}",
+                        i.module,
+                        if i.optional { "optional" } else { "required" }
+                    )
+                })
+                .collect::<Vec<_>>(),
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(
+            read(read_toolbox_imports(src)),
+            [
+                "arcpy:required",
+                "helpers_ui:optional",
+                "rasterstats:required",
+                "lazy_thing:optional"
+            ]
+        );
+        // In a plain script, a method's imports stay optional.
+        assert_eq!(read(read_imports(src))[2], "rasterstats:optional");
     }
 
     #[test]

@@ -6,7 +6,7 @@
 //! server directory is read. A service whose code cannot be found gets a
 //! `missing` reason, never silence.
 
-use super::imports::{read_imports, Script as Parsed};
+use super::imports::{read_imports, read_toolbox_imports, Script as Parsed};
 use crate::model::{Script, Service, ServiceCode};
 use crate::paths::{self, PathMap};
 use crate::read::{read_capped_with, FileProblem};
@@ -315,7 +315,15 @@ fn read_script(path: &Path) -> Script {
             return script;
         }
     };
-    match read_imports(&text) {
+    let is_toolbox = path
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("pyt"));
+    let parsed = if is_toolbox {
+        read_toolbox_imports(&text)
+    } else {
+        read_imports(&text)
+    };
+    match parsed {
         Parsed::Imports(i) => script.imports = i,
         Parsed::NotPython3 { line, message } => script.not_python3 = Some((line, message)),
         Parsed::Refused(why) => script.unreadable = Some(why),
