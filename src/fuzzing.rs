@@ -95,12 +95,7 @@ pub fn env_folder(data: &[u8]) {
     let dist = prefix.join("Lib/site-packages/pkg-1.0.dist-info");
     write(&dist.join("METADATA"), &parts[3]);
     write(&dist.join("RECORD"), &parts[4]);
-    let _ = crate::prefix::scan_env(
-        "fuzz",
-        "env",
-        &prefix,
-        crate::model::EnvOrigin::Install,
-    );
+    let _ = crate::prefix::scan_env("fuzz", "env", &prefix, crate::model::EnvOrigin::Install);
 }
 
 /// One pip distribution: `METADATA`, `RECORD`, `INSTALLER`.

@@ -348,7 +348,7 @@ impl MigrationPlan {
             path: crate::paths::display(path),
             message,
         };
-        let text = std::fs::read_to_string(path).map_err(|e| err(format!("cannot read: {e}")))?;
+        let text = crate::read::read_text_io(path).map_err(|e| err(format!("cannot read: {e}")))?;
         let value: serde_json::Value = serde_json::from_str(text.trim_start_matches('\u{feff}'))
             .map_err(|e| err(format!("not JSON: {e}")))?;
         if value.get("kind").and_then(|k| k.as_str()) != Some(PLAN_KIND) {

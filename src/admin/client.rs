@@ -69,8 +69,12 @@ pub fn connect(config: &AdminConfig, password: String) -> Result<HttpAdmin, Admi
     };
     let mut tls = TlsConfig::builder();
     if let Some(ca) = &config.ca_file {
-        let pem = std::fs::read(ca).map_err(|e| {
-            AdminError::Config(format!("{}: cannot read the CA file: {e}", ca.display()))
+        let pem = crate::read::read_capped(ca).map_err(|e| {
+            AdminError::Config(format!(
+                "{}: cannot read the CA file: {}",
+                ca.display(),
+                e.message
+            ))
         })?;
         let certs: Vec<_> = ureq::tls::parse_pem(&pem)
             .filter_map(|item| match item {

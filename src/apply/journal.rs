@@ -130,10 +130,9 @@ impl Journal {
             path: paths::display(path),
             message,
         };
-        let text = match std::fs::read_to_string(path) {
-            Ok(t) => t,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
-            Err(e) => return Err(invalid(format!("cannot read: {e}"))),
+        let text = match crate::read::read_capped_text_if_exists(path) {
+            Ok(t) => t.unwrap_or_default(),
+            Err(e) => return Err(invalid(e.message)),
         };
         let complete = text.ends_with('\n');
         let lines: Vec<&str> = text.lines().collect();

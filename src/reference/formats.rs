@@ -142,10 +142,18 @@ fn check_extras(rest: &str) -> Result<(), FormatError> {
     let Some(end) = inner.find(']') else {
         return Err(FormatError::new("the extras' `[` is never closed"));
     };
-    for extra in inner[..end].split(',').map(str::trim).filter(|e| !e.is_empty()) {
+    for extra in inner[..end]
+        .split(',')
+        .map(str::trim)
+        .filter(|e| !e.is_empty())
+    {
         let edges_ok = extra.starts_with(|c: char| c.is_ascii_alphanumeric())
             && extra.ends_with(|c: char| c.is_ascii_alphanumeric());
-        if !edges_ok || !extra.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c)) {
+        if !edges_ok
+            || !extra
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
+        {
             return Err(FormatError::new(format!(
                 "`{extra}` is not a valid extra name"
             )));
