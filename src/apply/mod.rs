@@ -73,6 +73,10 @@ impl Files {
 
 /// A name as a file name: anything but letters, digits and `-_.` becomes `_`.
 pub(crate) fn safe(s: &str) -> String {
+    if s.is_empty() || s.chars().all(|c| c == '.') {
+        // `.` and `..` would name this folder or its parent.
+        return "_".repeat(s.len().max(1));
+    }
     s.chars()
         .map(|c| {
             if c.is_ascii_alphanumeric() || "-_.".contains(c) {
