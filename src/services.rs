@@ -139,7 +139,7 @@ impl ServiceList {
                 "Machines",
             ]);
         for row in &self.rows {
-            table.add_row(vec![
+            let cells = vec![
                 row.folder.clone(),
                 row.name.clone(),
                 row.provider.clone(),
@@ -151,7 +151,14 @@ impl ServiceList {
                 row.configured.clone(),
                 row.real.clone(),
                 row.machines.clone(),
-            ]);
+            ];
+            // Names and states come from the API and the config store.
+            table.add_row(
+                cells
+                    .iter()
+                    .map(|c| crate::redact::terminal_safe_line(c))
+                    .collect::<Vec<_>>(),
+            );
         }
         let machines = self
             .machines

@@ -147,14 +147,26 @@ impl HttpAdmin {
             .collect();
         let encoded: String =
             url::form_urlencoded::byte_serialize(self.password.as_bytes()).collect();
-        let secrets = [self.password.as_str(), encoded.as_str()]
+        let secrets: Vec<&str> = [self.password.as_str(), encoded.as_str()]
             .into_iter()
             .chain(self.token.iter().map(|t| t.0.as_str()))
-            .chain(self.spent.iter().map(String::as_str));
-        for secret in secrets.filter(|s| s.len() >= 3) {
-            out = out.replace(secret, "********");
-        }
+            .chain(self.spent.iter().map(String::as_str))
+            .collect();
+        out = crate::redact::secrets(&out, &secrets);
         out
+    }
+
+    /// Remove secrets from a name the API returned (a service, a folder),
+    /// keeping everything else as it was written.
+    pub(super) fn scrub_name(&self, text: &str) -> String {
+        let encoded: String =
+            url::form_urlencoded::byte_serialize(self.password.as_bytes()).collect();
+        let secrets: Vec<&str> = [self.password.as_str(), encoded.as_str()]
+            .into_iter()
+            .chain(self.token.iter().map(|t| t.0.as_str()))
+            .chain(self.spent.iter().map(String::as_str))
+            .collect();
+        crate::redact::secrets(text, &secrets)
     }
 
     fn transport_error(&self, url: &str, e: &ureq::Error) -> AdminError {

@@ -585,13 +585,13 @@ impl Outcome {
                 .load_preset(comfy_table::presets::ASCII_FULL_CONDENSED)
                 .set_header(vec!["Service", "Env", "Before", "Now", "Note"]);
             for s in &self.services {
-                table.add_row(vec![
-                    s.service.clone(),
-                    s.envs.join(", "),
-                    s.before.clone(),
-                    s.now.clone(),
-                    s.note.clone(),
-                ]);
+                let cells = [&s.service, &s.envs.join(", "), &s.before, &s.now, &s.note];
+                table.add_row(
+                    cells
+                        .iter()
+                        .map(|c| crate::redact::terminal_safe_line(c))
+                        .collect::<Vec<_>>(),
+                );
             }
             out.push_str(&format!("\nServices:\n{table}\n"));
         }

@@ -30,7 +30,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         });
     }
     let execute = options.execute;
-    let mut progress = |line: &str| println!("{line}");
+    let mut progress = |line: &str| println!("{}", gpaudit::redact::terminal_safe(line));
     let runner = apply::Runner {
         plan: &plan,
         files: apply::Files::beside(&args.plan, &plan),
@@ -39,7 +39,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         progress: &mut progress,
     };
     let outcome = runner.run()?;
-    print!("{}", outcome.render());
+    print!("{}", gpaudit::redact::terminal_safe(&outcome.render()));
     if !execute {
         if outcome.preflight.ok() {
             println!("dry run: nothing was changed; pass --execute to apply the plan");

@@ -29,7 +29,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
     for t in &targets {
-        println!("{}", t.describe());
+        println!("{}", gpaudit::redact::terminal_safe(&t.describe()));
     }
     if !args.execute {
         println!("dry run: nothing was changed; pass --execute to roll back");
@@ -40,7 +40,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         &files,
         &targets,
         Duration::from_secs(args.timeout),
-        &mut |line| println!("{line}"),
+        &mut |line| println!("{}", gpaudit::redact::terminal_safe(line)),
     )?;
     if restored.iter().all(|r| r.ok) {
         println!("Restart the envs' services once the server runs the release they are for.");

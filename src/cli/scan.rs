@@ -27,7 +27,10 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         serde_json::to_string_pretty(&loaded.snapshot).context("serializing the snapshot")? + "\n";
     emit(&json, args.output.as_deref(), Some(&loaded))?;
     for e in &loaded.snapshot.scan_errors {
-        eprintln!("gpaudit: warning: {}: {}", e.path, e.message);
+        eprintln!(
+            "gpaudit: warning: {}",
+            gpaudit::redact::terminal_safe(&format!("{}: {}", e.path, e.message))
+        );
     }
     Ok(ExitCode::SUCCESS)
 }

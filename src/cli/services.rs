@@ -29,6 +29,6 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         live.as_mut()
             .map(|(client, _)| client as &mut dyn SiteAdmin),
     )?;
-    print!("{}", list.render_table());
+    print!("{}", gpaudit::redact::terminal_safe(&list.render_table()));
     Ok(ExitCode::SUCCESS)
 }
