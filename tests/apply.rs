@@ -677,3 +677,69 @@ fn a_start_that_fails_on_one_machine_is_reported_per_machine() {
     );
     assert_eq!(fx.real_state("Hydro/Flood.GPServer"), "STARTED");
 }
+
+#[cfg(unix)]
+#[test]
+fn regression_refused_resume_lists_the_services_the_dead_run_left_stopped() {
+    let fx = Fixture::new();
+    let pidfile = fx.out.path().join("conda.pid");
+    let pidfile_arg = pidfile.to_string_lossy().into_owned();
+    let mut child = fx
+        .command(
+            &["apply", fx.plan_arg(), "--execute"],
+            &[
+                ("FAKE_CONDA_FAIL", "hang:survey"),
+                ("FAKE_CONDA_PIDFILE", &pidfile_arg),
+            ],
+        )
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    wait_for("the hung proup", || pidfile.is_file());
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let conda_pid: u32 = std::fs::read_to_string(&pidfile)
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    signal(conda_pid, "-9");
+    assert_eq!(fx.real_state("Survey/Tally.GPServer"), "STOPPED");
+    // Someone changes an env before the resume: it is refused.
+    let meta = fx.site.env_dir("gis2", "hydro").join("conda-meta");
+    std::fs::write(
+        meta.join("tqdm-4.66.1-py39_0.json"),
+        r#"{"name":"tqdm","version":"4.66.1","build":"py39_0","build_number":0,"depends":[],"subdir":"win-64"}"#,
+    )
+    .unwrap();
+    let refused = fx.apply(&["--execute", "--resume"], &[]);
+    assert_eq!(refused.code, 1, "{}", refused.all());
+    assert!(
+        refused.stdout.contains("changed since the plan was made"),
+        "{}",
+        refused.stdout
+    );
+    // The admin is told what the dead run left stopped, and how to start it.
+    assert!(
+        refused
+            .stdout
+            .contains("FAILED services left stopped: an earlier run stopped these"),
+        "{}",
+        refused.stdout
+    );
+    assert!(
+        refused
+            .stdout
+            .contains("Survey/Tally.GPServer (GIS1/survey"),
+        "{}",
+        refused.stdout
+    );
+    assert!(
+        refused
+            .stdout
+            .contains("--service 'Survey/Tally.GPServer' --execute"),
+        "{}",
+        refused.stdout
+    );
+    assert_eq!(fx.real_state("Survey/Tally.GPServer"), "STOPPED");
+}

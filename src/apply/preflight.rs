@@ -142,7 +142,69 @@ pub(super) fn run(
         writable_parent(&files.backup)
             .map(|d| format!("{} (in {d})", paths::display(&files.backup))),
     );
+    if !pf.ok() {
+        if let Some(left) = left_stopped(plan, journal) {
+            pf.fail("services left stopped", left);
+        }
+    }
     (pf, loaded)
+}
+
+/// The services an earlier run stopped and never started again, and how
+/// to start them: a refused run will not, so the admin must know.
+fn left_stopped(plan: &MigrationPlan, journal: &Journal) -> Option<String> {
+    let mut keys: Vec<String> = Vec::new();
+    let mut lines: Vec<String> = Vec::new();
+    for m in &plan.machines {
+        for env in &m.envs {
+            let (Some(stop), Some(start)) = (env.step(StepKind::Stop), env.step(StepKind::Start))
+            else {
+                continue;
+            };
+            if journal.is_done(&start.id) {
+                continue;
+            }
+            let Some(Entry::End { services, .. }) = journal.last_end(&stop.id) else {
+                continue;
+            };
+            let stopped: Vec<&str> = services
+                .iter()
+                .filter(|s| {
+                    s.before.eq_ignore_ascii_case("STARTED")
+                        && !s.after.eq_ignore_ascii_case("STARTED")
+                })
+                .map(|s| s.service.as_str())
+                .collect();
+            if stopped.is_empty() {
+                continue;
+            }
+            let touched = env
+                .step(StepKind::Proup)
+                .is_some_and(|p| journal.was_begun(&p.id) || journal.is_done(&p.id));
+            lines.push(format!(
+                "{} ({}/{}{})",
+                stopped.join(", "),
+                m.machine,
+                env.env,
+                if touched {
+                    ": its env was upgraded or is half-upgraded; fix or roll it back first"
+                } else {
+                    ": its env was not touched"
+                }
+            ));
+            keys.extend(stopped.iter().map(|s| s.to_string()));
+        }
+    }
+    if keys.is_empty() {
+        return None;
+    }
+    let args: Vec<String> = keys.iter().map(|k| format!("--service '{k}'")).collect();
+    Some(format!(
+        "an earlier run stopped these and this run will not start them: {}; start them with `gpaudit restart {} {} --execute` (or in ArcGIS Server Manager)",
+        lines.join("; "),
+        plan.site_file,
+        args.join(" ")
+    ))
 }
 
 fn check_journal(plan: &MigrationPlan, journal: &Journal, options: &Options, pf: &mut Preflight) {
