@@ -743,3 +743,82 @@ fn regression_refused_resume_lists_the_services_the_dead_run_left_stopped() {
     );
     assert_eq!(fx.real_state("Survey/Tally.GPServer"), "STOPPED");
 }
+
+/// `cmd` run under `prlimit --fsize=BYTES` with SIGXFSZ ignored: no file
+/// it writes can grow past `bytes` (EFBIG, as a full disk gives ENOSPC).
+#[cfg(target_os = "linux")]
+fn with_file_size_limit(cmd: &std::process::Command, bytes: usize) -> std::process::Command {
+    let mut sh = std::process::Command::new("sh");
+    sh.arg("-c")
+        .arg(format!(
+            "trap '' XFSZ; exec prlimit --fsize={bytes} \"$0\" \"$@\""
+        ))
+        .arg(cmd.get_program())
+        .args(cmd.get_args());
+    for (k, v) in cmd.get_envs() {
+        match v {
+            Some(v) => sh.env(k, v),
+            None => sh.env_remove(k),
+        };
+    }
+    sh
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn regression_journal_write_failure_after_a_stop_restarts_and_reports_services() {
+    let fx = Fixture::new();
+    // A first run whose stop of GIS1's hydro fails: its snapshot is done
+    // (so the resume writes no backup file), its stop is still to do.
+    fx.server
+        .state
+        .lock()
+        .unwrap()
+        .faults
+        .stop_fails
+        .push("Hydro/Flood.GPServer".into());
+    let first = fx.apply(&["--execute", "--stop-on-failure"], &[]);
+    assert_eq!(first.code, 1, "{}", first.all());
+    fx.server.state.lock().unwrap().faults.stop_fails.clear();
+    let before = fx.actions().len();
+    let journal = std::fs::read_to_string(fx.journal()).unwrap();
+    let line = |prefix: &str| {
+        journal
+            .lines()
+            .find(|l| l.starts_with(prefix))
+            .unwrap_or_else(|| panic!("{prefix} in\n{journal}"))
+            .len()
+            + 1
+    };
+    // The resume appends its run line (longer by " --resume"), the stop's
+    // begin line, then the stop's end line: let the disk fill inside that.
+    let room = journal.len()
+        + line(r#"{"event":"run""#)
+        + " --resume".len()
+        + line(r#"{"event":"begin","step":"GIS1/hydro/2-stop""#)
+        + 40;
+    let cmd = fx.command(&["apply", fx.plan_arg(), "--execute", "--resume"], &[]);
+    let out = with_file_size_limit(&cmd, room).output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stdout}\n{stderr}");
+    assert!(stderr.contains("cannot write the journal"), "{stderr}");
+    // The services were stopped, the stop's end could not be journaled:
+    // the env was not touched, so they are started again, and the report
+    // shows them with the next step.
+    let actions = fx.actions()[before..].to_vec();
+    assert!(
+        actions.contains(&"stop Hydro/Flood.GPServer".to_string()),
+        "{actions:?}"
+    );
+    assert_eq!(
+        actions.last().map(String::as_str),
+        Some("start Hydro/Flood.GPServer"),
+        "{actions:?}\n{stdout}"
+    );
+    assert_eq!(fx.real_state("Hydro/Flood.GPServer"), "STARTED");
+    assert!(fx.proups().is_empty(), "{:?}", fx.proups());
+    assert!(stdout.contains("Services:"), "{stdout}");
+    assert!(stdout.contains("started again"), "{stdout}");
+    assert!(stdout.contains("--execute --resume"), "{stdout}");
+}

@@ -144,6 +144,11 @@ pub struct Outcome {
     pub interrupted: bool,
     /// Warnings (a stale lock taken over, a step run again).
     pub notes: Vec<String>,
+    /// Why the run stopped short after it began changing the site (the
+    /// journal could not be written): the report still shows the services
+    /// and the next step, and the exit code is 2.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub aborted: Option<String>,
     /// The plan file, for the commands the report suggests.
     pub plan: String,
 }
@@ -155,6 +160,7 @@ impl Outcome {
             && !self.interrupted
             && self.steps.iter().all(|s| s.status == StepStatus::Done)
             && self.services.iter().all(|s| s.note.is_empty())
+            && self.aborted.is_none()
     }
 }
 
@@ -210,6 +216,9 @@ struct EnvRun {
     failed: Option<(String, String)>,
     /// What the stop step saw and did.
     services: Vec<ServiceState>,
+    /// Its proup began (in this run or an earlier one): the env may have
+    /// changed, so its services are not started by a recovery.
+    touched: bool,
 }
 
 impl Runner<'_> {
@@ -234,6 +243,7 @@ impl Runner<'_> {
             interrupted: false,
             notes: Vec::new(),
             plan: paths::display(&self.files.plan),
+            aborted: None,
         };
         if !self.options.execute || !outcome.preflight.ok() {
             outcome.steps = machines
@@ -282,14 +292,33 @@ impl Runner<'_> {
         'machines: for machine in &machines {
             (self.progress)(&format!("== {} ==", machine.machine));
             for env in &machine.envs {
-                let mut state = EnvRun::default();
+                let mut state = EnvRun {
+                    touched: env
+                        .step(StepKind::Proup)
+                        .is_some_and(|p| journal.was_begun(&p.id) || journal.is_done(&p.id)),
+                    ..EnvRun::default()
+                };
                 for step in &env.steps {
                     if self.options.interrupted.load(Ordering::SeqCst) {
                         outcome.interrupted = true;
                         break 'machines;
                     }
-                    let result =
-                        self.one_step(&mut journal, &loaded, machine, env, step, &mut state)?;
+                    let result = match self.one_step(
+                        &mut journal,
+                        &loaded,
+                        machine,
+                        env,
+                        step,
+                        &mut state,
+                    ) {
+                        Ok(result) => result,
+                        Err(e) => {
+                            // Services may be stopped: never leave with
+                            // just an error.
+                            self.recover(&e, &state, &mut outcome);
+                            break 'machines;
+                        }
+                    };
                     (self.progress)(&format!(
                         "{:<7} {}: {}",
                         match (result.status, result.earlier) {
@@ -325,17 +354,67 @@ impl Runner<'_> {
         if self.options.interrupted.load(Ordering::SeqCst) {
             outcome.interrupted = true;
         }
-        if outcome.interrupted {
-            journal.append(Entry::Interrupted { at: journal::now() })?;
+        let last = if outcome.aborted.is_some() {
+            Ok(())
+        } else if outcome.interrupted {
+            journal.append(Entry::Interrupted { at: journal::now() })
         } else {
             let ok = outcome.failures.is_empty();
             journal.append(Entry::Finished {
                 at: journal::now(),
                 ok: ok && !stop_all,
-            })?;
+            })
+        };
+        if let Err(e) = last {
+            outcome.aborted = Some(e.to_string());
         }
         outcome.services = self.final_states(&machines, &journal);
         Ok(outcome)
+    }
+
+    /// The run cannot go on (the journal cannot be written). Start again
+    /// what the current env's stop step stopped when its env was not
+    /// touched; either way the caller reports every service's state.
+    fn recover(&mut self, error: &ApplyError, state: &EnvRun, outcome: &mut Outcome) {
+        let error = error.to_string();
+        (self.progress)(&format!("error: {error}; stopping the run"));
+        outcome.aborted = Some(error);
+        let stopped: Vec<&ServiceState> = state
+            .services
+            .iter()
+            .filter(|s| {
+                s.before.eq_ignore_ascii_case("STARTED") && !s.after.eq_ignore_ascii_case("STARTED")
+            })
+            .collect();
+        if stopped.is_empty() {
+            return;
+        }
+        if state.touched {
+            let names: Vec<&str> = stopped.iter().map(|s| s.service.as_str()).collect();
+            outcome.notes.push(format!(
+                "left stopped, as their env's upgrade began: {}",
+                names.join(", ")
+            ));
+            return;
+        }
+        let timeout = self.options.service_timeout;
+        for s in stopped {
+            let Some(service) = crate::admin::ServiceRef::parse(&s.service) else {
+                continue;
+            };
+            let note = match api(&mut self.admin) {
+                Some(api) => match crate::restart::start_and_wait(api, &service, timeout) {
+                    Ok(on) => format!(
+                        "{}: started again, as its env was not touched ({on})",
+                        s.service
+                    ),
+                    Err(e) => format!("{}: could not be started again: {e}", s.service),
+                },
+                None => format!("{}: left stopped (no Administrator API)", s.service),
+            };
+            (self.progress)(&note);
+            outcome.notes.push(note);
+        }
     }
 
     /// Run one step (or skip it) and journal it.
@@ -413,6 +492,9 @@ impl Runner<'_> {
                 checksum: checksum.clone(),
                 at: journal::now(),
             })?;
+            if step.kind == StepKind::Proup {
+                state.touched = true;
+            }
             let ctx = steps::StepContext {
                 plan: self.plan,
                 files: &self.files,
@@ -597,6 +679,12 @@ impl Outcome {
         }
         for n in &self.notes {
             out.push_str(&format!("note: {n}\n"));
+        }
+        if let Some(error) = &self.aborted {
+            out.push_str(&format!(
+                "\nThe run stopped early: {error}\nNext: fix that (free disk space, permissions), then run `gpaudit apply {} --execute --resume`; the services above that are not running stay so until then\n",
+                self.plan
+            ));
         }
         let done = self
             .steps

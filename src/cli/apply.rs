@@ -52,6 +52,10 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         eprintln!("gpaudit: the preflight failed; nothing was changed");
         return Ok(ExitCode::from(1));
     }
+    if let Some(error) = &outcome.aborted {
+        eprintln!("gpaudit: error: {}", gpaudit::redact::terminal_safe(error));
+        return Ok(ExitCode::from(2));
+    }
     Ok(if outcome.ok() {
         ExitCode::SUCCESS
     } else {
