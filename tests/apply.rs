@@ -822,3 +822,59 @@ fn regression_journal_write_failure_after_a_stop_restarts_and_reports_services()
     assert!(stdout.contains("started again"), "{stdout}");
     assert!(stdout.contains("--execute --resume"), "{stdout}");
 }
+
+#[cfg(target_os = "linux")]
+#[test]
+fn regression_resume_while_the_dead_runs_proup_still_runs_is_refused() {
+    let fx = Fixture::new();
+    let pidfile = fx.out.path().join("conda.pid");
+    let pidfile_arg = pidfile.to_string_lossy().into_owned();
+    let mut child = fx
+        .command(
+            &["apply", fx.plan_arg(), "--execute"],
+            &[
+                ("FAKE_CONDA_FAIL", "hang:survey"),
+                ("FAKE_CONDA_PIDFILE", &pidfile_arg),
+            ],
+        )
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    wait_for("the hung proup", || pidfile.is_file());
+    // gpaudit is killed; its proup (in its own process group) goes on.
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let conda_pid: u32 = std::fs::read_to_string(&pidfile)
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    let journaled = fx
+        .journal_entries()
+        .into_iter()
+        .find(|e| e["event"] == "child" && e["step"] == "GIS1/survey/3-proup")
+        .expect("the proup's pid is journaled");
+    assert_eq!(journaled["pid"].as_u64(), Some(u64::from(conda_pid)));
+    assert!(journaled["host"].as_str().is_some_and(|h| !h.is_empty()));
+
+    let refused = fx.apply(&["--execute", "--resume"], &[]);
+    assert_eq!(refused.code, 1, "{}", refused.all());
+    assert!(
+        refused.stdout.contains(&format!(
+            "FAILED proup of GIS1/survey: the conda proup (pid {conda_pid}"
+        )),
+        "{}",
+        refused.stdout
+    );
+    assert_eq!(fx.proups(), ["proup -n hydro", "proup -n survey"]);
+
+    signal(conda_pid, "-9");
+    wait_for("the orphan to end", || {
+        !std::path::Path::new(&format!("/proc/{conda_pid}")).exists()
+            || std::fs::read_to_string(format!("/proc/{conda_pid}/stat"))
+                .is_ok_and(|s| s.contains(") Z "))
+    });
+    let resumed = fx.apply(&["--execute", "--resume"], &[]);
+    assert_eq!(resumed.code, 0, "{}", resumed.all());
+    assert!(resumed.stdout.contains("has ended"), "{}", resumed.stdout);
+}

@@ -75,6 +75,16 @@ pub enum Entry {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         output: Option<Finished>,
     },
+    /// A step started a process (proup): where, its id and start time, so
+    /// a resume after a crash can refuse to start a second one beside it.
+    Child {
+        step: String,
+        pid: u32,
+        host: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        started: Option<String>,
+        at: String,
+    },
     /// The run stopped on Ctrl-C after finishing its current step.
     Interrupted { at: String },
     /// The run reached its end.
@@ -182,6 +192,25 @@ impl Journal {
             .iter()
             .rev()
             .find(|e| matches!(e, Entry::End { step: s, .. } if s == step))
+    }
+
+    /// The process `step` started and whose end was never recorded:
+    /// `(pid, host, start time)`.
+    pub fn unfinished_child(&self, step: &str) -> Option<(u32, &str, Option<&str>)> {
+        for e in self.entries.iter().rev() {
+            match e {
+                Entry::End { step: s, .. } if s == step => return None,
+                Entry::Child {
+                    step: s,
+                    pid,
+                    host,
+                    started,
+                    ..
+                } if s == step => return Some((*pid, host.as_str(), started.as_deref())),
+                _ => {}
+            }
+        }
+        None
     }
 
     /// Whether `step` finished (in any earlier run).

@@ -6,6 +6,7 @@
 //! [`SiteAdmin`]. An env whose proup or verify fails keeps its services
 //! stopped, and the run goes on with the other envs.
 
+mod child;
 pub mod journal;
 pub mod lock;
 mod preflight;
@@ -505,7 +506,32 @@ impl Runner<'_> {
                 cut_short,
                 rerun,
             };
-            steps::run(&ctx, step, api(&mut self.admin), state, self.progress)
+            // The proup's process id goes to the journal as it starts.
+            let mut child_error = None;
+            let mut on_spawn = |pid: u32| {
+                let entry = Entry::Child {
+                    step: step.id.clone(),
+                    pid,
+                    host: lock::host_name(),
+                    started: child::start_time(pid),
+                    at: journal::now(),
+                };
+                if let Err(e) = journal.append(entry) {
+                    child_error = Some(e);
+                }
+            };
+            let done = steps::run(
+                &ctx,
+                step,
+                api(&mut self.admin),
+                state,
+                self.progress,
+                &mut on_spawn,
+            );
+            if let Some(e) = child_error {
+                return Err(e.into());
+            }
+            done
         };
         if done.status == StepStatus::Failed && state.failed.is_none() {
             state.failed = Some((step.id.clone(), done.detail.clone()));

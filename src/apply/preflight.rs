@@ -293,6 +293,14 @@ fn check_env(
     };
     let needs_room = result.is_ok() && !proup_done;
     pf.add(what, result);
+    if let Some(p) = proup.filter(|_| !proup_done) {
+        if let Some((pid, host, started)) = journal.unfinished_child(&p.id) {
+            pf.add(
+                format!("proup of {}/{}", machine.machine, env.env),
+                orphan_verdict(pid, host, started),
+            );
+        }
+    }
     let pending = env
         .steps
         .iter()
@@ -321,6 +329,28 @@ fn check_env(
             format!("disk for {}/{}", machine.machine, env.env),
             disk_room(Path::new(&env.path)),
         );
+    }
+}
+
+/// A run that died in a proup left it running (it is in its own process
+/// group): a second proup beside it would fight over the env.
+fn orphan_verdict(pid: u32, host: &str, started: Option<&str>) -> Verdict {
+    use super::child::{liveness, Liveness};
+    if !host.eq_ignore_ascii_case(&lock::host_name()) {
+        return Ok(format!(
+            "the earlier run's conda proup (pid {pid}) ran on {host}: it cannot be checked from here; make sure it has ended"
+        ));
+    }
+    match liveness(pid, started) {
+        Liveness::Running => Err(Failed(format!(
+            "the conda proup (pid {pid} on {host}) started by a run that did not finish still runs: wait for it to end (or end it), then resume"
+        ))),
+        Liveness::Gone => Ok(format!(
+            "the earlier run's conda proup (pid {pid}) has ended"
+        )),
+        Liveness::Unknown => Ok(format!(
+            "cannot tell whether the earlier run's conda proup (pid {pid}) still runs: make sure it has ended"
+        )),
     }
 }
 
