@@ -878,3 +878,47 @@ fn regression_resume_while_the_dead_runs_proup_still_runs_is_refused() {
     assert_eq!(resumed.code, 0, "{}", resumed.all());
     assert!(resumed.stdout.contains("has ended"), "{}", resumed.stdout);
 }
+
+#[cfg(unix)]
+#[test]
+fn regression_a_copy_of_the_plan_elsewhere_cannot_migrate_the_same_envs_at_once() {
+    let fx = Fixture::new();
+    let pidfile = fx.out.path().join("conda.pid");
+    let pidfile_arg = pidfile.to_string_lossy().into_owned();
+    let mut first = fx
+        .command(
+            &["apply", fx.plan_arg(), "--execute"],
+            &[
+                ("FAKE_CONDA_FAIL", "hang:hydro"),
+                ("FAKE_CONDA_PIDFILE", &pidfile_arg),
+            ],
+        )
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    wait_for("the first run's proup", || pidfile.is_file());
+    // The same plan, copied to another folder: its own journal and plan
+    // lock, but the same envs.
+    let other = tempfile::tempdir().unwrap();
+    let copy = other.path().join("plan.json");
+    std::fs::copy(fx.plan(), &copy).unwrap();
+    let copy_arg = copy.to_string_lossy().into_owned();
+    for extra in [&[][..], &["--execute"][..]] {
+        let mut args = vec!["apply", copy_arg.as_str()];
+        args.extend_from_slice(extra);
+        let second = fx.gpaudit(&args, &[]);
+        assert_eq!(second.code, 1, "{}", second.all());
+        assert!(
+            second
+                .stdout
+                .contains("another gpaudit run is migrating this env"),
+            "{}",
+            second.all()
+        );
+    }
+    assert_eq!(fx.proups(), ["proup -n hydro"]);
+    first.kill().unwrap();
+    first.wait().unwrap();
+    let conda_pid = std::fs::read_to_string(&pidfile).unwrap();
+    signal(conda_pid.trim().parse().unwrap(), "-9");
+}

@@ -1,6 +1,9 @@
-//! The lock that keeps two applies (or an apply and a rollback) off the same
-//! site: a file beside the plan, held with an OS file lock for as long as
-//! the run lasts. The OS drops the lock when the process dies, so a lock
+//! The locks that keep two applies (or an apply and a rollback) off the
+//! same site: a file beside the plan (guarding its journal) and one beside
+//! each env being migrated, in its `envs` folder (not inside the env:
+//! proup deletes it, and Windows cannot delete a folder holding an open
+//! file), so a copy of the plan in another folder meets the same locks.
+//! Each is held with an OS file lock for as long as the run lasts. The OS drops the lock when the process dies, so a lock
 //! file left by a crashed run is recognised as stale and taken over, with a
 //! warning naming the run that left it.
 
@@ -36,6 +39,15 @@ pub fn describe_holder(text: &str) -> String {
 /// The lock file for `site` beside the plan: one per site and folder.
 pub fn lock_path(plan: &Path, site: &str) -> PathBuf {
     plan.with_file_name(format!("{}.gpaudit-apply.lock", super::safe(site)))
+}
+
+/// The lock beside the env at `env_path` (in the folder that holds it).
+pub fn env_lock_path(env_path: &Path) -> PathBuf {
+    let name = env_path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "env".into());
+    env_path.with_file_name(format!("{}.gpaudit-apply.lock", super::safe(&name)))
 }
 
 /// Whether the lock is held right now by another process (for dry runs,

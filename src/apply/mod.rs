@@ -270,6 +270,23 @@ impl Runner<'_> {
         (self.progress)(&outcome.preflight.render());
         let about = lock::about_this_run(&format!("apply {}", paths::display(&self.files.plan)));
         let (_lock, stale) = lock::SiteLock::acquire(&self.files.lock, &about)?;
+        // The site's own locks, beside each env, before the first stop: a
+        // copy of the plan elsewhere has another plan lock, not these.
+        let mut _env_locks = Vec::new();
+        for env in machines.iter().flat_map(|m| m.envs.iter()) {
+            if env.steps.iter().all(|s| journal.is_done(&s.id)) {
+                continue;
+            }
+            let path = lock::env_lock_path(Path::new(&env.path));
+            let (held, stale) = lock::SiteLock::acquire(&path, &about)?;
+            if let Some(stale) = stale {
+                outcome.notes.push(format!(
+                    "{}: took over a stale lock left by a run that did not finish ({stale})",
+                    paths::display(&path)
+                ));
+            }
+            _env_locks.push(held);
+        }
         if let Some(stale) = stale {
             let note = format!(
                 "{}: took over a stale lock left by a run that did not finish ({stale})",

@@ -293,6 +293,16 @@ fn check_env(
     };
     let needs_room = result.is_ok() && !proup_done;
     pf.add(what, result);
+    let env_lock = lock::env_lock_path(Path::new(&env.path));
+    if let Some(holder) = lock::held_by(&env_lock) {
+        pf.fail(
+            format!("lock of {}/{}", machine.machine, env.env),
+            format!(
+                "{}: another gpaudit run is migrating this env ({holder})",
+                paths::display(&env_lock)
+            ),
+        );
+    }
     if let Some(p) = proup.filter(|_| !proup_done) {
         if let Some((pid, host, started)) = journal.unfinished_child(&p.id) {
             pf.add(
