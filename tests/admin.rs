@@ -487,3 +487,23 @@ fn regression_hostile_service_names_and_states_reach_no_terminal_raw() {
     assert!(r.stdout.contains("Esc\\x1b]0;pwned\\x07"), "{}", r.stdout);
     assert_no_secret(&server, &[&r]);
 }
+
+#[test]
+fn regression_services_reads_states_in_parallel_and_draws_no_bar_off_a_terminal() {
+    let server = Server::start(services_from(&demo_store()), false);
+    server.state.lock().unwrap().faults.slow = std::time::Duration::from_millis(150);
+    let r = run(&server, &["services"], &[]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(r.stdout.contains("PrintingTools"), "{}", r.stdout);
+    // One at a time before: over 10,000 services that took minutes.
+    let most = server.state.lock().unwrap().max_in_flight;
+    assert!(
+        (2..=8 + 1).contains(&most),
+        "{most} requests at once (expected up to 8 state reads in parallel)"
+    );
+    // stderr is not a terminal here: no progress bar drawn.
+    assert!(!r.stderr.contains("reading service states"), "{}", r.stderr);
+    let quiet = run(&server, &["services"], &["--quiet"]);
+    assert_eq!(quiet.code, 0, "{}", quiet.stderr);
+    assert_eq!(quiet.stdout, r.stdout);
+}

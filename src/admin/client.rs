@@ -21,7 +21,9 @@ const TOKEN_MINUTES: u64 = 60;
 const RENEW_MARGIN_MS: i64 = 60_000;
 const GET_ATTEMPTS: u32 = 3;
 
-/// A signed-in client for one site.
+/// A signed-in client for one site. A clone shares the connection pool and
+/// the token, and refreshes its token on its own.
+#[derive(Clone)]
 pub struct HttpAdmin {
     agent: Agent,
     /// `https://gis.example.com:6443/arcgis`

@@ -136,6 +136,10 @@ impl SiteAdmin for HttpAdmin {
         Ok(out)
     }
 
+    fn fork(&self) -> Option<Box<dyn SiteAdmin + Send>> {
+        Some(Box::new(self.clone()))
+    }
+
     fn service_json(&mut self, service: &ServiceRef) -> Result<Value, AdminError> {
         self.call("GET", &format!("services/{}", service.path()))
     }
