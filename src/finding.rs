@@ -92,6 +92,9 @@ codes! {
     UpgradePipPackages => "upgrade-pip-packages",
     UpgradeProupUnavailable => "upgrade-proup-unavailable",
     ScanError => "scan-error",
+    InputCapped => "input-capped",
+    FindingsCapped => "findings-capped",
+    EnvPathRefused => "env-path-refused",
     WaiverExpired => "waiver-expired",
     WaiverUnmatched => "waiver-unmatched",
 }

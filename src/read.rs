@@ -106,6 +106,27 @@ fn special_kind(_: std::fs::FileType) -> &'static str {
     "a special file"
 }
 
+/// Refuse `path` when it, or the folder it is in, is a symlink that leads
+/// out of `root` (given canonical): a site's files must not make gpaudit
+/// read elsewhere (`conda-meta/x.json -> /etc/shadow`).
+pub fn check_within(path: &Path, root: &Path) -> Result<(), FileProblem> {
+    let linked = |p: &Path| {
+        p.symlink_metadata()
+            .is_ok_and(|m| m.file_type().is_symlink())
+    };
+    if !linked(path) && !path.parent().is_some_and(linked) {
+        return Ok(());
+    }
+    match std::fs::canonicalize(path) {
+        Ok(real) if real.starts_with(root) => Ok(()),
+        Ok(real) => Err(FileProblem::new(format!(
+            "a symlink to {}, outside the env; not read",
+            real.display()
+        ))),
+        Err(e) => Err(FileProblem::io(&e)),
+    }
+}
+
 /// Open `path` for reading only if it is a regular file, without blocking
 /// on a FIFO that was swapped in between the check and the open.
 pub fn open_regular(path: &Path) -> Result<std::fs::File, FileProblem> {

@@ -32,6 +32,7 @@ pub fn env_with(name: &str, packages: Vec<Package>) -> Env {
         pinned: None,
         history: Vec::new(),
         unowned: Vec::new(),
+        capped: Vec::new(),
     }
 }
 
@@ -71,6 +72,7 @@ pub fn bind(machine: &mut Machine, service: &str, env_path: &str, env_name: &str
         env_path: env_path.into(),
         via: BindingVia::ServiceProperty,
         unresolved: None,
+        refused: None,
     });
 }
 
