@@ -165,7 +165,7 @@ pub fn gather_with_progress(
             .flat_map(|m| {
                 m.bindings
                     .iter()
-                    .filter(|b| b.service.eq_ignore_ascii_case(&key))
+                    .filter(|b| b.service.eq_ignore_ascii_case(key))
             })
             .map(|b| b.env_name.clone())
             .collect();
@@ -243,7 +243,7 @@ impl ServiceList {
                 "Machines",
             ]);
         for row in &self.rows {
-            let cells = vec![
+            let cells = [
                 row.folder.clone(),
                 row.name.clone(),
                 row.provider.clone(),

@@ -202,6 +202,7 @@ fn a_clean_site_exits_0() {
 
 /// The audit's JSON report of a tiny site, and its exit code; fails the
 /// test if the audit takes longer than `secs` (a hang).
+#[allow(clippy::unwrap_used)]
 fn audit_within(site: &TinySite, secs: u64) -> (serde_json::Value, i32) {
     let child = std::process::Command::new(env!("CARGO_BIN_EXE_gpaudit"))
         .args([
