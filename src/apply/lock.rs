@@ -73,13 +73,23 @@ impl SiteLock {
             path: paths::display(path),
             cause,
         };
-        let mut file = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .open(path)
-            .map_err(io)?;
+        // The env locks live in the site's envs folder: a symlink or a
+        // FIFO planted there must not make gpaudit write elsewhere or wait.
+        if let Ok(meta) = path.symlink_metadata() {
+            if !meta.file_type().is_file() {
+                return Err(io(std::io::Error::other(
+                    "not a regular file (a symlink, folder or special file); remove it",
+                )));
+            }
+        }
+        let mut options = OpenOptions::new();
+        options.read(true).write(true).create(true).truncate(false);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::OpenOptionsExt;
+            options.custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK);
+        }
+        let mut file = options.open(path).map_err(io)?;
         match file.try_lock() {
             Ok(()) => {}
             Err(TryLockError::WouldBlock) => {
@@ -156,6 +166,13 @@ mod tests {
         let (again, stale) = SiteLock::acquire(&path, "pid 2\n").unwrap();
         assert!(stale.is_none(), "an emptied lock is not stale");
         drop(again);
+        #[cfg(unix)]
+        {
+            let link = dir.path().join("link.lock");
+            std::os::unix::fs::symlink(dir.path().join("elsewhere"), &link).unwrap();
+            assert!(SiteLock::acquire(&link, "pid 9\n").is_err());
+            assert!(!dir.path().join("elsewhere").exists());
+        }
         // A run that died left its file behind, unlocked.
         std::fs::write(&path, "pid 99\nhost gis1\n").unwrap();
         assert!(held_by(&path).is_none());
