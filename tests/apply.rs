@@ -678,10 +678,10 @@ fn a_start_that_fails_on_one_machine_is_reported_per_machine() {
     assert_eq!(fx.real_state("Hydro/Flood.GPServer"), "STARTED");
 }
 
+/// Start an apply whose proup of GIS1's survey hangs, kill gpaudit in it
+/// (its conda goes on, in its own process group): the conda's pid.
 #[cfg(unix)]
-#[test]
-fn regression_refused_resume_lists_the_services_the_dead_run_left_stopped() {
-    let fx = Fixture::new();
+fn kill_apply_in_survey_proup(fx: &Fixture) -> u32 {
     let pidfile = fx.out.path().join("conda.pid");
     let pidfile_arg = pidfile.to_string_lossy().into_owned();
     let mut child = fx
@@ -698,11 +698,18 @@ fn regression_refused_resume_lists_the_services_the_dead_run_left_stopped() {
     wait_for("the hung proup", || pidfile.is_file());
     child.kill().unwrap();
     child.wait().unwrap();
-    let conda_pid: u32 = std::fs::read_to_string(&pidfile)
+    std::fs::read_to_string(&pidfile)
         .unwrap()
         .trim()
         .parse()
-        .unwrap();
+        .unwrap()
+}
+
+#[cfg(unix)]
+#[test]
+fn regression_refused_resume_lists_the_services_the_dead_run_left_stopped() {
+    let fx = Fixture::new();
+    let conda_pid = kill_apply_in_survey_proup(&fx);
     signal(conda_pid, "-9");
     assert_eq!(fx.real_state("Survey/Tally.GPServer"), "STOPPED");
     // Someone changes an env before the resume: it is refused.
@@ -827,28 +834,7 @@ fn regression_journal_write_failure_after_a_stop_restarts_and_reports_services()
 #[test]
 fn regression_resume_while_the_dead_runs_proup_still_runs_is_refused() {
     let fx = Fixture::new();
-    let pidfile = fx.out.path().join("conda.pid");
-    let pidfile_arg = pidfile.to_string_lossy().into_owned();
-    let mut child = fx
-        .command(
-            &["apply", fx.plan_arg(), "--execute"],
-            &[
-                ("FAKE_CONDA_FAIL", "hang:survey"),
-                ("FAKE_CONDA_PIDFILE", &pidfile_arg),
-            ],
-        )
-        .stdout(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
-    wait_for("the hung proup", || pidfile.is_file());
-    // gpaudit is killed; its proup (in its own process group) goes on.
-    child.kill().unwrap();
-    child.wait().unwrap();
-    let conda_pid: u32 = std::fs::read_to_string(&pidfile)
-        .unwrap()
-        .trim()
-        .parse()
-        .unwrap();
+    let conda_pid = kill_apply_in_survey_proup(&fx);
     let journaled = fx
         .journal_entries()
         .into_iter()

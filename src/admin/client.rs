@@ -141,34 +141,33 @@ pub fn connect(config: &AdminConfig, password: String) -> Result<HttpAdmin, Admi
 }
 
 impl HttpAdmin {
+    /// Every secret of this session: the password (as typed and as sent
+    /// form-encoded) and every token issued.
+    fn secrets(&self) -> Vec<String> {
+        let encoded: String =
+            url::form_urlencoded::byte_serialize(self.password.as_bytes()).collect();
+        [self.password.clone(), encoded]
+            .into_iter()
+            .chain(self.token.iter().map(|t| t.0.clone()))
+            .chain(self.spent.iter().cloned())
+            .collect()
+    }
+
     /// Remove secrets (and URL credentials) from a message.
     pub(super) fn scrub(&self, text: &str) -> String {
-        let mut out: String = crate::redact::text(text)
+        let out: String = crate::redact::text(text)
             .chars()
             .map(|c| if c.is_control() && c != '\n' { ' ' } else { c })
             .collect();
-        let encoded: String =
-            url::form_urlencoded::byte_serialize(self.password.as_bytes()).collect();
-        let secrets: Vec<&str> = [self.password.as_str(), encoded.as_str()]
-            .into_iter()
-            .chain(self.token.iter().map(|t| t.0.as_str()))
-            .chain(self.spent.iter().map(String::as_str))
-            .collect();
-        out = crate::redact::secrets(&out, &secrets);
-        out
+        self.scrub_name(&out)
     }
 
     /// Remove secrets from a name the API returned (a service, a folder),
     /// keeping everything else as it was written.
     pub(super) fn scrub_name(&self, text: &str) -> String {
-        let encoded: String =
-            url::form_urlencoded::byte_serialize(self.password.as_bytes()).collect();
-        let secrets: Vec<&str> = [self.password.as_str(), encoded.as_str()]
-            .into_iter()
-            .chain(self.token.iter().map(|t| t.0.as_str()))
-            .chain(self.spent.iter().map(String::as_str))
-            .collect();
-        crate::redact::secrets(text, &secrets)
+        let secrets = self.secrets();
+        let refs: Vec<&str> = secrets.iter().map(String::as_str).collect();
+        crate::redact::secrets(text, &refs)
     }
 
     fn transport_error(&self, url: &str, e: &ureq::Error) -> AdminError {
