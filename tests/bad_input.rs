@@ -374,3 +374,29 @@ fn regression_condaenvironmentpath_out_of_the_site_is_reported_not_read() {
         "{text}"
     );
 }
+
+/// Every input a fuzz target crashed on (tests/fuzz_regressions/<target>/)
+/// runs through its target again: none may panic.
+#[test]
+fn regression_fuzz_crashes_stay_fixed() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fuzz_regressions");
+    let mut ran = 0;
+    for target in std::fs::read_dir(&root).unwrap().flatten() {
+        let name = target.file_name().to_string_lossy().into_owned();
+        assert!(
+            gpaudit::fuzzing::TARGETS.contains(&name.as_str()),
+            "tests/fuzz_regressions/{name}: no such fuzz target"
+        );
+        for input in std::fs::read_dir(target.path()).unwrap().flatten() {
+            let bytes = std::fs::read(input.path()).unwrap();
+            let result = std::panic::catch_unwind(|| gpaudit::fuzzing::run(&name, &bytes));
+            assert!(
+                matches!(result, Ok(true)),
+                "{name}/{} panics again",
+                input.file_name().to_string_lossy()
+            );
+            ran += 1;
+        }
+    }
+    assert!(ran >= 4, "only {ran} regression inputs found");
+}
