@@ -2,11 +2,12 @@
 //! snapshots), run the checks, apply the policy, and build the report.
 
 use crate::checks::{self, Context};
-use crate::model::{Snapshot, SnapshotError, ToolInfo};
+use crate::finding::Finding;
+use crate::model::{Snapshot, SnapshotError};
 use crate::paths;
 use crate::policy::Policy;
 use crate::release::ReleaseTable;
-use crate::report::{Report, ReportSite, Summary, REPORT_SCHEMA};
+use crate::report::{MatrixCell, Report, ReportFilter, ReportSite};
 use crate::rules::RuleBook;
 use crate::scan;
 use crate::site::{Site, SiteError};
@@ -101,7 +102,7 @@ pub fn load(inputs: &[PathBuf]) -> Result<Loaded, InputError> {
 
 /// Check a snapshot and build the report.
 pub fn audit(snapshot: &Snapshot, policy: &Policy, today: Date) -> Report {
-    audit_for(snapshot, policy, today, None)
+    audit_for(snapshot, policy, today, None, &ReportFilter::default())
 }
 
 /// Check a snapshot, and what would break on the `target` release's Python
@@ -111,28 +112,94 @@ pub fn audit_for(
     policy: &Policy,
     today: Date,
     target: Option<&crate::release::Release>,
+    filter: &ReportFilter,
+) -> Report {
+    audit_with_channels(snapshot, policy, today, target, None, filter)
+}
+
+/// [`audit_for`], and with `channels` (`audit --target R --channel ...`) a
+/// solve of each clone's re-creation on the target over those channels.
+pub fn audit_with_channels(
+    snapshot: &Snapshot,
+    policy: &Policy,
+    today: Date,
+    target: Option<&crate::release::Release>,
+    channels: Option<&crate::solve::Channels>,
+    filter: &ReportFilter,
 ) -> Report {
     let releases = ReleaseTable::builtin();
     let rules = RuleBook::builtin();
     let mut ctx = Context::new(snapshot, &releases);
     ctx.target = target.cloned();
+    ctx.channels = channels;
     ctx.target_python = target
         .and_then(|r| r.package("python"))
         .and_then(|p| crate::python::PyVersion::parse(&p.version));
     let findings = checks::run(&ctx);
     let applied = policy.apply(findings, &rules, today);
-    Report {
-        schema: REPORT_SCHEMA,
-        tool: ToolInfo::current(),
-        site: ReportSite {
-            name: snapshot.site.name.clone(),
-            version: ctx.site_release.as_ref().map(|r| r.version.to_string()),
-            version_source: ctx.site_release.as_ref().map(|r| r.source.clone()),
-            machines: snapshot.machines.iter().map(|m| m.name.clone()).collect(),
-        },
-        summary: Summary::of(&applied.findings, applied.waived),
-        findings: applied.findings,
+    let site = ReportSite {
+        name: snapshot.site.name.clone(),
+        version: ctx.site_release.as_ref().map(|r| r.version.to_string()),
+        version_source: ctx.site_release.as_ref().map(|r| r.source.clone()),
+        machines: snapshot.machines.iter().map(|m| m.name.clone()).collect(),
+    };
+    let matrix = matrix(snapshot, &releases, &applied.findings);
+    let mut report = Report::assemble(
+        site,
+        applied.findings,
+        applied.waived,
+        matrix,
+        target.map(|t| t.server.to_string()),
+        filter.clone(),
+    );
+    add_why_chains(snapshot, &mut report);
+    report
+}
+
+/// For each package group, who pulls the package in: the `depends` edges
+/// above it (two levels) in the env on the group's first machine that has it.
+fn add_why_chains(snapshot: &Snapshot, report: &mut Report) {
+    for g in &mut report.groups {
+        let (Some(package), Some(env)) = (&g.package, &g.env) else {
+            continue;
+        };
+        let found = g.machines.iter().find_map(|m| {
+            let (_, e) = snapshot.find_env(m, env).ok()?;
+            e.package(package).map(|_| e)
+        });
+        if let Some(e) = found {
+            g.why = crate::graph::DepGraph::build(e)
+                .why_edges(package, 2, 12)
+                .into_iter()
+                .map(|(from, to, spec)| crate::report::WhyLink { from, to, spec })
+                .collect();
+        }
     }
+}
+
+/// Every env of every machine with its release, services and worst finding.
+fn matrix(snapshot: &Snapshot, releases: &ReleaseTable, findings: &[Finding]) -> Vec<MatrixCell> {
+    let mut cells = Vec::new();
+    for m in &snapshot.machines {
+        for e in &m.envs {
+            let own: Vec<&Finding> = findings
+                .iter()
+                .filter(|f| {
+                    f.machine.as_deref() == Some(m.name.as_str())
+                        && f.env_path.as_deref() == Some(e.path.as_str())
+                })
+                .collect();
+            cells.push(MatrixCell {
+                machine: m.name.clone(),
+                env: e.name.clone(),
+                release: checks::env_release(e, releases).map(|r| r.to_string()),
+                severity: own.iter().map(|f| f.severity).max(),
+                findings: own.len(),
+                services: m.services_in(&e.path),
+            });
+        }
+    }
+    cells
 }
 
 /// The site file among `inputs`, when they are one site file (or a folder

@@ -1,6 +1,7 @@
 //! `gpaudit baseline`: the `conda-meta/pinned` file (or an environment.yml)
 //! that holds an env to a release's critical stack (python, numpy,
-//! matplotlib, scipy, pandas, arcpy, from `rules/releases.toml`), or to the
+//! matplotlib, scipy, pandas, arcpy, at the versions of Esri's list for the
+//! release, through `rules/releases.toml`), or to the
 //! exact core and native packages of an existing env. Every spec is built
 //! and checked with rattler's `MatchSpec`. Builds text; writes nothing.
 
@@ -41,42 +42,47 @@ fn spec(text: &str) -> Result<String, String> {
         .map_err(|e| format!("`{text}` is not a valid match spec: {e}"))
 }
 
-/// The release for a Server version; of two Pro releases on one Server
-/// release (10.8.1), the later.
+/// The release for a Server version: the row of its own stack (of Pro 2.6
+/// and 2.7 on 10.8.1, 2.6; see `rules/releases.toml`).
 pub fn release_for<'a>(
     table: &'a ReleaseTable,
     server: &ArcgisVersion,
 ) -> Result<&'a Release, String> {
-    table
-        .releases()
-        .iter()
-        .rfind(|r| r.server == *server)
-        .ok_or_else(|| {
-            let mut known: Vec<String> = table
-                .releases()
-                .iter()
-                .map(|r| r.server.to_string())
-                .collect();
-            known.dedup();
-            format!(
-                "ArcGIS Server {server} is not in the release table (known: {})",
-                known.join(", ")
-            )
-        })
+    table.own(server).ok_or_else(|| {
+        let mut known: Vec<String> = table
+            .releases()
+            .iter()
+            .map(|r| r.server.to_string())
+            .collect();
+        known.dedup();
+        format!(
+            "ArcGIS Server {server} is not in the release table (known: {})",
+            known.join(", ")
+        )
+    })
 }
 
-/// Pin a release's critical stack at the versions the release table gives.
+/// Pin a release's critical stack at the versions the release table gives
+/// (Esri's, where Esri's list has them).
 pub fn from_release(release: &Release) -> Result<Baseline, String> {
     let mut pins = Vec::new();
     let mut unverified = Vec::new();
     let mut missing = Vec::new();
+    let (mut esri, mut ours) = (Vec::new(), Vec::new());
     for name in CRITICAL_STACK {
+        // Before Pro 2.7 the release is the `arcgispro` package (no arcpy).
+        let name = if *name == "arcpy" {
+            release.release_package()
+        } else {
+            name
+        };
         let Some(p) = release.package(name) else {
-            missing.push(*name);
+            missing.push(name);
             continue;
         };
-        // arcpy's version is the Pro release; Pro patches ship 3.3.x.
-        let text = if *name == "arcpy" {
+        // arcpy's (arcgispro's) version is the Pro release; Pro patches
+        // ship 3.3.x.
+        let text = if matches!(name, "arcpy" | "arcgispro") {
             format!("{name} {}.*", p.version)
         } else {
             format!("{name} =={}", p.version)
@@ -84,6 +90,7 @@ pub fn from_release(release: &Release) -> Result<Baseline, String> {
         if !p.is_verified() {
             unverified.push(name.to_string());
         }
+        if p.esri { &mut esri } else { &mut ours }.push(name);
         pins.push(Pin {
             spec: spec(&text)?,
             note: Some(format!("{name} {}: {}", p.version, p.source)),
@@ -104,7 +111,23 @@ pub fn from_release(release: &Release) -> Result<Baseline, String> {
             env!("CARGO_PKG_VERSION")
         ),
         "conda reads one match spec per line; these stop `conda install` from moving the stack.".into(),
+        format!(
+            "Server {} <-> Pro {}: {} (gpaudit's release table; Esri's list has no pairing).",
+            release.server, release.pro, release.source
+        ),
     ];
+    if let Some(stack) = &release.stack_source {
+        header.push(format!(
+            "Esri's versions ({stack}): {}. Esri's list has versions only, no build strings: these pins hold the version, any build of it matches.",
+            if esri.is_empty() { "none".to_string() } else { esri.join(", ") }
+        ));
+    }
+    if !ours.is_empty() {
+        header.push(format!(
+            "gpaudit's own values (not in Esri's list): {}.",
+            ours.join(", ")
+        ));
+    }
     if !unverified.is_empty() {
         header.push(format!(
             "UNVERIFIED: {} — check with `conda list` in that release's arcgispro-py3, or use `gpaudit baseline --from ENV`.",
@@ -257,41 +280,63 @@ mod tests {
     use crate::reference;
 
     #[test]
-    fn release_baseline_pins_the_critical_stack() {
+    fn release_baseline_pins_esris_versions_of_the_critical_stack() {
         let table = ReleaseTable::builtin();
-        let release = release_for(&table, &"11.1".parse().unwrap()).unwrap();
+        let release = release_for(&table, &"11.3".parse().unwrap()).unwrap();
         let b = from_release(release).unwrap();
         let specs: Vec<&str> = b.pins.iter().map(|p| p.spec.as_str()).collect();
+        // Esri's arcgis-dist.json, Pro 3.3 (matplotlib was 3.8.4 and scipy
+        // 1.11.4 in our unverified table).
         assert_eq!(
             specs,
             [
-                "python ==3.9.16",
-                "numpy ==1.20.1",
-                "matplotlib ==3.6.0",
-                "scipy ==1.6.2",
-                "pandas ==1.4.4",
-                "arcpy 3.1.*"
+                "python ==3.11.8",
+                "numpy ==1.24.3",
+                "matplotlib ==3.6.3",
+                "scipy ==1.9.3",
+                "pandas ==2.0.2",
+                "arcpy 3.3.*"
             ]
         );
+        assert!(b.unverified.is_empty());
         let text = b.render_pinned();
         assert!(text.starts_with(
-            "# conda-meta/pinned\n# The critical stack of ArcGIS Server 11.1 (ArcGIS Pro 3.1)"
+            "# conda-meta/pinned\n# The critical stack of ArcGIS Server 11.3 (ArcGIS Pro 3.3)"
         ));
         assert!(
-            text.contains("UNVERIFIED: numpy, matplotlib, scipy, pandas"),
+            text.contains("# Esri's versions (Esri, arcgis-dist.json (Pro 3.3), 262 packages): python, numpy, matplotlib, scipy, pandas, arcpy. Esri's list has versions only, no build strings"),
             "{text}"
         );
+        assert!(
+            text.contains("# numpy 1.24.3: Esri, arcgis-dist.json (Pro 3.3)\n"),
+            "{text}"
+        );
+        assert!(!text.contains("UNVERIFIED"), "{text}");
         // Every non-comment line is a match spec conda (and rattler) reads,
         // and the pinned versions match what they should.
         for line in text.lines().filter(|l| !l.starts_with('#')) {
             let s = MatchSpec::from_str(line, ParseStrictness::Strict).unwrap();
             if line.starts_with("numpy") {
-                let ok: rattler_conda_types::Version = "1.20.1".parse().unwrap();
-                let other: rattler_conda_types::Version = "1.20.2".parse().unwrap();
+                let ok: rattler_conda_types::Version = "1.24.3".parse().unwrap();
+                let other: rattler_conda_types::Version = "1.24.4".parse().unwrap();
                 assert!(s.version.as_ref().unwrap().matches(&ok));
                 assert!(!s.version.as_ref().unwrap().matches(&other));
             }
         }
+    }
+
+    #[test]
+    fn release_baseline_before_pro_2_7_pins_arcgispro() {
+        let table = ReleaseTable::builtin();
+        let release = release_for(&table, &"10.8".parse().unwrap()).unwrap();
+        let specs: Vec<String> = from_release(release)
+            .unwrap()
+            .pins
+            .into_iter()
+            .map(|p| p.spec)
+            .collect();
+        assert_eq!(specs.last().map(String::as_str), Some("arcgispro 2.5.*"));
+        assert!(specs.contains(&"python ==3.6.9".to_string()), "{specs:?}");
     }
 
     #[test]

@@ -91,6 +91,8 @@ codes! {
     UpgradeUnownedFiles => "upgrade-unowned-files",
     UpgradePipPackages => "upgrade-pip-packages",
     UpgradeProupUnavailable => "upgrade-proup-unavailable",
+    UpgradeUnsolvable => "upgrade-unsolvable",
+    UpgradeWillChange => "upgrade-will-change",
     ScanError => "scan-error",
     InputCapped => "input-capped",
     FindingsCapped => "findings-capped",
@@ -210,6 +212,9 @@ pub struct Finding {
     )]
     pub locations: Vec<Location>,
     pub services: Vec<String>,
+    /// The report's group this finding belongs to (set by the report).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub group: Option<String>,
 }
 
 impl Finding {
@@ -230,6 +235,7 @@ impl Finding {
             found: None,
             locations: Vec::new(),
             services: Vec::new(),
+            group: None,
         }
     }
 

@@ -57,6 +57,50 @@ impl DepGraph {
         format!("{} {}", node.name, node.version)
     }
 
+    /// Who pulls `name` in, as edges (dependent, dependency, spec) up to
+    /// `depth` levels above it, sorted; at most `limit` edges.
+    pub fn why_edges(
+        &self,
+        name: &str,
+        depth: usize,
+        limit: usize,
+    ) -> Vec<(String, String, String)> {
+        let Some(start) = self.node(name) else {
+            return Vec::new();
+        };
+        let mut out = Vec::new();
+        let mut level = vec![start];
+        let mut seen: HashSet<NodeIndex> = HashSet::from([start]);
+        for _ in 0..depth {
+            let mut next = Vec::new();
+            for &n in &level {
+                let mut parents: Vec<_> = self
+                    .graph
+                    .edges_directed(n, Direction::Incoming)
+                    .map(|e| {
+                        (
+                            self.graph[e.source()].name.clone(),
+                            e.source(),
+                            e.weight().clone(),
+                        )
+                    })
+                    .collect();
+                parents.sort();
+                for (pname, p, spec) in parents {
+                    if out.len() >= limit {
+                        return out;
+                    }
+                    out.push((pname, self.graph[n].name.clone(), spec));
+                    if seen.insert(p) {
+                        next.push(p);
+                    }
+                }
+            }
+            level = next;
+        }
+        out
+    }
+
     /// Packages nothing else depends on: what the env was built from.
     pub fn top_level(&self) -> Vec<String> {
         let mut tops: Vec<String> = self

@@ -33,6 +33,8 @@ pub mod rules;
 pub mod scan;
 pub mod services;
 pub mod site;
+pub mod solve;
+pub mod stacks;
 
 pub use finding::{Code, Condition, Finding, Severity};
 pub use model::Snapshot;

@@ -1,7 +1,9 @@
 //! ArcGIS product versions and the release table (`rules/releases.toml`):
 //! which Pro release (and so which arcpy) pairs with which Server release, and
-//! since when a capability exists. Product versions are the one place semver
-//! fits; conda package versions never go through here.
+//! since when a capability exists; each row's package stack is Esri's list for
+//! its Pro release (`stacks`), which wins over our own values. Product
+//! versions are the one place semver fits; conda package versions never go
+//! through here.
 
 use rattler_conda_types::Version as CondaVersion;
 use serde::{Deserialize, Deserializer};
@@ -112,6 +114,9 @@ pub struct SourcedPackage {
     #[serde(default)]
     pub build: Option<String>,
     pub source: String,
+    /// The version is Esri's (`rules/arcgis-dist.json`), not ours.
+    #[serde(skip)]
+    pub esri: bool,
 }
 
 /// One ArcGIS Server release and the Pro release it pairs with.
@@ -121,21 +126,83 @@ pub struct Release {
     pub server: ArcgisVersion,
     pub pro: ArcgisVersion,
     pub source: String,
-    /// Key packages of the release's arcgispro-py3, by conda name.
+    /// A Pro release that publishes to this Server release but whose stack
+    /// is not the Server's own (10.8.1 ships Pro 2.6's; 2.7 publishes to it).
+    #[serde(default)]
+    pub accepted_publisher: bool,
+    /// The packages of the release's arcgispro-py3, by conda name: Esri's
+    /// whole list for the Pro release, plus what only we know (builds).
     #[serde(default)]
     pub packages: BTreeMap<String, SourcedPackage>,
+    /// Where the stack comes from, e.g. `Esri, arcgis-dist.json (Pro 3.3)`;
+    /// `None` when Esri's file does not list the Pro release.
+    #[serde(skip)]
+    pub stack_source: Option<String>,
 }
 
 impl SourcedPackage {
-    /// Whether the value was seen in a source (not marked `unverified`).
+    /// Whether the value was seen in a source (Esri's list, or ours not
+    /// marked `unverified`).
     pub fn is_verified(&self) -> bool {
-        !self.source.trim_start().starts_with("unverified")
+        self.esri || !self.source.trim_start().starts_with("unverified")
+    }
+
+    /// `Esri` or `gpaudit`: whose value this is.
+    pub fn origin(&self) -> &'static str {
+        if self.esri {
+            "Esri"
+        } else {
+            "gpaudit"
+        }
     }
 }
 
 impl Release {
     pub fn package(&self, name: &str) -> Option<&SourcedPackage> {
         self.packages.get(name)
+    }
+
+    /// The package that names the release in an env: `arcpy`, or
+    /// `arcgispro` before Pro 2.7 (which had no arcpy package).
+    pub fn release_package(&self) -> &'static str {
+        if self.packages.contains_key("arcpy") {
+            "arcpy"
+        } else {
+            "arcgispro"
+        }
+    }
+
+    /// Take the stack of this row's Pro release from Esri's list: every
+    /// package Esri gives, at Esri's version. Ours stays only where Esri has
+    /// nothing, and a build of ours stays only beside the same version.
+    fn take_esri_stack(&mut self, stack: &crate::stacks::ProStack) {
+        let source = stack.source();
+        for (name, version) in &stack.packages {
+            let ours = self.packages.remove(name);
+            let same_version = |p: &SourcedPackage| match (
+                CondaVersion::from_str(&p.version),
+                CondaVersion::from_str(version),
+            ) {
+                (Ok(a), Ok(b)) => a == b,
+                _ => false,
+            };
+            let value = match ours {
+                Some(p) if p.build.is_some() && same_version(&p) => SourcedPackage {
+                    version: version.clone(),
+                    build: p.build,
+                    source: format!("{source}; build: {}", p.source),
+                    esri: true,
+                },
+                _ => SourcedPackage {
+                    version: version.clone(),
+                    build: None,
+                    source: source.clone(),
+                    esri: true,
+                },
+            };
+            self.packages.insert(name.clone(), value);
+        }
+        self.stack_source = Some(format!("{source}, {} packages", stack.packages.len()));
     }
 }
 
@@ -180,11 +247,23 @@ pub struct ReleaseTable {
 }
 
 impl ReleaseTable {
+    /// `rules/releases.toml` with every row's stack from Esri's list.
     pub fn builtin() -> ReleaseTable {
         match ReleaseTable::parse(BUILTIN) {
-            Ok(table) => table,
+            Ok(table) => table.with_esri_stacks(&crate::stacks::EsriStacks::builtin()),
             Err(e) => panic!("built-in rules/releases.toml is invalid: {e}"),
         }
+    }
+
+    /// Every row takes the stack of its Pro release from Esri's list.
+    pub fn with_esri_stacks(mut self, stacks: &crate::stacks::EsriStacks) -> ReleaseTable {
+        for r in &mut self.releases {
+            let pro = r.pro.semver();
+            if let Some(stack) = stacks.for_pro(pro.major, pro.minor) {
+                r.take_esri_stack(stack);
+            }
+        }
+        self
     }
 
     pub fn parse(text: &str) -> Result<ReleaseTable, String> {
@@ -218,6 +297,24 @@ impl ReleaseTable {
                 }
             }
         }
+        let mut servers: BTreeMap<&ArcgisVersion, usize> = BTreeMap::new();
+        for r in file.release.iter().filter(|r| !r.accepted_publisher) {
+            *servers.entry(&r.server).or_default() += 1;
+        }
+        for r in &file.release {
+            match servers.get(&r.server).copied().unwrap_or(0) {
+                1 => {}
+                0 => problems.push(format!(
+                    "release {}: every row is an accepted publisher; one must be the Server's own stack",
+                    r.server
+                )),
+                _ => problems.push(format!(
+                    "release {}: more than one row is the Server's own stack (mark the others `accepted_publisher = true`)",
+                    r.server
+                )),
+            }
+        }
+        problems.dedup();
         if !problems.is_empty() {
             return Err(problems.join("; "));
         }
@@ -244,6 +341,14 @@ impl ReleaseTable {
     pub fn server_for_arcpy(&self, arcpy: &CondaVersion) -> Option<&Release> {
         let (major, minor) = arcpy.as_major_minor()?;
         self.by_pro(major, minor)
+    }
+
+    /// The row whose stack is the Server release's own (10.8.1: Pro 2.6,
+    /// not 2.7, which is an accepted publisher).
+    pub fn own(&self, server: &ArcgisVersion) -> Option<&Release> {
+        self.releases
+            .iter()
+            .find(|r| r.server == *server && !r.accepted_publisher)
     }
 
     /// Releases for a Server version, compared on major.minor.patch.
@@ -308,32 +413,102 @@ mod tests {
     }
 
     #[test]
-    fn releases_from_10_7_1_list_the_key_packages() {
+    fn every_release_takes_its_whole_stack_from_esri() {
         let table = ReleaseTable::builtin();
-        let key = [
-            "python",
-            "arcpy",
-            "numpy",
-            "pandas",
-            "matplotlib",
-            "scipy",
-            "arcgis",
-        ];
-        for r in table.releases().iter().filter(|r| r.server >= v("10.7.1")) {
+        let key = ["python", "numpy", "pandas", "matplotlib", "scipy"];
+        for r in table.releases() {
+            assert!(r.stack_source.is_some(), "{} has no Esri stack", r.server);
             for name in key {
-                assert!(r.package(name).is_some(), "{} lacks {name}", r.server);
+                let p = r
+                    .package(name)
+                    .unwrap_or_else(|| panic!("{} lacks {name}", r.server));
+                assert!(
+                    p.esri && p.is_verified(),
+                    "{} {name}: {}",
+                    r.server,
+                    p.source
+                );
             }
-            // arcpy's version is the Pro release.
-            let arcpy: CondaVersion = r.package("arcpy").unwrap().version.parse().unwrap();
+            // The release's own package's version is the Pro release.
+            let named: CondaVersion = r
+                .package(r.release_package())
+                .unwrap()
+                .version
+                .parse()
+                .unwrap();
             let pro = r.pro.semver();
             assert_eq!(
-                arcpy.as_major_minor(),
+                named.as_major_minor(),
                 Some((pro.major, pro.minor)),
                 "{}",
                 r.server
             );
+            // No value Esri gives is still marked unverified.
+            for (name, p) in &r.packages {
+                assert!(p.is_verified(), "{} {name} is unverified", r.server);
+            }
         }
         assert!(table.releases().iter().any(|r| r.server == v("12.0")));
+    }
+
+    #[test]
+    fn esri_wins_over_values_we_called_verified() {
+        let table = ReleaseTable::builtin();
+        let pro20 = table.own(&v("10.5.1")).unwrap();
+        assert_eq!(pro20.package("python").unwrap().version, "3.5.3");
+        let s114 = table.own(&v("11.4")).unwrap();
+        assert_eq!(s114.package("numpy").unwrap().version, "1.24.3");
+        assert_eq!(s114.packages.len(), 280);
+        // Our build stays beside Esri's (equal) version, and says whose it is.
+        let arcpy = s114.package("arcpy").unwrap();
+        assert_eq!(arcpy.build.as_deref(), Some("py311_arcgispro_55347"));
+        assert!(arcpy
+            .source
+            .starts_with("Esri, arcgis-dist.json (Pro 3.4); build: NWFWMD"));
+        // Before Pro 2.7 there is no arcpy package: the release is arcgispro.
+        let s108 = table.own(&v("10.8")).unwrap();
+        assert!(s108.package("arcpy").is_none());
+        assert_eq!(s108.release_package(), "arcgispro");
+    }
+
+    #[test]
+    fn no_value_in_releases_toml_is_shadowed_by_esri() {
+        // releases.toml keeps only what Esri's file lacks: a value there that
+        // Esri also gives would be dead (Esri wins), unless it is a build
+        // kept beside Esri's same version.
+        let raw = ReleaseTable::parse(BUILTIN).unwrap();
+        let stacks = crate::stacks::EsriStacks::builtin();
+        for r in raw.releases() {
+            let stack = stacks
+                .for_pro(r.pro.semver().major, r.pro.semver().minor)
+                .unwrap();
+            for (name, p) in &r.packages {
+                if let Some(esri) = stack.version_of(name) {
+                    assert!(
+                        p.build.is_some() && p.version == esri,
+                        "{} {name} {}: Esri gives {esri}; drop it from releases.toml",
+                        r.server,
+                        p.version
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn server_10_8_1_has_pro_2_6_as_its_own_stack_and_2_7_as_publisher() {
+        let table = ReleaseTable::builtin();
+        let own = table.own(&v("10.8.1")).unwrap();
+        assert_eq!(own.pro, v("2.6"));
+        assert_eq!(own.package("python").unwrap().version, "3.6.10");
+        let pros: Vec<String> = table
+            .by_server(&v("10.8.1"))
+            .map(|r| r.pro.to_string())
+            .collect();
+        assert_eq!(pros, ["2.6", "2.7"]);
+        let two_own = "[capabilities]\nper-service-env={since='10.8.1',source='s'}\narcmap-runtime-removed={since='11.0',source='s'}\nproup={since='11.0',source='s'}\n[[release]]\nserver='10.8.1'\npro='2.6'\nsource='s'\n[[release]]\nserver='10.8.1'\npro='2.7'\nsource='s'\n";
+        let err = ReleaseTable::parse(two_own).unwrap_err();
+        assert!(err.contains("more than one row"), "{err}");
     }
 
     #[test]

@@ -3,6 +3,8 @@
 //! (`examples/fake_conda.rs`) in each machine's `Scripts`, and the stand-in
 //! ArcGIS Server. `plan`, then `apply` dry and executed; a proup failure and
 //! rollback; a crash and `--resume`; an env changed after the plan; Ctrl-C.
+//! Over 600 lines: each test drives the same site through a whole run, and
+//! splitting them would scatter the shared fixtures' setup.
 
 #![allow(clippy::unwrap_used)]
 

@@ -35,7 +35,7 @@ fn demo_reports_every_code_and_exits_1() {
     let site = demo_site();
     let (report, code) = audit_json(&[site.to_str().unwrap()]);
     assert_eq!(code, 1);
-    assert_eq!(report["schema"], 1);
+    assert_eq!(report["schema"], 2);
     assert_eq!(report["tool"]["name"], "gpaudit");
     assert_eq!(report["site"]["version"], "11.1");
     assert_eq!(report["site"]["machines"].as_array().unwrap().len(), 3);
@@ -200,9 +200,13 @@ fn table_and_markdown_render_the_same_findings() {
         .unwrap();
     let md = String::from_utf8(md.stdout).unwrap();
     assert!(md.starts_with("# gpaudit report: demo\n"));
-    assert!(md.contains("## Machine GIS1.EXAMPLE.COM"));
-    assert!(md.contains("### Env hydro"));
-    assert!(md.contains("| error | 58 |"));
+    assert!(md.contains("**58 errors, 13 warnings, 15 info (1 waived)**"));
+    assert!(md.contains("## GP services at risk"));
+    assert!(md.contains("| error | `Hydro/Flood.GPServer` | hydro |"));
+    assert!(
+        md.contains("- **error** numpy in env hydro: `dependency-unsatisfied`, `pin-violation`")
+    );
+    assert!(md.lines().count() <= 150, "{} lines", md.lines().count());
 }
 
 #[test]

@@ -28,11 +28,47 @@ fn forecast_to_11_3() {
         "error GIS1.EXAMPLE.COM hydro numpy",
         "error GIS1.EXAMPLE.COM hydro python",
         "error GIS1.EXAMPLE.COM hydro numba",
+        // Esri's whole Pro 3.3 stack: arcgispro and arcpy-base are in it
+        // too, and the pins `arcgispro 3.1.*`, `arcpy-base 3.1.*` fail it.
+        "error GIS1.EXAMPLE.COM hydro arcgispro",
+        "error GIS1.EXAMPLE.COM hydro arcpy-base",
     ] {
         assert!(pins.contains(&want.to_string()), "{want} not in {pins:#?}");
     }
+    // Values come from Esri's list now: nothing is "unverified".
+    assert!(findings(&report, "upgrade-pin-conflict")
+        .iter()
+        .all(|f| !f["message"].as_str().unwrap().contains("unverified")));
     assert!(brief(&report, "upgrade-python-abi")
         .contains(&"warning GIS1.EXAMPLE.COM hydro numba".to_string()));
+    // click and pyarrow are in Pro 3.3's stack: the stack's versions replace
+    // the clone's py39 builds, so they are no ABI warning; but GIS1's admin
+    // asked for `pyarrow=0.17`, which the stack's pyarrow 15.0.0 contradicts.
+    let abi = brief(&report, "upgrade-python-abi");
+    assert!(
+        !abi.iter()
+            .any(|f| f.ends_with(" click") || f.ends_with(" pyarrow")),
+        "{abi:#?}"
+    );
+    let pyarrow = findings(&report, "upgrade-pin-conflict")
+        .into_iter()
+        .find(|f| f["package"] == "pyarrow")
+        .unwrap();
+    assert_eq!(pyarrow["machine"], "GIS1.EXAMPLE.COM");
+    assert_eq!(pyarrow["expected"], "pyarrow 15.0.0");
+    assert_eq!(pyarrow["found"], "pyarrow 0.17.* (conda-meta/history)");
+    // numba is blocked by the stack's numpy, and says so.
+    let numba = findings(&report, "upgrade-pin-conflict")
+        .into_iter()
+        .find(|f| f["package"] == "numba")
+        .unwrap();
+    assert!(
+        numba["message"]
+            .as_str()
+            .unwrap()
+            .contains("numpy blocks it"),
+        "{numba}"
+    );
     assert_eq!(
         brief(&report, "upgrade-unowned-files"),
         ["warning GIS1.EXAMPLE.COM hydro "]
@@ -56,6 +92,13 @@ fn forecast_to_11_3() {
     // The services an upgrade of hydro hits are listed.
     let hydro = findings(&report, "upgrade-needs-proup")[0];
     assert_eq!(hydro["services"].as_array().unwrap().len(), 4);
+    // Without --channel, the report says that no solve was run and how to run one.
+    let message = hydro["message"].as_str().unwrap();
+    assert!(
+        message.contains("262 packages) plus its 6 added package(s)")
+            && message.contains("no solve was run: pass `--channel`"),
+        "{message}"
+    );
 }
 
 #[test]
@@ -128,4 +171,108 @@ fn plan_after_the_upgrade_is_a_saved_value() {
         .assert()
         .code(2);
     assert!(!inside.exists());
+}
+
+fn demo_channels() -> [String; 2] {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/channels");
+    [
+        root.join("esri").to_string_lossy().into_owned(),
+        root.join("main").to_string_lossy().into_owned(),
+    ]
+}
+
+#[test]
+fn forecast_to_11_3_with_the_demo_channels_solves_each_clone() {
+    let [esri, main] = demo_channels();
+    let site = demo_site();
+    let (report, code) = audit_json(&[
+        site.to_str().unwrap(),
+        "--target",
+        "11.3",
+        "--channel",
+        &esri,
+        &main,
+    ]);
+    assert_eq!(code, 1);
+    // GIS1's hydro asked for pyarrow=0.17; every pyarrow 0.17 build needs
+    // Python 3.9 or 3.8, and 11.3 ships Python 3.11.8.
+    assert_eq!(
+        brief(&report, "upgrade-unsolvable"),
+        ["error GIS1.EXAMPLE.COM hydro pyarrow"]
+    );
+    let unsolvable = findings(&report, "upgrade-unsolvable")[0];
+    assert_eq!(
+        unsolvable["found"],
+        "`pyarrow 0.17.*`, blocked by the target's python 3.11.8"
+    );
+    let message = unsolvable["message"].as_str().unwrap();
+    assert!(
+        message.contains("`arcgispro 3.3.*` plus `numba`, `pyarrow 0.17.*`, `rasterio`")
+            && message.contains("Solver: pyarrow 0.17.* cannot be installed")
+            && message.contains("pip packages (requests, requests-toolbelt) cannot be solved"),
+        "{message}"
+    );
+    assert_eq!(unsolvable["services"].as_array().unwrap().len(), 4);
+    // GIS2's hydro (numba, rasterio) solves; what proup moves is listed.
+    assert_eq!(
+        brief(&report, "upgrade-will-change"),
+        ["info GIS2.EXAMPLE.COM hydro "]
+    );
+    assert_eq!(
+        findings(&report, "upgrade-will-change")[0]["found"],
+        "click 8.0.4 -> 8.1.7, llvmlite 0.39.1 -> 0.42.0, numba 0.56.4 -> 0.59.1, rasterio 1.2.10 -> 1.3.9"
+    );
+    // The §2 checks still run beside the solve.
+    assert!(!findings(&report, "upgrade-pin-conflict").is_empty());
+    let proup = findings(&report, "upgrade-needs-proup")[0]["message"]
+        .as_str()
+        .unwrap();
+    assert!(
+        proup.contains("the solve over the given channels"),
+        "{proup}"
+    );
+}
+
+#[test]
+fn channels_that_cannot_be_read_or_have_no_target_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("repodata.json");
+    std::fs::write(&bad, "{\"packages\": 3}").unwrap();
+    let site = demo_site();
+    let out = gpaudit()
+        .args([
+            "audit",
+            site.to_str().unwrap(),
+            "--target",
+            "11.3",
+            "--channel",
+        ])
+        .arg(&bad)
+        .arg(dir.path().join("nowhere"))
+        .args(["--format", "json"])
+        .output()
+        .unwrap();
+    let out = gpaudit_audit(out);
+    assert_eq!(out.0, 2);
+    assert!(
+        out.1.contains("repodata.json: not a conda repodata.json")
+            && out.1.contains("nowhere: no such file or folder"),
+        "{}",
+        out.1
+    );
+    // --channel needs --target.
+    let [esri, _] = demo_channels();
+    let out = gpaudit()
+        .args(["audit", site.to_str().unwrap(), "--channel", &esri])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--target"));
+}
+
+fn gpaudit_audit(out: std::process::Output) -> (i32, String) {
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
 }

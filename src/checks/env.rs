@@ -1,11 +1,12 @@
 //! `env-missing`, `env-not-arcgis`, `env-release-mismatch`: whether the env a
 //! GP service runs in exists, is an ArcGIS env, and is at the site's release.
 
-use super::{env_finding, env_release, Context};
+use super::{env_finding, env_release, release_marker, Context};
 use crate::finding::{Code, Finding};
 use crate::model::BindingVia;
 use crate::release::Feature;
 use std::collections::BTreeMap;
+use std::str::FromStr;
 
 /// An env that services on one machine run in, but which is not there.
 struct Missing<'a> {
@@ -107,14 +108,15 @@ pub fn env_not_arcgis(ctx: &Context) -> Vec<Finding> {
     let mut out = Vec::new();
     for machine in &ctx.snapshot.machines {
         for env in &machine.envs {
-            if env.package("arcpy").is_some() || machine.services_in(&env.path).is_empty() {
+            // Before Pro 2.7 an ArcGIS env has `arcgispro` and no arcpy package.
+            if release_marker(env).is_some() || machine.services_in(&env.path).is_empty() {
                 continue;
             }
             out.push(
                 env_finding(
                     Code::EnvNotArcgis,
                     format!(
-                        "env `{}` on {} has no arcpy, but GP services run in it; proswap refuses such envs",
+                        "env `{}` on {} has no arcpy (nor arcgispro), but GP services run in it; proswap refuses such envs",
                         env.name, machine.name
                     ),
                     machine,
@@ -142,10 +144,11 @@ pub fn env_release_mismatch(ctx: &Context) -> Vec<Finding> {
     if site_pros.is_empty() {
         return Vec::new(); // a release gpaudit has no table entry for
     }
+    let own = ctx.releases.own(&site.version);
     let mut out = Vec::new();
     for machine in &ctx.snapshot.machines {
         for env in &machine.envs {
-            let Some(arcpy) = env.package("arcpy") else {
+            let Some(marker) = release_marker(env) else {
                 continue;
             };
             let env_server = env_release(env, ctx.releases);
@@ -154,36 +157,82 @@ pub fn env_release_mismatch(ctx: &Context) -> Vec<Finding> {
             }
             let found = match &env_server {
                 Some(server) => format!(
-                    "arcpy {} (ArcGIS Server {server})",
-                    arcpy.record.version.as_str()
+                    "{} {} (ArcGIS Server {server})",
+                    marker.name(),
+                    marker.record.version.as_str()
                 ),
                 None => format!(
-                    "arcpy {} (a release gpaudit does not know)",
-                    arcpy.record.version.as_str()
+                    "{} {} (a release gpaudit does not know)",
+                    marker.name(),
+                    marker.record.version.as_str()
                 ),
             };
+            let stack = own.map(|r| stack_difference(env, r)).unwrap_or_default();
             out.push(
                 env_finding(
                     Code::EnvReleaseMismatch,
                     format!(
-                        "env `{}` on {} is at another ArcGIS release than the site ({}, {})",
+                        "env `{}` on {} is at another ArcGIS release than the site ({}, {}){stack}",
                         env.name, machine.name, site.version, site.source
                     ),
                     machine,
                     env,
                 )
-                .package("arcpy")
+                .package(marker.name())
                 .expected(format!(
                     "arcpy {} (ArcGIS Server {})",
                     site_pros.join(" or "),
                     site.version
                 ))
                 .found(found)
-                .location(arcpy.file.clone()),
+                .location(marker.file.clone()),
             );
         }
     }
     out
+}
+
+/// How many of the env's packages the release's stack lists at another
+/// version, naming the critical ones first: `; 12 of its 40 packages in
+/// Pro 3.1's stack are at other versions: python 3.9.11 (stack 3.9.16), ...`.
+fn stack_difference(env: &crate::model::Env, release: &crate::release::Release) -> String {
+    let mut listed = 0;
+    let mut differ: Vec<(usize, String)> = Vec::new();
+    for p in &env.packages {
+        let Some(want) = release.package(p.name()) else {
+            continue;
+        };
+        listed += 1;
+        let same = rattler_conda_types::Version::from_str(&want.version)
+            .is_ok_and(|v| v == *p.record.version);
+        if !same {
+            let rank = crate::baseline::CRITICAL_STACK
+                .iter()
+                .position(|c| *c == p.name())
+                .unwrap_or(usize::MAX);
+            differ.push((
+                rank,
+                format!(
+                    "{} {} (stack {})",
+                    p.name(),
+                    p.record.version.as_str(),
+                    want.version
+                ),
+            ));
+        }
+    }
+    if differ.is_empty() {
+        return String::new();
+    }
+    differ.sort();
+    let total = differ.len();
+    let shown: Vec<String> = differ.into_iter().take(5).map(|(_, s)| s).collect();
+    format!(
+        "; {total} of its {listed} packages in ArcGIS Pro {}'s stack are at other versions: {}{}",
+        release.pro,
+        shown.join(", "),
+        if total > 5 { ", ..." } else { "" }
+    )
 }
 
 #[cfg(test)]
@@ -254,5 +303,46 @@ mod tests {
         let f = run_one(&snap, env_release_mismatch);
         assert_eq!(f.len(), 1);
         assert!(f[0].message.contains("11.2"), "{}", f[0].message);
+    }
+
+    #[test]
+    fn release_mismatch_names_the_stack_packages_that_differ() {
+        // GIS3 in the demo: a 10.8 env (no arcpy before Pro 2.7: arcgispro)
+        // on an 11.1 site.
+        let old = env(
+            "arcgispro-py3",
+            &[
+                ("arcgispro", "2.5", "0"),
+                ("python", "3.6.9", "h5500b2f_0"),
+                ("numpy", "1.16.5", "py36_0"),
+                ("six", "1.16.0", "py_0"),
+            ],
+        );
+        let snap = snapshot(vec![machine("GIS3", vec![old])], Some("11.1"));
+        let f = run_one(&snap, env_release_mismatch);
+        assert_eq!(f.len(), 1);
+        assert_eq!(f[0].package.as_deref(), Some("arcgispro"));
+        assert_eq!(
+            f[0].found.as_deref(),
+            Some("arcgispro 2.5 (ArcGIS Server 10.8)")
+        );
+        assert!(
+            f[0].message.ends_with("; 3 of its 4 packages in ArcGIS Pro 3.1's stack are at other versions: python 3.6.9 (stack 3.9.16), numpy 1.16.5 (stack 1.20.1), arcgispro 2.5 (stack 3.1)"),
+            "{}",
+            f[0].message
+        );
+    }
+
+    #[test]
+    fn an_env_before_pro_2_7_is_an_arcgis_env_by_its_arcgispro() {
+        let old = env(
+            "clone",
+            &[("arcgispro", "2.6", "0"), ("python", "3.6.10", "h_0")],
+        );
+        let mut m = machine("GIS1", vec![old]);
+        bind(&mut m, "Tools/X.GPServer", "/envs/clone", "clone");
+        let snap = snapshot(vec![m], Some("10.8.1"));
+        assert!(run_one(&snap, env_not_arcgis).is_empty());
+        assert!(run_one(&snap, env_release_mismatch).is_empty());
     }
 }

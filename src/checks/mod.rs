@@ -18,6 +18,7 @@ mod scan_error;
 mod service_code;
 mod site;
 mod upgrade;
+mod upgrade_solve;
 
 use crate::finding::{Code, Finding};
 use crate::model::{Env, Machine, Snapshot};
@@ -44,6 +45,8 @@ pub struct Context<'a> {
     pub target_python: Option<crate::python::PyVersion>,
     /// The release an upgrade goes to (`audit --target`).
     pub target: Option<crate::release::Release>,
+    /// Local channels to solve the upgrade over (`audit --target --channel`).
+    pub channels: Option<&'a crate::solve::Channels>,
 }
 
 impl<'a> Context<'a> {
@@ -56,6 +59,7 @@ impl<'a> Context<'a> {
             site_release,
             target_python: None,
             target: None,
+            channels: None,
         }
     }
 
@@ -96,24 +100,31 @@ pub fn site_release(snapshot: &Snapshot, releases: &ReleaseTable) -> Option<Site
     }
     snapshot.machines.iter().find_map(|m| {
         let env = m.arcgispro_py3()?;
-        let arcpy = env.package("arcpy")?;
-        let release = releases.server_for_arcpy(&arcpy.record.version)?;
+        let marker = release_marker(env)?;
+        let release = releases.server_for_arcpy(&marker.record.version)?;
         Some(SiteRelease {
             version: release.server.clone(),
             source: format!(
-                "derived from arcpy {} in arcgispro-py3 on {}",
-                arcpy.record.version.as_str(),
+                "derived from {} {} in arcgispro-py3 on {}",
+                marker.name(),
+                marker.record.version.as_str(),
                 m.name
             ),
         })
     })
 }
 
-/// The Server release an env's arcpy belongs to.
+/// The package whose version is the env's ArcGIS Pro release: `arcpy`, or
+/// `arcgispro` in envs before Pro 2.7, which have no arcpy package.
+pub fn release_marker(env: &Env) -> Option<&crate::model::Package> {
+    env.package("arcpy").or_else(|| env.package("arcgispro"))
+}
+
+/// The Server release an env's arcpy (or arcgispro) belongs to.
 pub fn env_release(env: &Env, releases: &ReleaseTable) -> Option<ArcgisVersion> {
-    let arcpy = env.package("arcpy")?;
+    let marker = release_marker(env)?;
     releases
-        .server_for_arcpy(&arcpy.record.version)
+        .server_for_arcpy(&marker.record.version)
         .map(|r| r.server.clone())
 }
 
@@ -224,6 +235,10 @@ const CHECKS: &[Check] = &[
             Code::UpgradePipPackages,
             Code::UpgradeProupUnavailable,
         ],
+    },
+    Check {
+        run: upgrade_solve::upgrade_solve,
+        codes: &[Code::UpgradeUnsolvable, Code::UpgradeWillChange],
     },
     Check {
         run: scan_error::scan_errors,

@@ -63,7 +63,10 @@ pub fn pin_file_missing(ctx: &Context) -> Vec<Finding> {
             continue;
         };
         for env in &machine.envs {
-            if env.is_arcgispro_py3() || env.pinned.is_some() || env.package("arcpy").is_none() {
+            if env.is_arcgispro_py3()
+                || env.pinned.is_some()
+                || super::release_marker(env).is_none()
+            {
                 continue;
             }
             out.push(
@@ -155,5 +158,31 @@ mod tests {
         let f = run_one(&snap, pin_file_missing);
         assert_eq!(f.len(), 1);
         assert_eq!(f[0].env.as_deref(), Some("hydro"));
+    }
+
+    /// Issue 13, item 8: `baseline --release 10.8.1` took Pro 2.7's row while
+    /// a real 10.8.1 arcgispro-py3 has Pro 2.6's stack, so our own baseline
+    /// put into it raised pin-violations.
+    #[test]
+    fn issue_13_item_8_a_10_8_1_arcgispro_py3_keeps_our_own_baseline() {
+        let table = crate::release::ReleaseTable::builtin();
+        let stack = crate::stacks::EsriStacks::builtin();
+        let pro26 = stack.for_pro(2, 6).unwrap();
+        let packages = pro26
+            .packages
+            .iter()
+            .map(|(name, version)| pkg(name, version, "py36_0", &[]))
+            .collect();
+        let mut default = env_with("arcgispro-py3", packages);
+        let release = crate::baseline::release_for(&table, &"10.8.1".parse().unwrap()).unwrap();
+        let baseline = crate::baseline::from_release(release).unwrap();
+        let lines: Vec<&str> = baseline.pins.iter().map(|p| p.spec.as_str()).collect();
+        assert!(lines.contains(&"arcgispro 2.6.*"), "{lines:?}");
+        default.pinned = Some(pins(&lines));
+        let m = machine("GIS1", vec![default]);
+        let snap = snapshot(vec![m], Some("10.8.1"));
+        assert!(run_one(&snap, pin_violation).is_empty());
+        // The env is identified by arcgispro 2.6 as 10.8.1's own release.
+        assert!(run_one(&snap, crate::checks::env::env_release_mismatch).is_empty());
     }
 }

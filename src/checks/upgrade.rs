@@ -2,13 +2,18 @@
 //! to the target release does to each cloned env. `upgrade-needs-proup`,
 //! `upgrade-python-abi`, `upgrade-pin-conflict`, `upgrade-unowned-files`,
 //! `upgrade-pip-packages`, `upgrade-proup-unavailable`. Runs only with a
-//! target; reads the target's stack from `rules/releases.toml`.
+//! target. Models what proup does: the new env is the target's whole stack
+//! (Esri's list for its Pro release, through `rules/releases.toml`) plus the
+//! clone's added packages, so every added package's `depends` and
+//! `constrains` and every `pinned` line is checked against every package of
+//! that stack with conda's match semantics.
 
 use super::{env_finding, env_release, parse_spec, spec_name, Context};
 use crate::finding::{Code, Finding};
 use crate::model::{Env, Machine, Package};
 use crate::release::{ArcgisVersion, Feature, Release};
-use rattler_conda_types::Version;
+use rattler_conda_types::{MatchSpec, ParseStrictness, Version};
+use std::collections::{BTreeMap, BTreeSet};
 use std::str::FromStr;
 
 pub fn upgrade_forecast(ctx: &Context) -> Vec<Finding> {
@@ -16,19 +21,30 @@ pub fn upgrade_forecast(ctx: &Context) -> Vec<Finding> {
         return Vec::new();
     };
     let mut out = Vec::new();
+    for (machine, env, release) in upgraded_clones(ctx, target) {
+        forecast_env(ctx, target, machine, env, &release, &mut out);
+    }
+    out
+}
+
+/// The clones proup would upgrade: ArcGIS envs (cloned from arcgispro-py3)
+/// other than the default, at a release before the target.
+pub(super) fn upgraded_clones<'a>(
+    ctx: &Context<'a>,
+    target: &Release,
+) -> Vec<(&'a Machine, &'a Env, ArcgisVersion)> {
+    let mut out = Vec::new();
     for machine in &ctx.snapshot.machines {
         for env in &machine.envs {
             if env.is_arcgispro_py3() {
                 continue;
             }
-            // Only ArcGIS envs (cloned from arcgispro-py3) go through proup.
             let Some(release) = env_release(env, ctx.releases) else {
                 continue;
             };
-            if release >= target.server {
-                continue;
+            if release < target.server {
+                out.push((machine, env, release));
             }
-            forecast_env(ctx, target, machine, env, &release, &mut out);
         }
     }
     out
@@ -37,7 +53,7 @@ pub fn upgrade_forecast(ctx: &Context) -> Vec<Finding> {
 /// Packages of the clone that are not in the machine's default env:
 /// what the admin added (and proup must reinstall). Without a default env
 /// to compare with, nothing can be called added.
-fn added<'a>(machine: &'a Machine, env: &'a Env) -> Vec<&'a Package> {
+pub(super) fn added<'a>(machine: &'a Machine, env: &'a Env) -> Vec<&'a Package> {
     let Some(default) = machine.arcgispro_py3() else {
         return Vec::new();
     };
@@ -47,6 +63,8 @@ fn added<'a>(machine: &'a Machine, env: &'a Env) -> Vec<&'a Package> {
         .collect()
 }
 
+/// The target stack's version of `name`, and how to show it
+/// (`numpy 1.24.3 (Esri, arcgis-dist.json (Pro 3.3))`).
 fn target_version(target: &Release, name: &str) -> Option<(Version, String)> {
     let p = target.package(name)?;
     let v = Version::from_str(&p.version).ok()?;
@@ -58,6 +76,113 @@ fn target_version(target: &Release, name: &str) -> Option<(Version, String)> {
     Some((v, format!("{} {}{how}", name, p.version)))
 }
 
+/// The target stack's `name`, shown, when `spec` (about `name`) rejects
+/// its version.
+fn contradicted(target: &Release, spec: &MatchSpec, name: &str) -> Option<String> {
+    let vspec = spec.version.as_ref()?;
+    let (v, shown) = target_version(target, name)?;
+    (!vspec.matches(&v)).then_some(shown)
+}
+
+/// Where the target's stack comes from, as the messages say it.
+fn stack_source(target: &Release) -> String {
+    match &target.stack_source {
+        Some(s) => s.clone(),
+        None => "rules/releases.toml".into(),
+    }
+}
+
+/// Why an added package cannot sit on the target stack as it is built.
+struct Blocked<'a> {
+    package: &'a Package,
+    /// The `depends` or `constrains` entry, as written.
+    spec: &'a str,
+    constrains: bool,
+    /// The target package that fails it.
+    target_name: String,
+    shown: String,
+}
+
+/// Every `depends` and `constrains` of the added packages that a package
+/// of the target stack fails. An added package that the target stack also
+/// ships is replaced by the stack's, so its own requirements do not count.
+fn blocked_added<'a>(target: &Release, added: &[&'a Package]) -> Vec<Blocked<'a>> {
+    let mut out = Vec::new();
+    for p in added {
+        if target.package(p.name()).is_some() {
+            continue;
+        }
+        let record = &p.record;
+        let entries = record
+            .depends
+            .iter()
+            .map(|d| (d, false))
+            .chain(record.constrains.iter().map(|c| (c, true)));
+        for (entry, constrains) in entries {
+            let Ok(spec) = parse_spec(entry) else {
+                continue;
+            };
+            let Some(name) = spec_name(&spec) else {
+                continue;
+            };
+            if let Some(shown) = contradicted(target, &spec, name) {
+                out.push(Blocked {
+                    package: p,
+                    spec: entry,
+                    constrains,
+                    target_name: name.to_string(),
+                    shown,
+                });
+            }
+        }
+    }
+    out
+}
+
+/// The specs the admin asked for (history's `update specs`, later ones
+/// replacing earlier ones, removed ones dropped, the clone's own `create`
+/// left out), kept for the packages added to the clone. A clone whose
+/// history says nothing gets the added packages no other added package
+/// depends on, by name.
+pub(super) fn requested_specs(env: &Env, added: &[&Package]) -> Vec<MatchSpec> {
+    let added_names: BTreeSet<&str> = added.iter().map(|p| p.name()).collect();
+    let mut asked: BTreeMap<String, MatchSpec> = BTreeMap::new();
+    for entry in &env.history {
+        if entry.subcommand() == Some("create") {
+            continue;
+        }
+        for text in &entry.update_specs {
+            if let Ok(spec) = parse_spec(text) {
+                if let Some(name) = spec_name(&spec) {
+                    asked.insert(name.to_string(), spec.clone());
+                }
+            }
+        }
+        for text in &entry.remove_specs {
+            if let Ok(spec) = parse_spec(text) {
+                if let Some(name) = spec_name(&spec) {
+                    asked.remove(name);
+                }
+            }
+        }
+    }
+    asked.retain(|name, _| added_names.contains(name.as_str()));
+    if !asked.is_empty() {
+        return asked.into_values().collect();
+    }
+    let needed: BTreeSet<String> = added
+        .iter()
+        .flat_map(|p| p.record.depends.iter())
+        .filter_map(|d| parse_spec(d).ok())
+        .filter_map(|s| spec_name(&s).map(str::to_string))
+        .collect();
+    added
+        .iter()
+        .filter(|p| !needed.contains(p.name()))
+        .filter_map(|p| MatchSpec::from_str(p.name(), ParseStrictness::Lenient).ok())
+        .collect()
+}
+
 fn forecast_env(
     ctx: &Context,
     target: &Release,
@@ -67,6 +192,11 @@ fn forecast_env(
     out: &mut Vec<Finding>,
 ) {
     let to = &target.server;
+    let solve_note = if ctx.channels.is_some() {
+        "the solve over the given channels is reported as upgrade-unsolvable or upgrade-will-change"
+    } else {
+        "they were checked against the stack's versions, but no solve was run: pass `--channel` with local copies of the channels proup uses (esri's and main's win-64 and noarch repodata.json) to know whether proup finds versions that fit"
+    };
     if ctx.releases.supports(to, Feature::Proup) {
         // Esri documents `-n` for envs in the install's envs folder; `-p`
         // for an env elsewhere is not confirmed.
@@ -82,8 +212,12 @@ fn forecast_env(
             env_finding(
                 Code::UpgradeNeedsProup,
                 format!(
-                    "env `{}` on {} is at ArcGIS Server {release}; after the upgrade to {to} it must be upgraded with `{command}` and its services restarted",
-                    env.name, machine.name
+                    "env `{}` on {} is at ArcGIS Server {release}; after the upgrade to {to} it must be upgraded with `{command}` and its services restarted. proup re-creates it as the target stack ({}) plus its {} added package(s); {}",
+                    env.name,
+                    machine.name,
+                    stack_source(target),
+                    added(machine, env).len(),
+                    solve_note
                 ),
                 machine,
                 env,
@@ -107,84 +241,109 @@ fn forecast_env(
     }
 
     let added = added(machine, env);
-    let python = target_version(target, "python");
-    for p in &added {
-        for dep in &p.record.depends {
-            let Ok(spec) = parse_spec(dep) else { continue };
-            let Some(name) = spec_name(&spec) else {
-                continue;
-            };
-            let Some(vspec) = &spec.version else { continue };
-            if name == "python" {
-                if let Some((v, shown)) = &python {
-                    if !vspec.matches(v) {
-                        out.push(
-                            env_finding(
-                                Code::UpgradePythonAbi,
-                                format!(
-                                    "{} {} (added to `{}` on {}) is built for `{dep}`; the target ships {shown}: proup must find another build of it, or fail",
-                                    p.name(),
-                                    p.version_build(),
-                                    env.name,
-                                    machine.name
-                                ),
-                                machine,
-                                env,
-                            )
-                            .package(p.name())
-                            .expected(shown.clone())
-                            .found(dep.clone()),
-                        );
-                    }
-                }
-            } else if let Some((v, shown)) = target_version(target, name) {
-                if !vspec.matches(&v) {
-                    out.push(
-                        env_finding(
-                            Code::UpgradePinConflict,
-                            format!(
-                                "{} (added to `{}` on {}) needs `{dep}`, but the target ships {shown}",
-                                p.name(),
-                                env.name,
-                                machine.name
-                            ),
-                            machine,
-                            env,
-                        )
-                        .package(p.name())
-                        .expected(shown)
-                        .found(dep.clone()),
-                    );
-                }
-            }
-        }
+    // An added package the target stack also ships is replaced by the
+    // stack's version; the admin's spec for it must still hold.
+    for spec in requested_specs(env, &added) {
+        let Some(name) = spec_name(&spec) else {
+            continue;
+        };
+        let Some(shown) = contradicted(target, &spec, name) else {
+            continue;
+        };
+        out.push(
+            env_finding(
+                Code::UpgradePinConflict,
+                format!(
+                    "`{spec}` was asked for in `{}` on {} (its history), but the target stack ships {shown}: proup's reinstall of it conflicts with the stack",
+                    env.name, machine.name
+                ),
+                machine,
+                env,
+            )
+            .package(name)
+            .expected(shown)
+            .found(format!("{spec} (conda-meta/history)")),
+        );
+    }
+    for b in blocked_added(target, &added) {
+        let p = b.package;
+        let where_ = format!("added to `{}` on {}", env.name, machine.name);
+        let finding = if b.target_name == "python" && !b.constrains {
+            env_finding(
+                Code::UpgradePythonAbi,
+                format!(
+                    "{} {} ({where_}) is built for `{}`; the target stack has {}: proup must find another build of it, or fail",
+                    p.name(),
+                    p.version_build(),
+                    b.spec,
+                    b.shown
+                ),
+                machine,
+                env,
+            )
+        } else {
+            let verb = if b.constrains { "constrains" } else { "needs" };
+            env_finding(
+                Code::UpgradePinConflict,
+                format!(
+                    "{} {} ({where_}) {verb} `{}`, but the target stack has {}: {} blocks it, so proup must find another version of {}, or fail",
+                    p.name(),
+                    p.record.version.as_str(),
+                    b.spec,
+                    b.shown,
+                    b.target_name,
+                    p.name()
+                ),
+                machine,
+                env,
+            )
+        };
+        out.push(
+            finding
+                .package(p.name())
+                .expected(b.shown)
+                .found(format!(
+                    "{} ({} of {} {})",
+                    b.spec,
+                    if b.constrains {
+                        "constrains"
+                    } else {
+                        "depends"
+                    },
+                    p.name(),
+                    p.record.version.as_str()
+                ))
+                .location(p.file.clone()),
+        );
     }
     if let Some(pinned) = &env.pinned {
         for pin in &pinned.specs {
             let Ok(spec) = parse_spec(&pin.spec) else {
                 continue;
             };
-            let (Some(name), Some(vspec)) = (spec_name(&spec), &spec.version) else {
-                continue;
-            };
-            if let Some((v, shown)) = target_version(target, name) {
-                if !vspec.matches(&v) {
-                    out.push(
-                        env_finding(
-                            Code::UpgradePinConflict,
-                            format!(
-                                "`{}` (pinned, line {}) in `{}` on {} contradicts the target's {shown}: update the pin before or with proup",
-                                pin.spec, pin.line, env.name, machine.name
-                            ),
-                            machine,
-                            env,
-                        )
-                        .package(name)
-                        .expected(shown)
-                        .found(format!("{} (pinned)", pin.spec))
-                        .location(pinned.file.clone()),
-                    );
-                }
+            // Every target package the pin names (a glob name can name several).
+            for (name, _) in target.packages.iter().filter(|(name, _)| {
+                rattler_conda_types::PackageName::try_from(name.as_str())
+                    .is_ok_and(|n| spec.name.matches(&n))
+            }) {
+                let Some(shown) = contradicted(target, &spec, name) else {
+                    continue;
+                };
+                out.push(
+                    env_finding(
+                        Code::UpgradePinConflict,
+                        format!(
+                            "`{}` (pinned, line {}) in `{}` on {} contradicts the target stack's {shown}: update the pin before or with proup",
+                            pin.spec, pin.line, env.name, machine.name
+                        ),
+                        machine,
+                        env,
+                    )
+                    .package(name)
+                    .expected(shown)
+                    .found(format!("{} (pinned)", pin.spec))
+                    .location(pinned.file.clone()),
+                );
             }
         }
     }
@@ -232,7 +391,7 @@ fn forecast_env(
 mod tests {
     use super::super::testkit::*;
     use super::*;
-    use crate::model::{Pinned, PinnedSpec};
+    use crate::model::{HistoryEntry, Pinned, PinnedSpec};
 
     fn forecast(s: &crate::model::Snapshot, target: &str) -> Vec<String> {
         let releases = crate::release::ReleaseTable::builtin();
@@ -313,5 +472,120 @@ mod tests {
         bind(&mut m, "A/B.GPServer", "/envs/old", "old");
         let s = snapshot(vec![m], Some("10.8"));
         assert_eq!(forecast(&s, "10.9"), ["upgrade-proup-unavailable "]);
+    }
+
+    fn entry(cmd: &str, update: &[&str], remove: &[&str]) -> HistoryEntry {
+        HistoryEntry {
+            cmd: Some(format!("conda {cmd}")),
+            update_specs: update.iter().map(|s| s.to_string()).collect(),
+            remove_specs: remove.iter().map(|s| s.to_string()).collect(),
+            ..HistoryEntry::default()
+        }
+    }
+
+    #[test]
+    fn requested_specs_come_from_history_for_added_packages() {
+        let numba = pkg("numba", "0.56.4", "py39_0", &["llvmlite >=0.39"]);
+        let llvmlite = pkg("llvmlite", "0.39.1", "py39_0", &[]);
+        let pyarrow = pkg("pyarrow", "0.17.1", "py39_0", &[]);
+        let added = vec![&numba, &llvmlite, &pyarrow];
+        let mut env = env_with("hydro", vec![]);
+        env.history = vec![
+            entry("create --clone arcgispro-py3", &["arcpy"], &[]),
+            entry("install numba rasterio", &["numba", "rasterio"], &[]),
+            entry(
+                "install numpy=1.24 pyarrow=0.17",
+                &["numpy=1.24", "pyarrow=0.17"],
+                &[],
+            ),
+            entry("remove rasterio", &[], &["rasterio"]),
+        ];
+        let specs: Vec<String> = requested_specs(&env, &added)
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        // numpy is the stack's, rasterio was removed, arcpy came with the clone.
+        assert_eq!(specs, ["numba", "pyarrow 0.17.*"]);
+        // No history: the added packages nothing else added needs.
+        env.history.clear();
+        let specs: Vec<String> = requested_specs(&env, &added)
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        assert_eq!(specs, ["numba", "pyarrow"]);
+    }
+
+    #[test]
+    fn added_packages_are_checked_against_the_whole_target_stack() {
+        let default = env_with(
+            "arcgispro-py3",
+            vec![
+                pkg("arcpy", "3.1", "py39_arcgispro_41759", &[]),
+                pkg("python", "3.9.16", "h_0", &[]),
+            ],
+        );
+        // Pro 3.3's stack (Esri): gdal 3.8.1, pandas 2.0.2, pyarrow 15.0.0.
+        let mut gdal_tool = pkg("gdaltool", "1.0", "py_0", &["gdal >=3.4,<3.5"]);
+        gdal_tool.record.constrains = vec!["pandas <2".into(), "scipy >=1.9".into()];
+        let mut clone = env_with(
+            "tools",
+            vec![
+                pkg("arcpy", "3.1", "py39_arcgispro_41759", &[]),
+                gdal_tool,
+                pkg("pyarrow", "0.17.1", "py39_0", &["python >=3.9,<3.10.0a0"]),
+            ],
+        );
+        clone.history = vec![entry(
+            "install gdaltool pyarrow=0.17",
+            &["gdaltool", "pyarrow=0.17"],
+            &[],
+        )];
+        let mut m = machine("GIS1", vec![default, clone]);
+        bind(&mut m, "Tools/Gdal.GPServer", "/envs/tools", "tools");
+        let s = snapshot(vec![m], Some("11.1"));
+        let releases = crate::release::ReleaseTable::builtin();
+        let mut ctx = Context::new(&s, &releases);
+        ctx.target = releases.own(&"11.3".parse().unwrap()).cloned();
+        let mut f = upgrade_forecast(&ctx);
+        crate::finding::sort_findings(&mut f);
+        let got: Vec<(String, String, String)> = f
+            .iter()
+            .filter(|f| f.code == Code::UpgradePinConflict)
+            .map(|f| {
+                (
+                    f.package.clone().unwrap_or_default(),
+                    f.expected.clone().unwrap_or_default(),
+                    f.found.clone().unwrap_or_default(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            got,
+            [
+                (
+                    "gdaltool".into(),
+                    "gdal 3.8.1".into(),
+                    "gdal >=3.4,<3.5 (depends of gdaltool 1.0)".into()
+                ),
+                (
+                    "gdaltool".into(),
+                    "pandas 2.0.2".into(),
+                    "pandas <2 (constrains of gdaltool 1.0)".into()
+                ),
+                (
+                    "pyarrow".into(),
+                    "pyarrow 15.0.0".into(),
+                    "pyarrow 0.17.* (conda-meta/history)".into()
+                ),
+            ]
+        );
+        let gdal = f
+            .iter()
+            .find(|f| f.expected.as_deref() == Some("gdal 3.8.1"))
+            .unwrap();
+        assert!(gdal.message.contains("gdal blocks it"), "{}", gdal.message);
+        assert_eq!(gdal.services, ["Tools/Gdal.GPServer"]);
+        // pyarrow is the stack's now: its own py39 build is not reported.
+        assert!(!f.iter().any(|f| f.code == Code::UpgradePythonAbi));
     }
 }

@@ -30,7 +30,8 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         });
     }
     let execute = options.execute;
-    let mut progress = |line: &str| println!("{}", gpaudit::redact::terminal_safe(line));
+    let mut progress =
+        |line: &str| super::common::out(&format!("{}\n", gpaudit::redact::terminal_safe(line)));
     let runner = apply::Runner {
         plan: &plan,
         files: apply::Files::beside(&args.plan, &plan),
@@ -39,13 +40,13 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         progress: &mut progress,
     };
     let outcome = runner.run()?;
-    print!("{}", gpaudit::redact::terminal_safe(&outcome.render()));
+    super::common::out(&gpaudit::redact::terminal_safe(&outcome.render()));
     if !execute {
         if outcome.preflight.ok() {
-            println!("dry run: nothing was changed; pass --execute to apply the plan");
+            super::common::out("dry run: nothing was changed; pass --execute to apply the plan\n");
             return Ok(ExitCode::SUCCESS);
         }
-        println!("dry run: the preflight failed; nothing was changed");
+        super::common::out("dry run: the preflight failed; nothing was changed\n");
         return Ok(ExitCode::from(1));
     }
     if !outcome.executed {

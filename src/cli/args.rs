@@ -48,11 +48,21 @@ pub enum Command {
         /// scripts' imports of modules its Python removed become errors.
         #[arg(long, value_name = "RELEASE")]
         target: Option<ArcgisVersion>,
+        /// With --target: solve each clone's re-creation on the target over
+        /// these local channels (repodata.json files, subdir folders, or
+        /// channel folders with win-64/ and noarch/), first = highest priority.
+        #[arg(long = "channel", value_name = "DIR_OR_FILE", num_args = 1.., requires = "target")]
+        channel: Vec<PathBuf>,
         #[command(flatten)]
         admin: AdminArgs,
         /// Read --reference as this format instead of detecting it.
         #[arg(long, value_parser = parse_env_format, value_name = "FORMAT", requires = "reference")]
         reference_format: Option<EnvFormat>,
+        #[command(flatten)]
+        narrow: NarrowArgs,
+        /// Colours on a terminal: auto (unless NO_COLOR is set), always, never.
+        #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
+        color: ColorChoice,
     },
     /// Compare two envs package by package (A is the reference side).
     ///
@@ -232,6 +242,62 @@ pub enum GraphQuery {
     Why { package: String },
     /// Everything affected if PACKAGE changed, and the services that run in the env.
     Dependents { package: String },
+}
+
+/// Narrow a report to part of the site (every format).
+#[derive(clap::Args, Debug, Default, Clone)]
+pub struct NarrowArgs {
+    /// Only findings on this machine.
+    #[arg(long, value_name = "MACHINE")]
+    pub machine: Option<String>,
+    /// Only findings about this env (its name).
+    #[arg(long, value_name = "ENV")]
+    pub env: Option<String>,
+    /// Only findings that affect this GP service (Folder/Name.GPServer).
+    #[arg(long, value_name = "SERVICE")]
+    pub service: Option<String>,
+    /// Only findings at or above this severity.
+    #[arg(long, value_enum, value_name = "SEVERITY")]
+    pub min_severity: Option<MinSeverity>,
+}
+
+/// A severity threshold on the command line.
+#[derive(Clone, Copy, Debug, ValueEnum, PartialEq, Eq)]
+pub enum MinSeverity {
+    Error,
+    Warning,
+    Info,
+}
+
+impl From<MinSeverity> for Severity {
+    fn from(m: MinSeverity) -> Severity {
+        match m {
+            MinSeverity::Error => Severity::Error,
+            MinSeverity::Warning => Severity::Warning,
+            MinSeverity::Info => Severity::Info,
+        }
+    }
+}
+
+/// When to colour the output.
+#[derive(Clone, Copy, Debug, ValueEnum, PartialEq, Eq)]
+pub enum ColorChoice {
+    Auto,
+    Always,
+    Never,
+}
+
+impl ColorChoice {
+    /// Whether to colour: `always`, or `auto` on a terminal without NO_COLOR.
+    pub fn enabled(self, terminal: bool) -> bool {
+        match self {
+            ColorChoice::Always => true,
+            ColorChoice::Never => false,
+            ColorChoice::Auto => {
+                terminal && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+            }
+        }
+    }
 }
 
 /// How to reach the Administrator API, overriding the site file's [admin].

@@ -1,15 +1,15 @@
 //! `gpaudit audit`: load (scan or merge snapshots, with the API when
 //! configured), check, apply the policy, render.
 
-use super::args::{AdminArgs, FailOn};
-use super::common::{emit, hint, today, warn_all};
+use super::args::{AdminArgs, ColorChoice, FailOn, NarrowArgs};
+use super::common::{emit, hint, terminal_width, today, warn_all};
 use anyhow::anyhow;
 use gpaudit::audit;
 use gpaudit::baseline;
 use gpaudit::policy::Policy;
 use gpaudit::reference::{self, EnvFormat};
 use gpaudit::release::{ArcgisVersion, ReleaseTable};
-use gpaudit::report::{self, Format, RenderOptions};
+use gpaudit::report::{self, Format, RenderOptions, ReportFilter};
 use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -25,10 +25,18 @@ pub struct Args {
     pub reference: Option<String>,
     pub reference_format: Option<EnvFormat>,
     pub target: Option<ArcgisVersion>,
+    /// `--channel`: local channels to solve the upgrade over.
+    pub channel: Vec<PathBuf>,
     pub admin: AdminArgs,
+    pub narrow: NarrowArgs,
+    pub color: ColorChoice,
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    let channels = match args.channel.is_empty() {
+        true => None,
+        false => Some(gpaudit::solve::Channels::load(&args.channel)?),
+    };
     let mut loaded = super::load_with_live(&args.inputs, &args.admin)?;
     if let Some(arg) = args.reference {
         let (path, selector) = reference::split_selector(&arg);
@@ -53,12 +61,32 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             ));
         }
     }
-    let report = audit::audit_for(&loaded.snapshot, &policy, today(), target);
+    let filter = ReportFilter {
+        machine: args.narrow.machine,
+        env: args.narrow.env,
+        service: args.narrow.service,
+        min_severity: args.narrow.min_severity.map(Into::into),
+    };
+    let report = audit::audit_with_channels(
+        &loaded.snapshot,
+        &policy,
+        today(),
+        target,
+        channels.as_ref(),
+        &filter,
+    );
+    let terminal = args.output.is_none() && std::io::stdout().is_terminal();
     let options = RenderOptions {
-        color: args.output.is_none() && std::io::stdout().is_terminal(),
+        color: args.color.enabled(terminal),
+        width: terminal_width(terminal),
     };
     let text = report::render(&report, args.format, &options);
-    emit(&text, args.output.as_deref(), Some(&loaded))?;
+    let what = format!(
+        "the report ({} findings, {} services at risk)",
+        report.findings.len(),
+        report.services_at_risk.len()
+    );
+    emit(&text, &what, args.output.as_deref(), Some(&loaded))?;
     Ok(args
         .fail_on
         .exit_code(report.findings.iter().map(|f| f.severity)))

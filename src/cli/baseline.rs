@@ -60,6 +60,6 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             output::check_outside(out, &[root.as_path()])?;
         }
     }
-    emit(&text, args.output.as_deref(), None)?;
+    emit(&text, "the baseline", args.output.as_deref(), None)?;
     Ok(ExitCode::SUCCESS)
 }

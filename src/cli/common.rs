@@ -33,14 +33,46 @@ impl AdminArgs {
     }
 }
 
+/// The columns a table may use: the terminal's (at least 60), else 120.
+pub fn terminal_width(terminal: bool) -> usize {
+    let detected = terminal
+        .then(|| comfy_table::Table::new().width())
+        .flatten()
+        .map(usize::from);
+    detected.map_or(gpaudit::report::RenderOptions::DEFAULT_WIDTH, |w| w.max(60))
+}
+
 /// Today, for waiver expiry.
 pub fn today() -> jiff::civil::Date {
     jiff::Zoned::now().date()
 }
 
+/// Write `text` to standard output. A reader that went away (`| head`) ends
+/// the output quietly: the command still finishes and exits with the code
+/// it would have had.
+pub fn out(text: &str) {
+    use std::io::Write;
+    let mut stdout = std::io::stdout().lock();
+    let written = stdout
+        .write_all(text.as_bytes())
+        .and_then(|()| stdout.flush());
+    if let Err(e) = written {
+        if e.kind() != std::io::ErrorKind::BrokenPipe {
+            eprintln!("gpaudit: error: writing the output: {e}");
+        }
+    }
+}
+
 /// Print `text`, or write it atomically to `output` (refusing a path inside
 /// the audited site).
-pub fn emit(text: &str, output: Option<&Path>, loaded: Option<&Loaded>) -> anyhow::Result<()> {
+/// `what` names it when it is written to a file: `gpaudit: wrote the
+/// report (86 findings) to out.json`.
+pub fn emit(
+    text: &str,
+    what: &str,
+    output: Option<&Path>,
+    loaded: Option<&Loaded>,
+) -> anyhow::Result<()> {
     match output {
         Some(path) => {
             if let Some(site) = loaded.and_then(|l| l.site.as_ref()) {
@@ -50,8 +82,9 @@ pub fn emit(text: &str, output: Option<&Path>, loaded: Option<&Loaded>) -> anyho
                 output::check_outside_site(path, site, store)?;
             }
             output::write_atomic(path, text.as_bytes())?;
+            eprintln!("gpaudit: wrote {what} to {}", gpaudit::paths::display(path));
         }
-        None => print!("{text}"),
+        None => out(text),
     }
     Ok(())
 }

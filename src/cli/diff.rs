@@ -30,10 +30,12 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     warn_all(&a.warnings);
     warn_all(&b.warnings);
     let report = diff::diff(&a, &b);
+    let terminal = std::io::stdout().is_terminal();
     let options = RenderOptions {
-        color: std::io::stdout().is_terminal(),
+        color: terminal,
+        width: super::common::terminal_width(terminal),
     };
-    print!("{}", report::render(&report, args.format, &options));
+    super::common::out(&report::render(&report, args.format, &options));
     Ok(args
         .fail_on
         .exit_code(report.changes.iter().map(|c| c.severity)))

@@ -31,6 +31,6 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         (false, Some(GraphQuery::Dependents { package })) => Query::Dependents(package),
         (false, None) => Query::Summary,
     };
-    print!("{}", graph::answer(machine, env, &query)?);
+    super::common::out(&graph::answer(machine, env, &query)?);
     Ok(ExitCode::SUCCESS)
 }

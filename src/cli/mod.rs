@@ -46,9 +46,14 @@ pub fn run(command: Command) -> anyhow::Result<ExitCode> {
             output,
             reference,
             target,
+            channel,
             admin,
             reference_format,
+            narrow,
+            color,
         } => audit::run(audit::Args {
+            narrow,
+            color,
             inputs,
             config,
             format,
@@ -57,6 +62,7 @@ pub fn run(command: Command) -> anyhow::Result<ExitCode> {
             reference,
             reference_format,
             target,
+            channel,
             admin,
         }),
         Command::Diff {

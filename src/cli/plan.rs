@@ -34,6 +34,11 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         site.file.as_path(),
     );
     let text = report::render(&plan, args.format, &RenderOptions::default());
-    emit(&text, args.output.as_deref(), Some(&loaded))?;
+    let what = format!(
+        "the plan ({} machine(s), {} env(s))",
+        plan.machines.len(),
+        plan.machines.iter().map(|m| m.envs.len()).sum::<usize>()
+    );
+    emit(&text, &what, args.output.as_deref(), Some(&loaded))?;
     Ok(ExitCode::SUCCESS)
 }

@@ -30,18 +30,20 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let targets = restart::targets(&loaded.snapshot, args.env.as_deref(), &args.service)?;
     let mut client = gpaudit::admin::sign_in(&config)?;
     let plan = restart::plan(&mut client, &targets);
-    print!("{}", gpaudit::redact::terminal_safe(&plan.describe()));
+    super::common::out(&gpaudit::redact::terminal_safe(&plan.describe()));
     if !args.execute {
-        println!("dry run: nothing was changed; pass --execute to restart these services");
+        super::common::out(
+            "dry run: nothing was changed; pass --execute to restart these services\n",
+        );
         return Ok(ExitCode::SUCCESS);
     }
     let outcomes = plan.execute(&mut client, Duration::from_secs(args.timeout), |o| {
-        println!(
-            "{} {}: {}",
+        super::common::out(&format!(
+            "{} {}: {}\n",
             if o.ok { "ok    " } else { "FAILED" },
             gpaudit::redact::terminal_safe_line(&o.service),
             gpaudit::redact::terminal_safe(&o.detail)
-        );
+        ));
     });
     let failed = outcomes.iter().filter(|o| !o.ok).count();
     if failed > 0 {

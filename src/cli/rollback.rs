@@ -23,16 +23,19 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let journal = apply::journal::Journal::read(&files.journal)?;
     let targets = apply::rollback::targets(&migration, &files, &journal, &args.machine, &args.env)?;
     if targets.is_empty() {
-        println!(
-            "No env of the plan failed to upgrade; name one with --env to roll it back anyway."
+        super::common::out(
+            "No env of the plan failed to upgrade; name one with --env to roll it back anyway.\n",
         );
         return Ok(ExitCode::SUCCESS);
     }
     for t in &targets {
-        println!("{}", gpaudit::redact::terminal_safe(&t.describe()));
+        super::common::out(&format!(
+            "{}\n",
+            gpaudit::redact::terminal_safe(&t.describe())
+        ));
     }
     if !args.execute {
-        println!("dry run: nothing was changed; pass --execute to roll back");
+        super::common::out("dry run: nothing was changed; pass --execute to roll back\n");
         return Ok(ExitCode::SUCCESS);
     }
     let restored = apply::rollback::execute(
@@ -40,10 +43,12 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         &files,
         &targets,
         Duration::from_secs(args.timeout),
-        &mut |line| println!("{}", gpaudit::redact::terminal_safe(line)),
+        &mut |line| super::common::out(&format!("{}\n", gpaudit::redact::terminal_safe(line))),
     )?;
     if restored.iter().all(|r| r.ok) {
-        println!("Restart the envs' services once the server runs the release they are for.");
+        super::common::out(
+            "Restart the envs' services once the server runs the release they are for.\n",
+        );
         Ok(ExitCode::SUCCESS)
     } else {
         Ok(ExitCode::from(1))

@@ -6,12 +6,12 @@ use std::process::ExitCode;
 pub fn run() -> anyhow::Result<ExitCode> {
     let book = RuleBook::builtin();
     for rule in book.iter() {
-        println!(
-            "{:<28} {:<8} {}",
+        super::common::out(&format!(
+            "{:<28} {:<8} {}\n",
             rule.code.as_str(),
             rule.severity.as_str(),
             rule.title
-        );
+        ));
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -25,7 +25,18 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     }
     let json =
         serde_json::to_string_pretty(&loaded.snapshot).context("serializing the snapshot")? + "\n";
-    emit(&json, args.output.as_deref(), Some(&loaded))?;
+    let what = format!(
+        "the snapshot ({} machine(s), {} env(s), {} service(s))",
+        loaded.snapshot.machines.len(),
+        loaded
+            .snapshot
+            .machines
+            .iter()
+            .map(|m| m.envs.len())
+            .sum::<usize>(),
+        loaded.snapshot.services.len()
+    );
+    emit(&json, &what, args.output.as_deref(), Some(&loaded))?;
     for e in &loaded.snapshot.scan_errors {
         eprintln!(
             "gpaudit: warning: {}",

@@ -55,6 +55,6 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         },
     )?;
     bar.finish_and_clear();
-    print!("{}", gpaudit::redact::terminal_safe(&list.render_table()));
+    super::common::out(&gpaudit::redact::terminal_safe(&list.render_table()));
     Ok(ExitCode::SUCCESS)
 }

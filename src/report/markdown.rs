@@ -1,11 +1,11 @@
 //! The Markdown rendering, for pasting into a change request: the audit
-//! (summary, then one section per machine and env), a diff, a plan.
+//! (summary, services at risk, finding groups, details collapsed), a diff,
+//! a plan. Rendered alike by CommonMark and GitHub: no nested lists, code
+//! spans kept as spans, no escaped backticks inside them.
 
 use super::{RenderOptions, Renderer, Report};
 use crate::diff::{change_label, side_text, DiffReport};
-use crate::finding::Finding;
 use crate::migrate::{kind_name, MigrationPlan};
-use std::collections::BTreeMap;
 
 /// The Markdown format.
 #[derive(Clone, Copy, Debug)]
@@ -40,70 +40,110 @@ pub(crate) fn esc(s: &str) -> String {
     out
 }
 
-fn item(f: &Finding) -> String {
-    let mut s = format!("- **{}** `{}`: {}", f.severity, f.code, esc(&f.message));
-    if let (Some(e), Some(found)) = (&f.expected, &f.found) {
-        s.push_str(&format!(
-            "\n  - expected: {}; found: {}",
-            esc(e),
-            esc(found)
-        ));
+/// Inline text: code spans (`numpy`) kept as they are, everything else
+/// escaped. An unmatched last backtick is escaped, so it cannot open a span.
+pub(crate) fn text(s: &str) -> String {
+    let ticks = s.matches('`').count();
+    let mut out = String::with_capacity(s.len());
+    let mut inside = false;
+    let mut seen = 0;
+    for c in s.chars() {
+        if c == '`' {
+            seen += 1;
+            if !inside && seen == ticks && ticks % 2 == 1 {
+                out.push_str("\\`");
+            } else {
+                inside = !inside;
+                out.push('`');
+            }
+        } else if inside {
+            out.push(c);
+        } else {
+            out.push_str(&esc(c.encode_utf8(&mut [0; 4])));
+        }
     }
-    if !f.services.is_empty() {
-        let list: Vec<String> = f.services.iter().map(|s| format!("`{s}`")).collect();
-        s.push_str(&format!("\n  - services: {}", list.join(", ")));
-    }
-    if !f.locations.is_empty() {
-        let src = crate::location::joined(&f.locations);
-        s.push_str(&format!("\n  - source: `{src}`"));
-    }
-    s.push('\n');
-    s
+    out
 }
 
+/// The audit for a change request: the summary, the services at risk, one
+/// line per finding group, and every finding's details in one collapsed
+/// block (full paths, expected and found).
 pub fn render_markdown(report: &Report) -> String {
     let mut out = String::new();
     out.push_str(&format!("# gpaudit report: {}\n\n", esc(&report.site.name)));
     out.push_str(&format!("{}\n\n", esc(&report.site_line())));
-    out.push_str("| Severity | Findings |\n|---|---|\n");
-    out.push_str(&format!("| error | {} |\n", report.summary.error));
-    out.push_str(&format!("| warning | {} |\n", report.summary.warning));
-    out.push_str(&format!("| info | {} |\n", report.summary.info));
-    if report.summary.waived > 0 {
-        out.push_str(&format!("| waived | {} |\n", report.summary.waived));
-    }
-    out.push('\n');
+    out.push_str(&format!("**{}**\n", esc(&report.summary.line())));
     if report.findings.is_empty() {
-        out.push_str("No findings.\n");
+        out.push_str("\nNo findings.\n");
         return out;
     }
-    // machine → env → findings; findings are already in report order.
-    let mut sections: BTreeMap<(Option<&str>, Option<&str>), Vec<&Finding>> = BTreeMap::new();
-    for f in &report.findings {
-        sections
-            .entry((f.machine.as_deref(), f.env.as_deref()))
-            .or_default()
-            .push(f);
-    }
-    let mut last_machine: Option<Option<&str>> = None;
-    for ((machine, env), findings) in sections {
-        if last_machine != Some(machine) {
-            match machine {
-                Some(m) => out.push_str(&format!("## Machine {}\n\n", esc(m))),
-                None => out.push_str("## Site-wide\n\n"),
+    if !report.services_at_risk.is_empty() {
+        out.push_str("\n## GP services at risk\n\n");
+        out.push_str("| Severity | Service | Envs | Machines | Why |\n|---|---|---|---|---|\n");
+        for r in &report.services_at_risk {
+            let mut why: Vec<String> = r.reasons.iter().take(3).map(|x| text(x)).collect();
+            if r.reasons.len() > 3 {
+                why.push(format!("and {} more", r.reasons.len() - 3));
             }
-            last_machine = Some(machine);
+            out.push_str(&format!(
+                "| {} | `{}` | {} | {} | {} |\n",
+                r.severity,
+                r.service,
+                esc(&r.envs.join(", ")),
+                esc(&r.machines.join(", ")),
+                why.join("; ")
+            ));
         }
-        match env {
-            Some(e) => out.push_str(&format!("### Env {}\n\n", esc(e))),
-            None if machine.is_some() => out.push_str("### Machine-wide\n\n"),
-            None => {}
+    }
+    out.push_str(&format!(
+        "\n## Findings: {} groups of {}\n\n",
+        report.groups.len(),
+        report.findings.len()
+    ));
+    for g in &report.groups {
+        let codes: Vec<String> = g.codes.iter().map(|c| format!("`{c}`")).collect();
+        let mut line = format!(
+            "- **{}** {}: {}",
+            g.severity,
+            esc(&g.title),
+            codes.join(", ")
+        );
+        if !g.machines.is_empty() {
+            line.push_str(&format!(" on {}", esc(&g.machines.join(", "))));
         }
-        for f in findings {
-            out.push_str(&item(f));
+        let n: usize = g.entries.iter().map(|e| e.findings.len()).sum();
+        if n > 1 {
+            line.push_str(&format!(" ({n} findings)"));
         }
+        out.push_str(&line);
         out.push('\n');
     }
+    out.push_str("\n<details><summary>Details of every finding</summary>\n\n");
+    for g in &report.groups {
+        let entries: Vec<String> = g
+            .entries
+            .iter()
+            .map(|e| {
+                let first = &report.findings[e.findings[0]];
+                let mut s = format!("`{}`: {}", e.code, text(&e.message));
+                if let (Some(x), Some(f)) = (&e.expected, &e.found) {
+                    s.push_str(&format!(" (expected {}; found {})", text(x), text(f)));
+                }
+                if !first.locations.is_empty() {
+                    let src = crate::location::joined(&first.locations);
+                    s.push_str(&format!(" [{}]", esc(&src)));
+                }
+                s
+            })
+            .collect();
+        out.push_str(&format!(
+            "- **{}** {}: {}\n",
+            g.id,
+            esc(&g.title),
+            entries.join(" · ")
+        ));
+    }
+    out.push_str("\n</details>\n");
     out
 }
 
@@ -156,4 +196,16 @@ fn plan_markdown(plan: &MigrationPlan) -> String {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::text;
+
+    #[test]
+    fn code_spans_stay_spans_and_the_rest_is_escaped() {
+        assert_eq!(text("`numpy 1.20.*` in env_x"), "`numpy 1.20.*` in env\\_x");
+        assert_eq!(text("a ` lone"), "a \\` lone");
+        assert_eq!(text("`a` and `b`"), "`a` and `b`");
+    }
 }

@@ -1,8 +1,9 @@
 //! The terminal rendering of every document: the audit (one row per
 //! finding, then the summary), a diff and a migration plan.
 
-use super::{services_brief, RenderOptions, Renderer, Report};
+use super::{fit, RenderOptions, Renderer, Report};
 use crate::diff::{change_label, side_text, DiffReport};
+use crate::finding::Severity;
 use crate::migrate::MigrationPlan;
 use comfy_table::{presets, Cell, Color, ContentArrangement, Table};
 
@@ -12,7 +13,7 @@ pub struct TableFormat;
 
 impl Renderer for TableFormat {
     fn audit(&self, report: &Report, options: &RenderOptions) -> String {
-        render_table(report, options.color)
+        render_table(report, options)
     }
 
     fn diff(&self, diff: &DiffReport, options: &RenderOptions) -> String {
@@ -56,38 +57,167 @@ pub fn severity_cell(severity: crate::Severity, color: bool) -> Cell {
     })
 }
 
-pub fn render_table(report: &Report, color: bool) -> String {
+/// The audit for a terminal: the services at risk first, then one entry
+/// per finding group (its title, codes and machines, then its worst
+/// finding), every line fitted to `width` columns.
+pub fn render_table(report: &Report, options: &RenderOptions) -> String {
+    let width = options.width.max(60);
+    let names = ShortNames::of(&report.site.machines);
     let mut out = String::new();
-    out.push_str(&format!("gpaudit: {}\n", report.site_line()));
+    out.push_str(&fit::line(
+        &format!(
+            "gpaudit: {}",
+            report.site_line_with(&names.all(&report.site.machines))
+        ),
+        width,
+    ));
+    out.push('\n');
     if report.findings.is_empty() {
         out.push_str(&format!("No findings. {}\n", report.summary.line()));
         return out;
     }
-    let mut table = new_table(color, &["Severity", "Code", "Where", "Problem", "Services"]);
-    for f in &report.findings {
-        let severity = severity_cell(f.severity, color);
-        let place = match (&f.machine, &f.env) {
-            (Some(m), Some(e)) => format!("{m}\n{e}"),
-            (Some(m), None) => m.clone(),
-            (None, Some(e)) => e.clone(),
-            (None, None) => f.service.clone().unwrap_or_else(|| "site".into()),
+    let sev = |s: Severity| paint(s, &fit::cell(s.as_str(), 7), options.color);
+    if !report.services_at_risk.is_empty() {
+        out.push_str(&format!(
+            "\nGP services at risk ({}), worst first:\n",
+            report.services_at_risk.len()
+        ));
+        let service_w = report
+            .services_at_risk
+            .iter()
+            .map(|r| r.service.chars().count())
+            .max()
+            .unwrap_or(0)
+            .min(32);
+        let place_of = |r: &super::ServiceAtRisk| {
+            format!(
+                "{} ({})",
+                r.envs.join(", "),
+                names.all(&r.machines).join(", ")
+            )
         };
-        let mut problem = f.message.clone();
-        if let (Some(e), Some(found)) = (&f.expected, &f.found) {
-            problem.push_str(&format!("\nexpected: {e}\nfound:    {found}"));
+        let fixed = 2 + 8 + service_w + 2;
+        let rest = width.saturating_sub(fixed);
+        let place_w = report
+            .services_at_risk
+            .iter()
+            .map(|r| place_of(r).chars().count())
+            .max()
+            .unwrap_or(0)
+            .min(rest / 3);
+        let why_w = rest.saturating_sub(place_w + 2);
+        for r in &report.services_at_risk {
+            let place = place_of(r);
+            let mut why = r.reasons.first().cloned().unwrap_or_default();
+            if r.reasons.len() > 1 {
+                why.push_str(&format!("; +{} more", r.reasons.len() - 1));
+            }
+            out.push_str(&format!(
+                "  {} {}  {}  {}\n",
+                sev(r.severity),
+                fit::cell(&r.service, service_w),
+                fit::cell(&place, place_w),
+                fit::line(&names.replace(&why), why_w)
+            ));
         }
-        table.add_row(vec![
-            severity,
-            Cell::new(f.code.as_str()),
-            Cell::new(place),
-            Cell::new(problem),
-            Cell::new(services_brief(f, 4)),
-        ]);
     }
-    out.push_str(&table.to_string());
-    out.push('\n');
-    out.push_str(&format!("{}\n", report.summary.line()));
+    out.push_str(&format!(
+        "\nFindings ({} groups of {}), worst first:\n",
+        report.groups.len(),
+        report.findings.len()
+    ));
+    let indent = 2 + 8;
+    for g in &report.groups {
+        let codes: Vec<&str> = g.codes.iter().map(|c| c.as_str()).collect();
+        let machines = names.all(&g.machines).join(", ");
+        let head = if g.package.is_some() {
+            format!("{} · {} · {}", g.title, codes.join(", "), machines)
+        } else {
+            let mut h = codes.join(", ");
+            if g.entries.len() > 1 {
+                h.push_str(&format!(" ({})", g.entries.len()));
+            }
+            if !machines.is_empty() {
+                h.push_str(&format!(" · {machines}"));
+            }
+            h
+        };
+        out.push_str(&format!(
+            "  {} {}\n",
+            sev(g.severity),
+            fit::line(&head, width - indent)
+        ));
+        let worst = g
+            .entries
+            .iter()
+            .find(|e| e.severity == g.severity)
+            .unwrap_or(&g.entries[0]);
+        let mut detail = names.replace(&fit::shorten_paths(&worst.message, 40));
+        if g.entries.len() > 1 {
+            detail.push_str(&format!(" (+{} more)", g.entries.len() - 1));
+        }
+        out.push_str(&format!(
+            "{}{}\n",
+            " ".repeat(indent),
+            fit::line(&detail, width - indent)
+        ));
+    }
+    out.push_str(&format!(
+        "\nFull details: --format markdown, html or json.\n{}\n",
+        report.summary.line()
+    ));
     out
+}
+
+/// A severity word, coloured on a terminal.
+fn paint(severity: Severity, text: &str, color: bool) -> String {
+    if !color {
+        return text.to_string();
+    }
+    let code = match severity {
+        Severity::Error => "31",
+        Severity::Warning => "33",
+        Severity::Info => "34",
+    };
+    format!("\x1b[{code}m{text}\x1b[0m")
+}
+
+/// Machine names shortened to their first label where that is unique
+/// (`GIS1` for `GIS1.EXAMPLE.COM`): a table has no room for domains.
+struct ShortNames {
+    pairs: Vec<(String, String)>,
+}
+
+impl ShortNames {
+    fn of(machines: &[String]) -> ShortNames {
+        let first = |m: &str| m.split('.').next().unwrap_or(m).to_string();
+        let unique = machines.iter().all(|m| {
+            machines
+                .iter()
+                .filter(|o| first(o).eq_ignore_ascii_case(&first(m)))
+                .count()
+                == 1
+        });
+        let pairs = machines
+            .iter()
+            .map(|m| (m.clone(), if unique { first(m) } else { m.clone() }))
+            .collect();
+        ShortNames { pairs }
+    }
+
+    fn all(&self, machines: &[String]) -> Vec<String> {
+        machines.iter().map(|m| self.replace(m)).collect()
+    }
+
+    fn replace(&self, text: &str) -> String {
+        let mut out = text.to_string();
+        for (long, short) in &self.pairs {
+            if long != short {
+                out = out.replace(long.as_str(), short);
+            }
+        }
+        out
+    }
 }
 
 fn diff_table(diff: &DiffReport, color: bool) -> String {

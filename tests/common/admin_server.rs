@@ -14,6 +14,10 @@
 //! read from a fixture site's config store, with switches to inject faults.
 //! Also included by `examples/arcgis_standin.rs`: keep it free of test-only
 //! helpers.
+//!
+//! Over 600 lines on purpose: it is one HTTP API in one file because the
+//! example includes it by path (`#[path]`), where submodules would need a
+//! folder layout the tests' `common/` shares with other helpers.
 
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, BTreeSet};
