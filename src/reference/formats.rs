@@ -125,11 +125,22 @@ fn parse_pip(line: &str) -> Result<Requirement<pep508_rs::VerbatimUrl>, FormatEr
     }
     pep508_rs::PackageName::from_str(name).map_err(FormatError::new)?;
     check_extras(line[name_end..].trim_start())?;
+    // pep508_rs 0.9 formats its errors by slicing bytes, which panics inside
+    // a multi-byte character; PEP 508 requirements are ASCII.
+    if let Some(c) = line.chars().find(|c| !c.is_ascii()) {
+        return Err(FormatError::new(format!(
+            "`{}` is not ASCII, as a requirement must be",
+            c.escape_unicode()
+        )));
+    }
     // Checked above for the inputs known to panic; should another one reach
-    // the parser, its panic becomes this line's error, not the audit's end.
-    std::panic::catch_unwind(|| Requirement::<pep508_rs::VerbatimUrl>::from_str(line))
-        .map_err(|_| FormatError::new("not a requirement pip can read"))?
-        .map_err(FormatError::new)
+    // the parser (or its error formatting), its panic becomes this line's
+    // error, not the audit's end.
+    std::panic::catch_unwind(|| {
+        Requirement::<pep508_rs::VerbatimUrl>::from_str(line).map_err(|e| e.to_string())
+    })
+    .map_err(|_| FormatError::new("not a requirement pip can read"))?
+    .map_err(FormatError::new)
 }
 
 /// The `[extra, ...]` after a name: each extra a PEP 508 identifier

@@ -314,6 +314,16 @@ fn regression_pip_extra_ending_in_a_separator_does_not_panic() {
         assert!(super::formats::pip_requirement(line).is_err(), "{line}");
     }
     assert!(read_text("requests[socks]==2.31.0\n").is_ok());
+}
+
+#[test]
+fn regression_pip_requirement_with_a_multibyte_character_does_not_panic() {
+    // Found by the pep508_requirement fuzz target: pep508_rs 0.9 panics
+    // while formatting its error ("byte index is not a char boundary").
+    let line = "\tc;'\u{fffd};\u{fffd}\0\0+;'<'<<\u{fffd}<\u{fffd}c;'\u{fffd};\u{fffd}\0\0\0\0";
+    assert!(super::formats::pip_requirement(line).is_err());
+    assert!(super::formats::pip_requirement("numpy==1.2.3 ; python_version < '3.10' é").is_err());
+    assert!(read_text("numpy==1.20.1\nc;'é;é+;'<'<<é\n").is_err());
     assert!(read_text("name: x\ndependencies:\n  - pip:\n    - T[bu.1.\n").is_err());
 }
 
