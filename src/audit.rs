@@ -62,7 +62,7 @@ pub fn load(inputs: &[PathBuf]) -> Result<Loaded, InputError> {
         .collect();
     let mut texts = Vec::new();
     for path in &inputs {
-        let text = std::fs::read_to_string(path).map_err(|cause| InputError::Read {
+        let text = crate::read::read_text_io(path).map_err(|cause| InputError::Read {
             path: paths::display(path),
             cause,
         })?;
@@ -211,7 +211,7 @@ pub fn site_of(inputs: &[PathBuf]) -> Option<Site> {
     } else {
         one.clone()
     };
-    std::fs::read_to_string(&file)
+    crate::read::read_text_io(&file)
         .ok()
         .filter(|t| !is_snapshot_text(t))
         .and_then(|t| Site::parse(&t, &file).ok())

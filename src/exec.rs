@@ -113,6 +113,15 @@ pub enum ExecError {
 
 /// Run a command to its end or its timeout, capturing both streams.
 pub fn run(cmd: &CommandLine) -> Result<Finished, ExecError> {
+    run_watched(cmd, &mut |_| {})
+}
+
+/// [`run`], telling `on_spawn` the child's process id as soon as it runs
+/// (apply journals it, so a resume can tell whether it still runs).
+pub fn run_watched(
+    cmd: &CommandLine,
+    on_spawn: &mut dyn FnMut(u32),
+) -> Result<Finished, ExecError> {
     let (program, args) = cmd.argv.split_first().ok_or(ExecError::Empty)?;
     let mut command = Command::new(program);
     command
@@ -147,6 +156,7 @@ pub fn run(cmd: &CommandLine) -> Result<Finished, ExecError> {
             cause,
         });
     }
+    on_spawn(child.id());
     let out = child.stdout.take().map(drain);
     let err = child.stderr.take().map(drain);
     let mut timed_out = false;

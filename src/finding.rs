@@ -97,6 +97,9 @@ codes! {
     UpgradeUnsolvable => "upgrade-unsolvable",
     UpgradeWillChange => "upgrade-will-change",
     ScanError => "scan-error",
+    InputCapped => "input-capped",
+    FindingsCapped => "findings-capped",
+    EnvPathRefused => "env-path-refused",
     WaiverExpired => "waiver-expired",
     WaiverUnmatched => "waiver-unmatched",
 }

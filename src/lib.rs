@@ -11,6 +11,8 @@ pub mod compare;
 pub mod diff;
 pub mod exec;
 pub mod finding;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod graph;
 #[cfg(windows)]
 pub mod job_object;

@@ -13,7 +13,10 @@ fn main() -> ExitCode {
     match cli::run(args.command) {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("gpaudit: error: {e:#}");
+            eprintln!(
+                "gpaudit: error: {}",
+                gpaudit::redact::terminal_safe(&format!("{e:#}"))
+            );
             ExitCode::from(2)
         }
     }

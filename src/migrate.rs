@@ -310,6 +310,19 @@ pub enum InvalidPlan {
     StepNotUnderEnv { step: String, env: String },
     #[error("step `{0}` has no command line")]
     NoCommandLine(String),
+    #[error("env id `{0}` is not MACHINE/ENV made of plain names (no `..`, no `\\`, no `:`, no control characters)")]
+    BadEnvId(String),
+}
+
+/// A machine or env name that is safe as one file-name component: not
+/// empty, no `..`, no path separator or drive colon, no control character.
+pub fn is_plain_name(name: &str) -> bool {
+    !name.is_empty()
+        && name != "."
+        && !name.contains("..")
+        && !name
+            .chars()
+            .any(|c| matches!(c, '/' | '\\' | ':') || c.is_control())
 }
 
 /// Why a plan file cannot be applied.
@@ -367,7 +380,7 @@ impl MigrationPlan {
             path: crate::paths::display(path),
             message,
         };
-        let text = std::fs::read_to_string(path).map_err(|e| err(format!("cannot read: {e}")))?;
+        let text = crate::read::read_text_io(path).map_err(|e| err(format!("cannot read: {e}")))?;
         let value: serde_json::Value = serde_json::from_str(text.trim_start_matches('\u{feff}'))
             .map_err(|e| err(format!("not JSON: {e}")))?;
         if value.get("kind").and_then(|k| k.as_str()) != Some(PLAN_KIND) {
@@ -402,6 +415,14 @@ impl MigrationPlan {
         let mut ids = std::collections::HashSet::new();
         for m in &self.machines {
             for e in &m.envs {
+                // The id names the env's backup folder: a hand-edited `..`
+                // would put the backup outside `<plan>.backup`.
+                let plain =
+                    e.id.split_once('/')
+                        .is_some_and(|(machine, env)| is_plain_name(machine) && is_plain_name(env));
+                if !plain {
+                    return Err(InvalidPlan::BadEnvId(e.id.clone()));
+                }
                 if !ids.insert(e.id.to_ascii_lowercase()) {
                     return Err(InvalidPlan::DuplicateEnv(e.id.clone()));
                 }
@@ -595,6 +616,51 @@ mod tests {
         std::fs::write(&file, edited.to_json()).unwrap();
         let e = MigrationPlan::load(&file).unwrap_err().to_string();
         assert!(e.contains("twice"), "{e}");
+        std::fs::write(&file, plan.to_json()).unwrap();
+        assert!(MigrationPlan::load(&file).is_ok());
+    }
+
+    #[test]
+    fn regression_plan_env_id_with_dotdot_cannot_put_backups_outside_the_backup_folder() {
+        let s = snapshot(
+            vec![machine(
+                "GIS1",
+                vec![arcgis_env("arcgispro-py3", "3.3"), {
+                    let mut e = arcgis_env("hydro", "3.1");
+                    e.path = "/envs/hydro".into();
+                    e
+                }],
+            )],
+            None,
+        );
+        let plan = build(
+            &s,
+            &ReleaseTable::builtin(),
+            Some("conda"),
+            Path::new("site.toml"),
+        );
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("plan.json");
+        for bad in [
+            "../../escape",
+            "GIS1/../../x",
+            "GIS1/..",
+            "GIS1/a\\..\\b",
+            "GIS1/C:x",
+            "GIS1",
+            "GIS1/a/b",
+        ] {
+            let mut edited = plan.clone();
+            let env = &mut edited.machines[0].envs[0];
+            let old = env.id.clone();
+            env.id = bad.into();
+            for step in &mut env.steps {
+                step.id = step.id.replacen(&old, bad, 1);
+            }
+            std::fs::write(&file, edited.to_json()).unwrap();
+            let e = MigrationPlan::load(&file).unwrap_err().to_string();
+            assert!(e.contains("plain names"), "{bad}: {e}");
+        }
         std::fs::write(&file, plan.to_json()).unwrap();
         assert!(MigrationPlan::load(&file).is_ok());
     }

@@ -116,7 +116,7 @@ fn line_of(text: &str, offset: usize) -> usize {
 impl Policy {
     pub fn load(path: &Path) -> Result<Policy, PolicyError> {
         let display = paths::display(path);
-        let text = std::fs::read_to_string(path).map_err(|e| PolicyError {
+        let text = crate::read::read_text_io(path).map_err(|e| PolicyError {
             path: display.clone(),
             problems: vec![format!("cannot read: {e}")],
         })?;

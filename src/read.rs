@@ -1,6 +1,9 @@
 //! The one way gpaudit reads a file from a site or an input: size-capped,
 //! text decoded the way Windows tools write it (UTF-8 with or without BOM,
-//! UTF-16 with a BOM). It only reads; the caller decides what a failure means.
+//! UTF-16 with a BOM). Only regular files are opened: a FIFO, a device or a
+//! socket in place of a file would block `open` or never end, so the type is
+//! checked first and the open is non-blocking where the OS allows. It only
+//! reads; the caller decides what a failure means.
 
 use std::io::Read;
 use std::path::Path;
@@ -13,18 +16,42 @@ pub const MAX_FILE_BYTES: u64 = 256 * 1024 * 1024;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FileProblem {
     pub message: String,
+    /// The OS error behind it, if there is one.
+    pub kind: Option<std::io::ErrorKind>,
 }
 
 impl FileProblem {
     pub fn new(message: impl Into<String>) -> FileProblem {
         FileProblem {
             message: message.into(),
+            kind: None,
         }
     }
 
     pub fn io(e: &std::io::Error) -> FileProblem {
-        FileProblem::new(format!("cannot read: {e}"))
+        FileProblem {
+            message: format!("cannot read: {e}"),
+            kind: Some(e.kind()),
+        }
     }
+
+    /// As an `io::Error`, for the callers whose errors carry one.
+    pub fn to_io(&self) -> std::io::Error {
+        let text = self
+            .message
+            .strip_prefix("cannot read: ")
+            .unwrap_or(&self.message);
+        std::io::Error::new(
+            self.kind.unwrap_or(std::io::ErrorKind::Other),
+            text.to_string(),
+        )
+    }
+}
+
+/// [`read_capped_text`] with an `io::Error`, for our own inputs (site
+/// files, snapshots, plans, policies).
+pub fn read_text_io(path: &Path) -> std::io::Result<String> {
+    read_capped_text(path).map_err(|p| p.to_io())
 }
 
 /// Read a file whole, refusing one over [`MAX_FILE_BYTES`].
@@ -32,8 +59,99 @@ pub fn read_capped(path: &Path) -> Result<Vec<u8>, FileProblem> {
     read_capped_with(path, MAX_FILE_BYTES)
 }
 
+/// Read a file whole, `Ok(None)` when it does not exist.
+pub fn read_capped_if_exists(path: &Path) -> Result<Option<Vec<u8>>, FileProblem> {
+    match std::fs::metadata(path) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        _ => read_capped(path).map(Some),
+    }
+}
+
+/// [`read_capped_if_exists`] for text.
+pub fn read_capped_text_if_exists(path: &Path) -> Result<Option<String>, FileProblem> {
+    Ok(read_capped_if_exists(path)?.map(|b| decode_text(&b)))
+}
+
+/// Why `file_type` is not something gpaudit reads, if it is not.
+fn not_regular(file_type: std::fs::FileType) -> Option<FileProblem> {
+    if file_type.is_file() {
+        return None;
+    }
+    let what = if file_type.is_dir() {
+        "a folder"
+    } else {
+        special_kind(file_type)
+    };
+    Some(FileProblem::new(format!(
+        "not a regular file ({what}); not read"
+    )))
+}
+
+#[cfg(unix)]
+fn special_kind(file_type: std::fs::FileType) -> &'static str {
+    use std::os::unix::fs::FileTypeExt;
+    if file_type.is_fifo() {
+        "a FIFO"
+    } else if file_type.is_socket() {
+        "a socket"
+    } else if file_type.is_block_device() || file_type.is_char_device() {
+        "a device"
+    } else {
+        "a special file"
+    }
+}
+
+#[cfg(not(unix))]
+fn special_kind(_: std::fs::FileType) -> &'static str {
+    "a special file"
+}
+
+/// Refuse `path` when it, or the folder it is in, is a symlink that leads
+/// out of `root` (given canonical): a site's files must not make gpaudit
+/// read elsewhere (`conda-meta/x.json -> /etc/shadow`).
+pub fn check_within(path: &Path, root: &Path) -> Result<(), FileProblem> {
+    let linked = |p: &Path| {
+        p.symlink_metadata()
+            .is_ok_and(|m| m.file_type().is_symlink())
+    };
+    if !linked(path) && !path.parent().is_some_and(linked) {
+        return Ok(());
+    }
+    match std::fs::canonicalize(path) {
+        Ok(real) if real.starts_with(root) => Ok(()),
+        Ok(real) => Err(FileProblem::new(format!(
+            "a symlink to {}, outside the env; not read",
+            real.display()
+        ))),
+        Err(e) => Err(FileProblem::io(&e)),
+    }
+}
+
+/// Open `path` for reading only if it is a regular file, without blocking
+/// on a FIFO that was swapped in between the check and the open.
+pub fn open_regular(path: &Path) -> Result<std::fs::File, FileProblem> {
+    let meta = std::fs::metadata(path).map_err(|e| FileProblem::io(&e))?;
+    if let Some(problem) = not_regular(meta.file_type()) {
+        return Err(problem);
+    }
+    let mut options = std::fs::OpenOptions::new();
+    options.read(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        // Ignored by regular files; makes `open` of a FIFO return at once.
+        options.custom_flags(libc::O_NONBLOCK);
+    }
+    let file = options.open(path).map_err(|e| FileProblem::io(&e))?;
+    let meta = file.metadata().map_err(|e| FileProblem::io(&e))?;
+    if let Some(problem) = not_regular(meta.file_type()) {
+        return Err(problem);
+    }
+    Ok(file)
+}
+
 pub(crate) fn read_capped_with(path: &Path, limit: u64) -> Result<Vec<u8>, FileProblem> {
-    let file = std::fs::File::open(path).map_err(|e| FileProblem::io(&e))?;
+    let file = open_regular(path)?;
     let len = file.metadata().map_err(|e| FileProblem::io(&e))?.len();
     if len > limit {
         return Err(FileProblem::new(format!(
@@ -93,6 +211,36 @@ mod tests {
         let err = read_capped_with(&p, 10).unwrap_err();
         assert!(err.message.contains("too large"), "{}", err.message);
         assert!(read_capped_with(&p, 100).is_ok());
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn regression_fifo_in_place_of_a_file_is_refused_not_waited_on() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("pinned");
+        let status = std::process::Command::new("mkfifo")
+            .arg(&p)
+            .status()
+            .unwrap();
+        assert!(status.success());
+        // Before the fix this blocked forever in `open`.
+        let (tx, rx) = std::sync::mpsc::channel();
+        let q = p.clone();
+        std::thread::spawn(move || tx.send(read_capped_text(&q)).unwrap());
+        let result = rx
+            .recv_timeout(std::time::Duration::from_secs(20))
+            .expect("reading a FIFO must not block");
+        let err = result.unwrap_err();
+        assert!(err.message.contains("FIFO"), "{}", err.message);
+        assert!(read_capped(dir.path())
+            .unwrap_err()
+            .message
+            .contains("folder"));
+        assert!(read_capped(Path::new("/dev/zero")).is_err());
+        assert_eq!(
+            read_capped_if_exists(&dir.path().join("none")).unwrap(),
+            None
+        );
     }
 
     #[test]

@@ -71,13 +71,106 @@ pub fn check_filter(snapshot: &Snapshot, filter: &Filter<'_>) -> Result<(), Look
         known,
     })
 }
+/// How many services' states are read at once.
+pub const PARALLEL_READS: usize = 8;
 
 /// Gather the listing: disk (config store and bindings) with live states
 /// when an API client is given.
 pub fn gather(
     snapshot: &Snapshot,
     filter: Filter<'_>,
+    live: Option<&mut dyn SiteAdmin>,
+) -> Result<ServiceList, AdminError> {
+    gather_with_progress(snapshot, filter, live, &Progress::none())
+}
+
+/// What `gather` reports as it goes (the CLI draws a bar from it).
+pub struct Progress<'a> {
+    /// The number of services whose live state will be read.
+    pub total: &'a (dyn Fn(usize) + Sync),
+    /// One more was read.
+    pub tick: &'a (dyn Fn() + Sync),
+}
+
+impl Progress<'_> {
+    pub fn none() -> Progress<'static> {
+        Progress {
+            total: &|_| {},
+            tick: &|| {},
+        }
+    }
+}
+
+impl std::fmt::Debug for Progress<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Progress")
+    }
+}
+
+/// `(configured, real, machines)` of one service from the API.
+type LiveState = (String, String, String);
+
+fn live_state(api: &mut dyn SiteAdmin, key: &str) -> Option<LiveState> {
+    let s = ServiceRef::parse(key)?;
+    Some(match api.status(&s) {
+        Ok(st) => {
+            let machines = crate::admin::machines_summary(api, &s, &st);
+            (st.configured, st.real, machines)
+        }
+        Err(e) => (String::from("?"), format!("error: {e}"), "?".into()),
+    })
+}
+
+/// The live state of every key, [`PARALLEL_READS`] at a time when the
+/// client can be forked (one by one otherwise), in the keys' order.
+fn live_states(
+    api: &mut dyn SiteAdmin,
+    keys: &[String],
+    progress: &Progress<'_>,
+) -> Vec<Option<LiveState>> {
+    (progress.total)(keys.len());
+    let workers: Vec<Box<dyn SiteAdmin + Send>> = if keys.len() > 1 {
+        (0..PARALLEL_READS.min(keys.len()))
+            .map_while(|_| api.fork())
+            .collect()
+    } else {
+        Vec::new()
+    };
+    if workers.is_empty() {
+        return keys
+            .iter()
+            .map(|k| {
+                let state = live_state(api, k);
+                (progress.tick)();
+                state
+            })
+            .collect();
+    }
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let results = std::sync::Mutex::new(vec![None; keys.len()]);
+    std::thread::scope(|scope| {
+        for mut worker in workers {
+            let (next, results) = (&next, &results);
+            scope.spawn(move || loop {
+                let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                let Some(key) = keys.get(i) else { break };
+                let state = live_state(worker.as_mut(), key);
+                if let Ok(mut r) = results.lock() {
+                    r[i] = state;
+                }
+                (progress.tick)();
+            });
+        }
+    });
+    results.into_inner().unwrap_or_default()
+}
+
+/// [`gather`], reporting progress.
+pub fn gather_with_progress(
+    snapshot: &Snapshot,
+    filter: Filter<'_>,
     mut live: Option<&mut dyn SiteAdmin>,
+    progress: &Progress<'_>,
 ) -> Result<ServiceList, AdminError> {
     let mut keys: Vec<String> = snapshot
         .services
@@ -95,8 +188,7 @@ pub fn gather(
     }
     keys.sort_by_key(|k| k.to_ascii_lowercase());
     keys.dedup_by(|a, b| a.eq_ignore_ascii_case(b));
-    let mut rows = Vec::new();
-    for key in keys {
+    let envs_of = |key: &str| {
         let mut envs: Vec<String> = snapshot
             .machines
             .iter()
@@ -108,27 +200,38 @@ pub fn gather(
             .flat_map(|m| {
                 m.bindings
                     .iter()
-                    .filter(|b| b.service.eq_ignore_ascii_case(&key))
+                    .filter(|b| b.service.eq_ignore_ascii_case(key))
             })
             .map(|b| b.env_name.clone())
             .collect();
         envs.sort();
         envs.dedup();
-        if let Some(want) = filter.env {
-            if !envs.iter().any(|e| e.eq_ignore_ascii_case(want)) {
-                continue;
-            }
-        }
+        envs
+    };
+    // The env filter first: only the services listed are read live.
+    let listed: Vec<(String, Vec<String>)> = keys
+        .into_iter()
+        .map(|k| {
+            let envs = envs_of(&k);
+            (k, envs)
+        })
+        .filter(|(_, envs)| {
+            filter
+                .env
+                .is_none_or(|want| envs.iter().any(|e| e.eq_ignore_ascii_case(want)))
+        })
+        .collect();
+    let listed_keys: Vec<String> = listed.iter().map(|(k, _)| k.clone()).collect();
+    let states = match live.as_deref_mut() {
+        Some(api) => live_states(api, &listed_keys, progress),
+        None => vec![None; listed_keys.len()],
+    };
+    let mut rows = Vec::new();
+    for ((key, envs), state) in listed.into_iter().zip(states) {
         let disk = snapshot.service(&key);
-        let (configured, real, machines) = match (live.as_deref_mut(), ServiceRef::parse(&key)) {
-            (Some(api), Some(s)) => match api.status(&s) {
-                Ok(st) => {
-                    let machines = crate::admin::machines_summary(api, &s, &st);
-                    (st.configured, st.real, machines)
-                }
-                Err(e) => (String::from("?"), format!("error: {e}"), "?".into()),
-            },
-            _ => (
+        let (configured, real, machines) = match state {
+            Some(state) => state,
+            None => (
                 disk.and_then(|d| d.configured_state.clone())
                     .unwrap_or_default(),
                 "(no API)".to_string(),
@@ -175,7 +278,7 @@ impl ServiceList {
                 "Machines",
             ]);
         for row in &self.rows {
-            table.add_row(vec![
+            let cells = [
                 row.folder.clone(),
                 row.name.clone(),
                 row.provider.clone(),
@@ -187,7 +290,14 @@ impl ServiceList {
                 row.configured.clone(),
                 row.real.clone(),
                 row.machines.clone(),
-            ]);
+            ];
+            // Names and states come from the API and the config store.
+            table.add_row(
+                cells
+                    .iter()
+                    .map(|c| crate::redact::terminal_safe_line(c))
+                    .collect::<Vec<_>>(),
+            );
         }
         let machines = self
             .machines

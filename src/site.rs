@@ -137,7 +137,7 @@ impl Site {
     }
 
     pub fn load(file: &Path) -> Result<Site, SiteError> {
-        let text = std::fs::read_to_string(file).map_err(|cause| SiteError::Read {
+        let text = crate::read::read_text_io(file).map_err(|cause| SiteError::Read {
             path: paths::display(file),
             cause,
         })?;

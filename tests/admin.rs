@@ -447,3 +447,63 @@ fn redirects_are_not_followed_with_a_token_and_plain_http_is_refused_off_this_ma
         "{err}"
     );
 }
+
+#[test]
+fn regression_hostile_service_names_and_states_reach_no_terminal_raw() {
+    let mut services = services_from(&demo_store());
+    let hostile = |name: &str, state: &str| common::admin_server::Svc {
+        json: serde_json::json!({"serviceName": name, "type": "GPServer",
+            "folderName": "Hostile", "provider": "ArcObjects11",
+            "configuredState": "STARTED", "properties": {}}),
+        configured: state.into(),
+        real: state.into(),
+        failed_on: Default::default(),
+    };
+    // A name echoing the password, and escape sequences (OSC retitle, CSI
+    // colour, a one-byte CSI) in names and states.
+    services.insert(
+        format!("Hostile/Echo-{PASSWORD}.GPServer"),
+        hostile(&format!("Echo-{PASSWORD}"), "STARTED"),
+    );
+    services.insert(
+        "Hostile/Esc\u{1b}]0;pwned\u{7}.GPServer".into(),
+        hostile("Esc\u{1b}]0;pwned\u{7}", "STARTED"),
+    );
+    services.insert(
+        "Hostile/Colour.GPServer".into(),
+        hostile("Colour", "STAR\u{1b}[31mTED\u{9b}2J"),
+    );
+    let server = Server::start(services, false);
+    let r = run(&server, &["services"], &[]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(r.stdout.contains("Echo-********"), "{}", r.stdout);
+    assert!(r.stdout.contains("Colour"), "{}", r.stdout);
+    for text in [&r.stdout, &r.stderr] {
+        assert!(
+            !text.contains('\u{1b}') && !text.contains('\u{9b}') && !text.contains('\u{7}'),
+            "raw control characters reached the terminal:\n{text:?}"
+        );
+    }
+    assert!(r.stdout.contains("Esc\\x1b]0;pwned\\x07"), "{}", r.stdout);
+    assert_no_secret(&server, &[&r]);
+}
+
+#[test]
+fn regression_services_reads_states_in_parallel_and_draws_no_bar_off_a_terminal() {
+    let server = Server::start(services_from(&demo_store()), false);
+    server.state.lock().unwrap().faults.slow = std::time::Duration::from_millis(150);
+    let r = run(&server, &["services"], &[]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(r.stdout.contains("PrintingTools"), "{}", r.stdout);
+    // One at a time before: over 10,000 services that took minutes.
+    let most = server.state.lock().unwrap().max_in_flight;
+    assert!(
+        (2..=8 + 1).contains(&most),
+        "{most} requests at once (expected up to 8 state reads in parallel)"
+    );
+    // stderr is not a terminal here: no progress bar drawn.
+    assert!(!r.stderr.contains("reading service states"), "{}", r.stderr);
+    let quiet = run(&server, &["services"], &["--quiet"]);
+    assert_eq!(quiet.code, 0, "{}", quiet.stderr);
+    assert_eq!(quiet.stdout, r.stdout);
+}

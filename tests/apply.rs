@@ -745,3 +745,234 @@ fn a_start_that_fails_on_one_machine_is_reported_per_machine() {
     );
     assert_eq!(fx.real_state("Hydro/Flood.GPServer"), "STARTED");
 }
+
+/// Start an apply whose proup of GIS1's survey hangs, kill gpaudit in it
+/// (its conda goes on, in its own process group): the conda's pid.
+#[cfg(unix)]
+fn kill_apply_in_survey_proup(fx: &Fixture) -> u32 {
+    let pidfile = fx.out.path().join("conda.pid");
+    let pidfile_arg = pidfile.to_string_lossy().into_owned();
+    let mut child = fx
+        .command(
+            &["apply", fx.plan_arg(), "--execute"],
+            &[
+                ("FAKE_CONDA_FAIL", "hang:survey"),
+                ("FAKE_CONDA_PIDFILE", &pidfile_arg),
+            ],
+        )
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    wait_for("the hung proup", || pidfile.is_file());
+    child.kill().unwrap();
+    child.wait().unwrap();
+    std::fs::read_to_string(&pidfile)
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap()
+}
+
+#[cfg(unix)]
+#[test]
+fn regression_refused_resume_lists_the_services_the_dead_run_left_stopped() {
+    let fx = Fixture::new();
+    let conda_pid = kill_apply_in_survey_proup(&fx);
+    kill_hard(conda_pid);
+    assert_eq!(fx.real_state("Survey/Tally.GPServer"), "STOPPED");
+    // Someone changes an env before the resume: it is refused.
+    let meta = fx.site.env_dir("gis2", "hydro").join("conda-meta");
+    std::fs::write(
+        meta.join("tqdm-4.66.1-py39_0.json"),
+        r#"{"name":"tqdm","version":"4.66.1","build":"py39_0","build_number":0,"depends":[],"subdir":"win-64"}"#,
+    )
+    .unwrap();
+    let refused = fx.apply(&["--execute", "--resume"], &[]);
+    assert_eq!(refused.code, 1, "{}", refused.all());
+    assert!(
+        refused.stdout.contains("changed since the plan was made"),
+        "{}",
+        refused.stdout
+    );
+    // The admin is told what the dead run left stopped, and how to start it.
+    assert!(
+        refused
+            .stdout
+            .contains("FAILED services left stopped: an earlier run stopped these"),
+        "{}",
+        refused.stdout
+    );
+    assert!(
+        refused
+            .stdout
+            .contains("Survey/Tally.GPServer (GIS1/survey"),
+        "{}",
+        refused.stdout
+    );
+    assert!(
+        refused
+            .stdout
+            .contains("--service 'Survey/Tally.GPServer' --execute"),
+        "{}",
+        refused.stdout
+    );
+    assert_eq!(fx.real_state("Survey/Tally.GPServer"), "STOPPED");
+}
+
+/// `cmd` run under `prlimit --fsize=BYTES` with SIGXFSZ ignored: no file
+/// it writes can grow past `bytes` (EFBIG, as a full disk gives ENOSPC).
+#[cfg(target_os = "linux")]
+fn with_file_size_limit(cmd: &std::process::Command, bytes: usize) -> std::process::Command {
+    let mut sh = std::process::Command::new("sh");
+    sh.arg("-c")
+        .arg(format!(
+            "trap '' XFSZ; exec prlimit --fsize={bytes} \"$0\" \"$@\""
+        ))
+        .arg(cmd.get_program())
+        .args(cmd.get_args());
+    for (k, v) in cmd.get_envs() {
+        match v {
+            Some(v) => sh.env(k, v),
+            None => sh.env_remove(k),
+        };
+    }
+    sh
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn regression_journal_write_failure_after_a_stop_restarts_and_reports_services() {
+    let fx = Fixture::new();
+    // A first run whose stop of GIS1's hydro fails: its snapshot is done
+    // (so the resume writes no backup file), its stop is still to do.
+    fx.server
+        .state
+        .lock()
+        .unwrap()
+        .faults
+        .stop_fails
+        .push("Hydro/Flood.GPServer".into());
+    let first = fx.apply(&["--execute", "--stop-on-failure"], &[]);
+    assert_eq!(first.code, 1, "{}", first.all());
+    fx.server.state.lock().unwrap().faults.stop_fails.clear();
+    let before = fx.actions().len();
+    let journal = std::fs::read_to_string(fx.journal()).unwrap();
+    let line = |prefix: &str| {
+        journal
+            .lines()
+            .find(|l| l.starts_with(prefix))
+            .unwrap_or_else(|| panic!("{prefix} in\n{journal}"))
+            .len()
+            + 1
+    };
+    // The resume appends its run line (longer by " --resume"), the stop's
+    // begin line, then the stop's end line: let the disk fill inside that.
+    let room = journal.len()
+        + line(r#"{"event":"run""#)
+        + " --resume".len()
+        + line(r#"{"event":"begin","step":"GIS1/hydro/2-stop""#)
+        + 40;
+    let cmd = fx.command(&["apply", fx.plan_arg(), "--execute", "--resume"], &[]);
+    let out = with_file_size_limit(&cmd, room).output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stdout}\n{stderr}");
+    assert!(stderr.contains("cannot write the journal"), "{stderr}");
+    // The services were stopped, the stop's end could not be journaled:
+    // the env was not touched, so they are started again, and the report
+    // shows them with the next step.
+    let actions = fx.actions()[before..].to_vec();
+    assert!(
+        actions.contains(&"stop Hydro/Flood.GPServer".to_string()),
+        "{actions:?}"
+    );
+    assert_eq!(
+        actions.last().map(String::as_str),
+        Some("start Hydro/Flood.GPServer"),
+        "{actions:?}\n{stdout}"
+    );
+    assert_eq!(fx.real_state("Hydro/Flood.GPServer"), "STARTED");
+    assert!(fx.proups().is_empty(), "{:?}", fx.proups());
+    assert!(stdout.contains("Services:"), "{stdout}");
+    assert!(stdout.contains("started again"), "{stdout}");
+    assert!(stdout.contains("--execute --resume"), "{stdout}");
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn regression_resume_while_the_dead_runs_proup_still_runs_is_refused() {
+    let fx = Fixture::new();
+    let conda_pid = kill_apply_in_survey_proup(&fx);
+    let journaled = fx
+        .journal_entries()
+        .into_iter()
+        .find(|e| e["event"] == "child" && e["step"] == "GIS1/survey/3-proup")
+        .expect("the proup's pid is journaled");
+    assert_eq!(journaled["pid"].as_u64(), Some(u64::from(conda_pid)));
+    assert!(journaled["host"].as_str().is_some_and(|h| !h.is_empty()));
+
+    let refused = fx.apply(&["--execute", "--resume"], &[]);
+    assert_eq!(refused.code, 1, "{}", refused.all());
+    assert!(
+        refused.stdout.contains(&format!(
+            "FAILED proup of GIS1/survey: the conda proup (pid {conda_pid}"
+        )),
+        "{}",
+        refused.stdout
+    );
+    assert_eq!(fx.proups(), ["proup -n hydro", "proup -n survey"]);
+
+    kill_hard(conda_pid);
+    wait_for("the orphan to end", || {
+        !std::path::Path::new(&format!("/proc/{conda_pid}")).exists()
+            || std::fs::read_to_string(format!("/proc/{conda_pid}/stat"))
+                .is_ok_and(|s| s.contains(") Z "))
+    });
+    let resumed = fx.apply(&["--execute", "--resume"], &[]);
+    assert_eq!(resumed.code, 0, "{}", resumed.all());
+    assert!(resumed.stdout.contains("has ended"), "{}", resumed.stdout);
+}
+
+#[cfg(unix)]
+#[test]
+fn regression_a_copy_of_the_plan_elsewhere_cannot_migrate_the_same_envs_at_once() {
+    let fx = Fixture::new();
+    let pidfile = fx.out.path().join("conda.pid");
+    let pidfile_arg = pidfile.to_string_lossy().into_owned();
+    let mut first = fx
+        .command(
+            &["apply", fx.plan_arg(), "--execute"],
+            &[
+                ("FAKE_CONDA_FAIL", "hang:hydro"),
+                ("FAKE_CONDA_PIDFILE", &pidfile_arg),
+            ],
+        )
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    wait_for("the first run's proup", || pidfile.is_file());
+    // The same plan, copied to another folder: its own journal and plan
+    // lock, but the same envs.
+    let other = tempfile::tempdir().unwrap();
+    let copy = other.path().join("plan.json");
+    std::fs::copy(fx.plan(), &copy).unwrap();
+    let copy_arg = copy.to_string_lossy().into_owned();
+    for extra in [&[][..], &["--execute"][..]] {
+        let mut args = vec!["apply", copy_arg.as_str()];
+        args.extend_from_slice(extra);
+        let second = fx.gpaudit(&args, &[]);
+        assert_eq!(second.code, 1, "{}", second.all());
+        assert!(
+            second
+                .stdout
+                .contains("another gpaudit run is migrating this env"),
+            "{}",
+            second.all()
+        );
+    }
+    assert_eq!(fx.proups(), ["proup -n hydro"]);
+    first.kill().unwrap();
+    first.wait().unwrap();
+    let conda_pid = std::fs::read_to_string(&pidfile).unwrap();
+    kill_hard(conda_pid.trim().parse().unwrap());
+}

@@ -199,3 +199,213 @@ fn a_clean_site_exits_0() {
     assert_eq!(report["findings"], serde_json::json!([]), "{report:#}");
     assert_eq!(code, 0);
 }
+
+/// The audit's JSON report of a tiny site, and its exit code; fails the
+/// test if the audit takes longer than `secs` (a hang).
+#[allow(clippy::unwrap_used)]
+fn audit_within(site: &TinySite, secs: u64) -> (serde_json::Value, i32) {
+    let child = std::process::Command::new(env!("CARGO_BIN_EXE_gpaudit"))
+        .args([
+            "audit",
+            site.site_file().to_str().unwrap(),
+            "--format",
+            "json",
+        ])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let pid = child.id();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || tx.send(child.wait_with_output()));
+    let Ok(out) = rx.recv_timeout(std::time::Duration::from_secs(secs)) else {
+        let _ = std::process::Command::new("kill")
+            .args(["-9", &pid.to_string()])
+            .status();
+        panic!("audit did not finish within {secs}s");
+    };
+    let out = out.unwrap();
+    let report = serde_json::from_slice(&out.stdout).unwrap_or(serde_json::Value::Null);
+    (report, out.status.code().unwrap_or(-1))
+}
+
+#[cfg(unix)]
+#[test]
+fn regression_fifos_in_place_of_site_files_do_not_hang_the_audit() {
+    let site = TinySite::new();
+    site.record("hydro", "arcpy", "3.1", "py39_arcgispro_41759", &[]);
+    let meta = site.env_dir("hydro").join("conda-meta");
+    let mkfifo = |p: &std::path::Path| {
+        assert!(std::process::Command::new("mkfifo")
+            .arg(p)
+            .status()
+            .unwrap()
+            .success());
+    };
+    mkfifo(&meta.join("numpy-1.0-0.json"));
+    mkfifo(&meta.join("pinned"));
+    mkfifo(&meta.join("history"));
+    let (report, code) = audit_within(&site, 60);
+    assert_eq!(code, 1);
+    let errors = brief(&report, "scan-error", &["message"]);
+    for file in ["numpy-1.0-0.json", "pinned", "history"] {
+        assert!(
+            errors
+                .iter()
+                .any(|e| e.contains(file) && e.contains("FIFO")),
+            "{file} not reported: {errors:?}"
+        );
+    }
+}
+
+#[test]
+fn regression_a_record_with_huge_depends_gives_a_bounded_report_saying_so() {
+    let site = TinySite::new();
+    site.record("hydro", "arcpy", "3.1", "py39_arcgispro_41759", &[]);
+    let many: Vec<String> = (0..25_000).map(|i| format!("gone-{i}")).collect();
+    let refs: Vec<&str> = many.iter().map(String::as_str).collect();
+    site.record("hydro", "evil", "1.0", "0", &refs);
+    site.service("Hydro", "Flood", "GPServer", Some("hydro"));
+    let (report, code) = audit_within(&site, 120);
+    assert_eq!(code, 1);
+    let missing = findings(&report, "dependency-missing").len();
+    assert!(missing <= 200, "{missing} dependency-missing findings");
+    let input = brief(&report, "input-capped", &["message"]);
+    assert_eq!(input.len(), 1, "{input:?}");
+    assert!(
+        input[0].contains("holds 25000 entries; only 10000 were read"),
+        "{input:?}"
+    );
+    let cut = brief(&report, "findings-capped", &["message"]);
+    assert_eq!(cut.len(), 1, "{cut:?}");
+    assert!(
+        cut[0].contains("9800 more `dependency-missing` findings"),
+        "{cut:?}"
+    );
+}
+
+#[cfg(unix)]
+#[test]
+fn regression_symlinks_out_of_an_env_are_not_followed() {
+    let site = TinySite::new();
+    site.record("hydro", "arcpy", "3.1", "py39_arcgispro_41759", &[]);
+    let outside = site.dir.path().join("secret.json");
+    std::fs::write(
+        &outside,
+        r#"{"name":"secret","version":"1","build":"0","build_number":0,"depends":[],"subdir":"win-64"}"#,
+    )
+    .unwrap();
+    let meta = site.env_dir("hydro").join("conda-meta");
+    std::os::unix::fs::symlink(&outside, meta.join("secret-1-0.json")).unwrap();
+    std::os::unix::fs::symlink(&outside, meta.join("pinned")).unwrap();
+    std::os::unix::fs::symlink("/dev/zero", meta.join("history")).unwrap();
+    // A symlink inside the env is fine.
+    std::fs::write(meta.join("real-history"), "==> 2024-01-01 00:00:00 <==\n").unwrap();
+    let (report, _) = audit_within(&site, 60);
+    let errors = brief(&report, "scan-error", &["message"]);
+    for file in ["secret-1-0.json", "pinned", "history"] {
+        assert!(
+            errors
+                .iter()
+                .any(|e| e.contains(file) && e.contains("outside the env; not read")),
+            "{file}: {errors:?}"
+        );
+    }
+    let text = report.to_string();
+    assert!(!text.contains("\"secret\""), "the outside record was read");
+}
+
+#[test]
+fn regression_condaenvironmentpath_out_of_the_site_is_reported_not_read() {
+    let site = TinySite::new();
+    // gpaudit runs on M1 here, so its absolute paths are this host's (the
+    // local-path rule); on another machine they would be unresolved instead.
+    let file = site.dir.path().join("site.toml");
+    let text = std::fs::read_to_string(&file).unwrap();
+    std::fs::write(
+        &file,
+        text.replace("name = 'M1'\n", "name = 'M1'\nlocal = true\n"),
+    )
+    .unwrap();
+    site.record("hydro", "arcpy", "3.1", "py39_arcgispro_41759", &[]);
+    // A conda env outside the install, by full path: audited as usual.
+    let outside_env = site.dir.path().join("d-envs/special");
+    std::fs::create_dir_all(outside_env.join("conda-meta")).unwrap();
+    std::fs::write(
+        outside_env.join("conda-meta/arcpy-3.1-py39_arcgispro_41759.json"),
+        r#"{"name":"arcpy","version":"3.1","build":"py39_arcgispro_41759","build_number":0,"depends":[],"subdir":"win-64"}"#,
+    )
+    .unwrap();
+    let etc = site.dir.path().join("etc");
+    std::fs::create_dir_all(&etc).unwrap();
+    site.service("Evil", "Up", "GPServer", Some("..\\..\\..\\etc"));
+    site.service("Evil", "Dots", "GPServer", Some(".."));
+    site.service("Evil", "Abs", "GPServer", Some(etc.to_str().unwrap()));
+    site.service(
+        "Good",
+        "Special",
+        "GPServer",
+        Some(outside_env.to_str().unwrap()),
+    );
+    let (report, code) = audit_within(&site, 60);
+    assert_eq!(code, 1);
+    let refused = brief(&report, "env-path-refused", &["message"]);
+    assert_eq!(refused.len(), 3, "{refused:?}");
+    for service in [
+        "Evil/Up.GPServer",
+        "Evil/Dots.GPServer",
+        "Evil/Abs.GPServer",
+    ] {
+        assert!(
+            refused.iter().any(|r| r.contains(service)),
+            "{service}: {refused:?}"
+        );
+    }
+    let scanned: Vec<String> = report["snapshot"]["machines"][0]["envs"]
+        .as_array()
+        .map(|envs| {
+            envs.iter()
+                .map(|e| e["path"].as_str().unwrap_or("").to_string())
+                .collect()
+        })
+        .unwrap_or_default();
+    let text = report.to_string();
+    assert!(
+        !scanned
+            .iter()
+            .any(|p| p.ends_with("etc") || p.ends_with("Python")),
+        "{scanned:?}"
+    );
+    assert!(
+        !brief(&report, "env-missing", &["message"])
+            .iter()
+            .any(|m| m.contains("Special")),
+        "{text}"
+    );
+}
+
+/// Every input a fuzz target crashed on (tests/fuzz_regressions/<target>/)
+/// runs through its target again: none may panic.
+#[test]
+fn regression_fuzz_crashes_stay_fixed() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fuzz_regressions");
+    let mut ran = 0;
+    for target in std::fs::read_dir(&root).unwrap().flatten() {
+        let name = target.file_name().to_string_lossy().into_owned();
+        assert!(
+            gpaudit::fuzzing::TARGETS.contains(&name.as_str()),
+            "tests/fuzz_regressions/{name}: no such fuzz target"
+        );
+        for input in std::fs::read_dir(target.path()).unwrap().flatten() {
+            let bytes = std::fs::read(input.path()).unwrap();
+            let result = std::panic::catch_unwind(|| gpaudit::fuzzing::run(&name, &bytes));
+            assert!(
+                matches!(result, Ok(true)),
+                "{name}/{} panics again",
+                input.file_name().to_string_lossy()
+            );
+            ran += 1;
+        }
+    }
+    assert!(ran >= 4, "only {ran} regression inputs found");
+}

@@ -21,7 +21,9 @@ const TOKEN_MINUTES: u64 = 60;
 const RENEW_MARGIN_MS: i64 = 60_000;
 const GET_ATTEMPTS: u32 = 3;
 
-/// A signed-in client for one site.
+/// A signed-in client for one site. A clone shares the connection pool and
+/// the token, and refreshes its token on its own.
+#[derive(Clone)]
 pub struct HttpAdmin {
     agent: Agent,
     /// `https://gis.example.com:6443/arcgis`
@@ -69,8 +71,12 @@ pub fn connect(config: &AdminConfig, password: String) -> Result<HttpAdmin, Admi
     };
     let mut tls = TlsConfig::builder();
     if let Some(ca) = &config.ca_file {
-        let pem = std::fs::read(ca).map_err(|e| {
-            AdminError::Config(format!("{}: cannot read the CA file: {e}", ca.display()))
+        let pem = crate::read::read_capped(ca).map_err(|e| {
+            AdminError::Config(format!(
+                "{}: cannot read the CA file: {}",
+                ca.display(),
+                e.message
+            ))
         })?;
         let certs: Vec<_> = ureq::tls::parse_pem(&pem)
             .filter_map(|item| match item {
@@ -135,22 +141,33 @@ pub fn connect(config: &AdminConfig, password: String) -> Result<HttpAdmin, Admi
 }
 
 impl HttpAdmin {
+    /// Every secret of this session: the password (as typed and as sent
+    /// form-encoded) and every token issued.
+    fn secrets(&self) -> Vec<String> {
+        let encoded: String =
+            url::form_urlencoded::byte_serialize(self.password.as_bytes()).collect();
+        [self.password.clone(), encoded]
+            .into_iter()
+            .chain(self.token.iter().map(|t| t.0.clone()))
+            .chain(self.spent.iter().cloned())
+            .collect()
+    }
+
     /// Remove secrets (and URL credentials) from a message.
     pub(super) fn scrub(&self, text: &str) -> String {
-        let mut out: String = crate::redact::text(text)
+        let out: String = crate::redact::text(text)
             .chars()
             .map(|c| if c.is_control() && c != '\n' { ' ' } else { c })
             .collect();
-        let encoded: String =
-            url::form_urlencoded::byte_serialize(self.password.as_bytes()).collect();
-        let secrets = [self.password.as_str(), encoded.as_str()]
-            .into_iter()
-            .chain(self.token.iter().map(|t| t.0.as_str()))
-            .chain(self.spent.iter().map(String::as_str));
-        for secret in secrets.filter(|s| s.len() >= 3) {
-            out = out.replace(secret, "********");
-        }
-        out
+        self.scrub_name(&out)
+    }
+
+    /// Remove secrets from a name the API returned (a service, a folder),
+    /// keeping everything else as it was written.
+    pub(super) fn scrub_name(&self, text: &str) -> String {
+        let secrets = self.secrets();
+        let refs: Vec<&str> = secrets.iter().map(String::as_str).collect();
+        crate::redact::secrets(text, &refs)
     }
 
     fn transport_error(&self, url: &str, e: &ureq::Error) -> AdminError {

@@ -195,6 +195,11 @@ pub trait SiteAdmin {
     fn status(&mut self, service: &ServiceRef) -> Result<ServiceStatus, AdminError>;
     fn stop(&mut self, service: &ServiceRef) -> Result<(), AdminError>;
     fn start(&mut self, service: &ServiceRef) -> Result<(), AdminError>;
+    /// Another client of the same site, signed in the same way, for reads
+    /// in parallel; `None` when this one cannot be shared.
+    fn fork(&self) -> Option<Box<dyn SiteAdmin + Send>> {
+        None
+    }
 }
 
 /// Read everything the checks use from the API: the site's version and

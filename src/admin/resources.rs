@@ -123,9 +123,21 @@ impl SiteAdmin for HttpAdmin {
             let v = self.call("GET", &format!("services/{folder}"))?;
             out.extend(service_entries(&v, Some(&folder)));
         }
+        // A name is printed and journaled: one that echoes the password or
+        // a token is masked here, where it enters (its calls then fail,
+        // reported, rather than the secret being shown).
+        for s in &mut out {
+            s.name = self.scrub_name(&s.name);
+            s.kind = self.scrub_name(&s.kind);
+            s.folder = s.folder.as_deref().map(|f| self.scrub_name(f));
+        }
         out.sort();
         out.dedup();
         Ok(out)
+    }
+
+    fn fork(&self) -> Option<Box<dyn SiteAdmin + Send>> {
+        Some(Box::new(self.clone()))
     }
 
     fn service_json(&mut self, service: &ServiceRef) -> Result<Value, AdminError> {

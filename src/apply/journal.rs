@@ -75,6 +75,16 @@ pub enum Entry {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         output: Option<Finished>,
     },
+    /// A step started a process (proup): where, its id and start time, so
+    /// a resume after a crash can refuse to start a second one beside it.
+    Child {
+        step: String,
+        pid: u32,
+        host: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        started: Option<String>,
+        at: String,
+    },
     /// The run stopped on Ctrl-C after finishing its current step.
     Interrupted { at: String },
     /// The run reached its end.
@@ -130,10 +140,9 @@ impl Journal {
             path: paths::display(path),
             message,
         };
-        let text = match std::fs::read_to_string(path) {
-            Ok(t) => t,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
-            Err(e) => return Err(invalid(format!("cannot read: {e}"))),
+        let text = match crate::read::read_capped_text_if_exists(path) {
+            Ok(t) => t.unwrap_or_default(),
+            Err(e) => return Err(invalid(e.message)),
         };
         let complete = text.ends_with('\n');
         let lines: Vec<&str> = text.lines().collect();
@@ -183,6 +192,25 @@ impl Journal {
             .iter()
             .rev()
             .find(|e| matches!(e, Entry::End { step: s, .. } if s == step))
+    }
+
+    /// The process `step` started and whose end was never recorded:
+    /// `(pid, host, start time)`.
+    pub fn unfinished_child(&self, step: &str) -> Option<(u32, &str, Option<&str>)> {
+        for e in self.entries.iter().rev() {
+            match e {
+                Entry::End { step: s, .. } if s == step => return None,
+                Entry::Child {
+                    step: s,
+                    pid,
+                    host,
+                    started,
+                    ..
+                } if s == step => return Some((*pid, host.as_str(), started.as_deref())),
+                _ => {}
+            }
+        }
+        None
     }
 
     /// Whether `step` finished (in any earlier run).

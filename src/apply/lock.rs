@@ -1,6 +1,9 @@
-//! The lock that keeps two applies (or an apply and a rollback) off the same
-//! site: a file beside the plan, held with an OS file lock for as long as
-//! the run lasts. The OS drops the lock when the process dies, so a lock
+//! The locks that keep two applies (or an apply and a rollback) off the
+//! same site: a file beside the plan (guarding its journal) and one beside
+//! each env being migrated, in its `envs` folder (not inside the env:
+//! proup deletes it, and Windows cannot delete a folder holding an open
+//! file), so a copy of the plan in another folder meets the same locks.
+//! Each is held with an OS file lock for as long as the run lasts. The OS drops the lock when the process dies, so a lock
 //! file left by a crashed run is recognised as stale and taken over, with a
 //! warning naming the run that left it.
 
@@ -38,6 +41,15 @@ pub fn lock_path(plan: &Path, site: &str) -> PathBuf {
     plan.with_file_name(format!("{}.gpaudit-apply.lock", super::safe(site)))
 }
 
+/// The lock beside the env at `env_path` (in the folder that holds it).
+pub fn env_lock_path(env_path: &Path) -> PathBuf {
+    let name = env_path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "env".into());
+    env_path.with_file_name(format!("{}.gpaudit-apply.lock", super::safe(&name)))
+}
+
 /// Whether the lock is held right now by another process (for dry runs,
 /// which never take it). `Some(holder)` when it is.
 pub fn held_by(path: &Path) -> Option<String> {
@@ -61,13 +73,23 @@ impl SiteLock {
             path: paths::display(path),
             cause,
         };
-        let mut file = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .open(path)
-            .map_err(io)?;
+        // The env locks live in the site's envs folder: a symlink or a
+        // FIFO planted there must not make gpaudit write elsewhere or wait.
+        if let Ok(meta) = path.symlink_metadata() {
+            if !meta.file_type().is_file() {
+                return Err(io(std::io::Error::other(
+                    "not a regular file (a symlink, folder or special file); remove it",
+                )));
+            }
+        }
+        let mut options = OpenOptions::new();
+        options.read(true).write(true).create(true).truncate(false);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::OpenOptionsExt;
+            options.custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK);
+        }
+        let mut file = options.open(path).map_err(io)?;
         match file.try_lock() {
             Ok(()) => {}
             Err(TryLockError::WouldBlock) => {
@@ -144,6 +166,13 @@ mod tests {
         let (again, stale) = SiteLock::acquire(&path, "pid 2\n").unwrap();
         assert!(stale.is_none(), "an emptied lock is not stale");
         drop(again);
+        #[cfg(unix)]
+        {
+            let link = dir.path().join("link.lock");
+            std::os::unix::fs::symlink(dir.path().join("elsewhere"), &link).unwrap();
+            assert!(SiteLock::acquire(&link, "pid 9\n").is_err());
+            assert!(!dir.path().join("elsewhere").exists());
+        }
         // A run that died left its file behind, unlocked.
         std::fs::write(&path, "pid 99\nhost gis1\n").unwrap();
         assert!(held_by(&path).is_none());

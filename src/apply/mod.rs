@@ -6,6 +6,7 @@
 //! [`SiteAdmin`]. An env whose proup or verify fails keeps its services
 //! stopped, and the run goes on with the other envs.
 
+mod child;
 pub mod journal;
 pub mod lock;
 mod outcome;
@@ -74,6 +75,10 @@ impl Files {
 
 /// A name as a file name: anything but letters, digits and `-_.` becomes `_`.
 pub(crate) fn safe(s: &str) -> String {
+    if s.is_empty() || s.chars().all(|c| c == '.') {
+        // `.` and `..` would name this folder or its parent.
+        return "_".repeat(s.len().max(1));
+    }
     s.chars()
         .map(|c| {
             if c.is_ascii_alphanumeric() || "-_.".contains(c) {
@@ -149,6 +154,9 @@ struct EnvRun {
     failed: Option<(String, String)>,
     /// What the stop step saw and did.
     services: Vec<ServiceState>,
+    /// Its proup began (in this run or an earlier one): the env may have
+    /// changed, so its services are not started by a recovery.
+    touched: bool,
 }
 
 impl Runner<'_> {
@@ -173,6 +181,7 @@ impl Runner<'_> {
             interrupted: false,
             notes: Vec::new(),
             plan: paths::display(&self.files.plan),
+            aborted: None,
         };
         if !self.options.execute || !outcome.preflight.ok() {
             outcome.steps = machines
@@ -198,6 +207,23 @@ impl Runner<'_> {
         (self.progress)(&outcome.preflight.render());
         let about = lock::about_this_run(&format!("apply {}", paths::display(&self.files.plan)));
         let (_lock, stale) = lock::SiteLock::acquire(&self.files.lock, &about)?;
+        // The site's own locks, beside each env, before the first stop: a
+        // copy of the plan elsewhere has another plan lock, not these.
+        let mut _env_locks = Vec::new();
+        for env in machines.iter().flat_map(|m| m.envs.iter()) {
+            if env.steps.iter().all(|s| journal.is_done(&s.id)) {
+                continue;
+            }
+            let path = lock::env_lock_path(Path::new(&env.path));
+            let (held, stale) = lock::SiteLock::acquire(&path, &about)?;
+            if let Some(stale) = stale {
+                outcome.notes.push(format!(
+                    "{}: took over a stale lock left by a run that did not finish ({stale})",
+                    paths::display(&path)
+                ));
+            }
+            _env_locks.push(held);
+        }
         if let Some(stale) = stale {
             let note = format!(
                 "{}: took over a stale lock left by a run that did not finish ({stale})",
@@ -221,14 +247,33 @@ impl Runner<'_> {
         'machines: for machine in &machines {
             (self.progress)(&format!("== {} ==", machine.machine));
             for env in &machine.envs {
-                let mut state = EnvRun::default();
+                let mut state = EnvRun {
+                    touched: env
+                        .step(StepKind::Proup)
+                        .is_some_and(|p| journal.was_begun(&p.id) || journal.is_done(&p.id)),
+                    ..EnvRun::default()
+                };
                 for step in &env.steps {
                     if self.options.interrupted.load(Ordering::SeqCst) {
                         outcome.interrupted = true;
                         break 'machines;
                     }
-                    let result =
-                        self.one_step(&mut journal, &loaded, machine, env, step, &mut state)?;
+                    let result = match self.one_step(
+                        &mut journal,
+                        &loaded,
+                        machine,
+                        env,
+                        step,
+                        &mut state,
+                    ) {
+                        Ok(result) => result,
+                        Err(e) => {
+                            // Services may be stopped: never leave with
+                            // just an error.
+                            self.recover(&e, &state, &mut outcome);
+                            break 'machines;
+                        }
+                    };
                     (self.progress)(&format!(
                         "{:<7} {}: {}",
                         match (result.status, result.earlier) {
@@ -264,17 +309,67 @@ impl Runner<'_> {
         if self.options.interrupted.load(Ordering::SeqCst) {
             outcome.interrupted = true;
         }
-        if outcome.interrupted {
-            journal.append(Entry::Interrupted { at: journal::now() })?;
+        let last = if outcome.aborted.is_some() {
+            Ok(())
+        } else if outcome.interrupted {
+            journal.append(Entry::Interrupted { at: journal::now() })
         } else {
             let ok = outcome.failures.is_empty();
             journal.append(Entry::Finished {
                 at: journal::now(),
                 ok: ok && !stop_all,
-            })?;
+            })
+        };
+        if let Err(e) = last {
+            outcome.aborted = Some(e.to_string());
         }
         outcome.services = self.final_states(&machines, &journal);
         Ok(outcome)
+    }
+
+    /// The run cannot go on (the journal cannot be written). Start again
+    /// what the current env's stop step stopped when its env was not
+    /// touched; either way the caller reports every service's state.
+    fn recover(&mut self, error: &ApplyError, state: &EnvRun, outcome: &mut Outcome) {
+        let error = error.to_string();
+        (self.progress)(&format!("error: {error}; stopping the run"));
+        outcome.aborted = Some(error);
+        let stopped: Vec<&ServiceState> = state
+            .services
+            .iter()
+            .filter(|s| {
+                s.before.eq_ignore_ascii_case("STARTED") && !s.after.eq_ignore_ascii_case("STARTED")
+            })
+            .collect();
+        if stopped.is_empty() {
+            return;
+        }
+        if state.touched {
+            let names: Vec<&str> = stopped.iter().map(|s| s.service.as_str()).collect();
+            outcome.notes.push(format!(
+                "left stopped, as their env's upgrade began: {}",
+                names.join(", ")
+            ));
+            return;
+        }
+        let timeout = self.options.service_timeout;
+        for s in stopped {
+            let Some(service) = crate::admin::ServiceRef::parse(&s.service) else {
+                continue;
+            };
+            let note = match api(&mut self.admin) {
+                Some(api) => match crate::restart::start_and_wait(api, &service, timeout) {
+                    Ok(on) => format!(
+                        "{}: started again, as its env was not touched ({on})",
+                        s.service
+                    ),
+                    Err(e) => format!("{}: could not be started again: {e}", s.service),
+                },
+                None => format!("{}: left stopped (no Administrator API)", s.service),
+            };
+            (self.progress)(&note);
+            outcome.notes.push(note);
+        }
     }
 
     /// Run one step (or skip it) and journal it.
@@ -352,6 +447,9 @@ impl Runner<'_> {
                 checksum: checksum.clone(),
                 at: journal::now(),
             })?;
+            if step.kind == StepKind::Proup {
+                state.touched = true;
+            }
             let ctx = steps::StepContext {
                 plan: self.plan,
                 files: &self.files,
@@ -362,7 +460,32 @@ impl Runner<'_> {
                 cut_short,
                 rerun,
             };
-            steps::run(&ctx, step, api(&mut self.admin), state, self.progress)
+            // The proup's process id goes to the journal as it starts.
+            let mut child_error = None;
+            let mut on_spawn = |pid: u32| {
+                let entry = Entry::Child {
+                    step: step.id.clone(),
+                    pid,
+                    host: lock::host_name(),
+                    started: child::start_time(pid),
+                    at: journal::now(),
+                };
+                if let Err(e) = journal.append(entry) {
+                    child_error = Some(e);
+                }
+            };
+            let done = steps::run(
+                &ctx,
+                step,
+                api(&mut self.admin),
+                state,
+                self.progress,
+                &mut on_spawn,
+            );
+            if let Some(e) = child_error {
+                return Err(e.into());
+            }
+            done
         };
         if done.status == StepStatus::Failed && state.failed.is_none() {
             state.failed = Some((step.id.clone(), done.detail.clone()));

@@ -50,6 +50,11 @@ pub struct Outcome {
     pub interrupted: bool,
     /// Warnings (a stale lock taken over, a step run again).
     pub notes: Vec<String>,
+    /// Why the run stopped short after it began changing the site (the
+    /// journal could not be written): the report still shows the services
+    /// and the next step, and the exit code is 2.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub aborted: Option<String>,
     /// The plan file, for the commands the report suggests.
     pub plan: String,
 }
@@ -61,6 +66,7 @@ impl Outcome {
             && !self.interrupted
             && self.steps.iter().all(|s| s.status == StepStatus::Done)
             && self.services.iter().all(|s| s.note.is_empty())
+            && self.aborted.is_none()
     }
 }
 
@@ -113,18 +119,24 @@ impl Outcome {
                 .load_preset(comfy_table::presets::ASCII_FULL_CONDENSED)
                 .set_header(vec!["Service", "Env", "Before", "Now", "Note"]);
             for s in &self.services {
-                table.add_row(vec![
-                    s.service.clone(),
-                    s.envs.join(", "),
-                    s.before.clone(),
-                    s.now.clone(),
-                    s.note.clone(),
-                ]);
+                let cells = [&s.service, &s.envs.join(", "), &s.before, &s.now, &s.note];
+                table.add_row(
+                    cells
+                        .iter()
+                        .map(|c| crate::redact::terminal_safe_line(c))
+                        .collect::<Vec<_>>(),
+                );
             }
             out.push_str(&format!("\nServices:\n{table}\n"));
         }
         for n in &self.notes {
             out.push_str(&format!("note: {n}\n"));
+        }
+        if let Some(error) = &self.aborted {
+            out.push_str(&format!(
+                "\nThe run stopped early: {error}\nNext: fix that (free disk space, permissions), then run `gpaudit apply {} --execute --resume`; the services above that are not running stay so until then\n",
+                self.plan
+            ));
         }
         let done = self
             .steps

@@ -142,7 +142,69 @@ pub(super) fn run(
         writable_parent(&files.backup)
             .map(|d| format!("{} (in {d})", paths::display(&files.backup))),
     );
+    if !pf.ok() {
+        if let Some(left) = left_stopped(plan, journal) {
+            pf.fail("services left stopped", left);
+        }
+    }
     (pf, loaded)
+}
+
+/// The services an earlier run stopped and never started again, and how
+/// to start them: a refused run will not, so the admin must know.
+fn left_stopped(plan: &MigrationPlan, journal: &Journal) -> Option<String> {
+    let mut keys: Vec<String> = Vec::new();
+    let mut lines: Vec<String> = Vec::new();
+    for m in &plan.machines {
+        for env in &m.envs {
+            let (Some(stop), Some(start)) = (env.step(StepKind::Stop), env.step(StepKind::Start))
+            else {
+                continue;
+            };
+            if journal.is_done(&start.id) {
+                continue;
+            }
+            let Some(Entry::End { services, .. }) = journal.last_end(&stop.id) else {
+                continue;
+            };
+            let stopped: Vec<&str> = services
+                .iter()
+                .filter(|s| {
+                    s.before.eq_ignore_ascii_case("STARTED")
+                        && !s.after.eq_ignore_ascii_case("STARTED")
+                })
+                .map(|s| s.service.as_str())
+                .collect();
+            if stopped.is_empty() {
+                continue;
+            }
+            let touched = env
+                .step(StepKind::Proup)
+                .is_some_and(|p| journal.was_begun(&p.id) || journal.is_done(&p.id));
+            lines.push(format!(
+                "{} ({}/{}{})",
+                stopped.join(", "),
+                m.machine,
+                env.env,
+                if touched {
+                    ": its env was upgraded or is half-upgraded; fix or roll it back first"
+                } else {
+                    ": its env was not touched"
+                }
+            ));
+            keys.extend(stopped.iter().map(|s| s.to_string()));
+        }
+    }
+    if keys.is_empty() {
+        return None;
+    }
+    let args: Vec<String> = keys.iter().map(|k| format!("--service '{k}'")).collect();
+    Some(format!(
+        "an earlier run stopped these and this run will not start them: {}; start them with `gpaudit restart {} {} --execute` (or in ArcGIS Server Manager)",
+        lines.join("; "),
+        plan.site_file,
+        args.join(" ")
+    ))
 }
 
 fn check_journal(plan: &MigrationPlan, journal: &Journal, options: &Options, pf: &mut Preflight) {
@@ -231,6 +293,24 @@ fn check_env(
     };
     let needs_room = result.is_ok() && !proup_done;
     pf.add(what, result);
+    let env_lock = lock::env_lock_path(Path::new(&env.path));
+    if let Some(holder) = lock::held_by(&env_lock) {
+        pf.fail(
+            format!("lock of {}/{}", machine.machine, env.env),
+            format!(
+                "{}: another gpaudit run is migrating this env ({holder})",
+                paths::display(&env_lock)
+            ),
+        );
+    }
+    if let Some(p) = proup.filter(|_| !proup_done) {
+        if let Some((pid, host, started)) = journal.unfinished_child(&p.id) {
+            pf.add(
+                format!("proup of {}/{}", machine.machine, env.env),
+                orphan_verdict(pid, host, started),
+            );
+        }
+    }
     let pending = env
         .steps
         .iter()
@@ -259,6 +339,28 @@ fn check_env(
             format!("disk for {}/{}", machine.machine, env.env),
             disk_room(Path::new(&env.path)),
         );
+    }
+}
+
+/// A run that died in a proup left it running (it is in its own process
+/// group): a second proup beside it would fight over the env.
+fn orphan_verdict(pid: u32, host: &str, started: Option<&str>) -> Verdict {
+    use super::child::{liveness, Liveness};
+    if !host.eq_ignore_ascii_case(&lock::host_name()) {
+        return Ok(format!(
+            "the earlier run's conda proup (pid {pid}) ran on {host}: it cannot be checked from here; make sure it has ended"
+        ));
+    }
+    match liveness(pid, started) {
+        Liveness::Running => Err(Failed(format!(
+            "the conda proup (pid {pid} on {host}) started by a run that did not finish still runs: wait for it to end (or end it), then resume"
+        ))),
+        Liveness::Gone => Ok(format!(
+            "the earlier run's conda proup (pid {pid}) has ended"
+        )),
+        Liveness::Unknown => Ok(format!(
+            "cannot tell whether the earlier run's conda proup (pid {pid}) still runs: make sure it has ended"
+        )),
     }
 }
 

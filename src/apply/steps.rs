@@ -66,6 +66,7 @@ pub(super) fn run(
     admin: Option<&mut dyn SiteAdmin>,
     state: &mut EnvRun,
     progress: &mut dyn FnMut(&str),
+    on_spawn: &mut dyn FnMut(u32),
 ) -> Done {
     match step.kind {
         StepKind::Snapshot => snapshot(ctx),
@@ -74,7 +75,7 @@ pub(super) fn run(
             state.services = done.services.clone();
             done
         }
-        StepKind::Proup => proup(ctx, step, progress),
+        StepKind::Proup => proup(ctx, step, progress, on_spawn),
         StepKind::Verify => verify(ctx),
         StepKind::Start => start(ctx, admin, state),
     }
@@ -302,7 +303,12 @@ fn release_of(env: &Env) -> Option<ArcgisVersion> {
     env_release(env, &ReleaseTable::builtin())
 }
 
-fn proup(ctx: &StepContext, step: &PlanStep, progress: &mut dyn FnMut(&str)) -> Done {
+fn proup(
+    ctx: &StepContext,
+    step: &PlanStep,
+    progress: &mut dyn FnMut(&str),
+    on_spawn: &mut dyn FnMut(u32),
+) -> Done {
     let Some(argv) = step.argv.clone().filter(|a| !a.is_empty()) else {
         return Done::failed("the plan gives no command line for this step");
     };
@@ -347,7 +353,7 @@ fn proup(ctx: &StepContext, step: &PlanStep, progress: &mut dyn FnMut(&str)) -> 
         cwd: Some(Path::new(&ctx.machine.python_root).join("Scripts")),
         timeout: ctx.options.proup_timeout,
     };
-    match exec::run(&cmd) {
+    match exec::run_watched(&cmd, on_spawn) {
         Err(e) => Done::failed(e.to_string()),
         Ok(done) if done.success() => Done {
             status: StepStatus::Done,

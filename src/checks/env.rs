@@ -26,7 +26,9 @@ pub fn env_missing(ctx: &Context) -> Vec<Finding> {
             .is_none_or(|r| ctx.releases.supports(&r, Feature::PerServiceEnv));
         let mut missing: BTreeMap<&str, Missing> = BTreeMap::new();
         for b in &machine.bindings {
-            if b.unresolved.is_none() && machine.env_at(&b.env_path).is_some() {
+            if b.refused.is_some()
+                || (b.unresolved.is_none() && machine.env_at(&b.env_path).is_some())
+            {
                 continue;
             }
             if b.via == BindingVia::ServiceProperty && !honours_property {
@@ -71,6 +73,31 @@ pub fn env_missing(ctx: &Context) -> Vec<Finding> {
                     .expected(format!("a conda env at {path}"))
                     .found("no such env")
                     .services(services),
+            );
+        }
+    }
+    out
+}
+
+/// `env-path-refused`: a service's `condaEnvironmentPath` that the scan
+/// would not follow (a `..`, a relative path, a folder that is no env).
+pub fn env_path_refused(ctx: &Context) -> Vec<Finding> {
+    let mut out = Vec::new();
+    for machine in &ctx.snapshot.machines {
+        for b in &machine.bindings {
+            let Some(why) = &b.refused else { continue };
+            out.push(
+                Finding::new(
+                    Code::EnvPathRefused,
+                    format!(
+                        "service {} on {}: condaEnvironmentPath {why}; it was not read, and where the service runs is unknown",
+                        b.service, machine.name
+                    ),
+                )
+                .machine(&machine.name)
+                .expected("an env name, or the full path of a conda env")
+                .found(b.env_path.clone())
+                .services(vec![b.service.clone()]),
             );
         }
     }

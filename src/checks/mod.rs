@@ -4,6 +4,7 @@
 //! module is named after the codes it reports (`pin` → `pin-*`).
 
 mod arcmap;
+mod capped;
 mod constraint;
 mod default_env;
 mod dependency;
@@ -309,6 +310,16 @@ const CHECKS: &[Check] = &[
         codes: &[Code::ScanError],
     },
     Check {
+        // findings-capped comes from `capped::cap_findings`, run over
+        // every check's findings in `run`.
+        run: capped::input_capped,
+        codes: &[Code::InputCapped, Code::FindingsCapped],
+    },
+    Check {
+        run: env::env_path_refused,
+        codes: &[Code::EnvPathRefused],
+    },
+    Check {
         run: service_code::service_code,
         codes: &[
             Code::ServiceImportUnresolved,
@@ -321,10 +332,12 @@ const CHECKS: &[Check] = &[
 
 /// Run every check over the snapshot.
 pub fn run(ctx: &Context) -> Vec<Finding> {
-    CHECKS
-        .par_iter()
-        .flat_map(|check| (check.run)(ctx))
-        .collect()
+    capped::cap_findings(
+        CHECKS
+            .par_iter()
+            .flat_map(|check| (check.run)(ctx))
+            .collect(),
+    )
 }
 
 /// Which check (by its place in [`CHECKS`]) owns each code; the codes the

@@ -34,6 +34,7 @@ pub fn env_with(name: &str, packages: Vec<Package>) -> Env {
         pinned: None,
         history: Vec::new(),
         unowned: Vec::new(),
+        capped: Vec::new(),
     }
 }
 
@@ -73,6 +74,7 @@ pub fn bind(machine: &mut Machine, service: &str, env_path: &str, env_name: &str
         env_path: env_path.into(),
         via: BindingVia::ServiceProperty,
         unresolved: None,
+        refused: None,
     });
 }
 

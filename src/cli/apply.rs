@@ -30,7 +30,8 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         });
     }
     let execute = options.execute;
-    let mut progress = |line: &str| super::common::out(&format!("{line}\n"));
+    let mut progress =
+        |line: &str| super::common::out(&format!("{}\n", gpaudit::redact::terminal_safe(line)));
     let runner = apply::Runner {
         plan: &plan,
         files: apply::Files::beside(&args.plan, &plan),
@@ -39,7 +40,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         progress: &mut progress,
     };
     let outcome = runner.run()?;
-    super::common::out(&outcome.render());
+    super::common::out(&gpaudit::redact::terminal_safe(&outcome.render()));
     if !execute {
         if outcome.preflight.ok() {
             super::common::out("dry run: nothing was changed; pass --execute to apply the plan\n");
@@ -51,6 +52,10 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     if !outcome.executed {
         eprintln!("gpaudit: the preflight failed; nothing was changed");
         return Ok(ExitCode::from(1));
+    }
+    if let Some(error) = &outcome.aborted {
+        eprintln!("gpaudit: error: {}", gpaudit::redact::terminal_safe(error));
+        return Ok(ExitCode::from(2));
     }
     Ok(if outcome.ok() {
         ExitCode::SUCCESS

@@ -121,6 +121,9 @@ pub enum Command {
         /// Show the env each service runs in on this machine.
         #[arg(long)]
         machine: Option<String>,
+        /// No progress bar (it is drawn only on a terminal anyway).
+        #[arg(long, short)]
+        quiet: bool,
         #[command(flatten)]
         admin: AdminArgs,
     },

@@ -89,9 +89,12 @@ pub fn emit(
     Ok(())
 }
 
+/// Text from outside, made safe for the terminal.
+pub use gpaudit::redact::terminal_safe;
+
 pub fn warn_all(warnings: &[String]) {
     for w in warnings {
-        eprintln!("gpaudit: warning: {w}");
+        eprintln!("gpaudit: warning: {}", terminal_safe(w));
     }
 }
 

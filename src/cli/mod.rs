@@ -101,11 +101,13 @@ pub fn run(command: Command) -> anyhow::Result<ExitCode> {
             site,
             env,
             machine,
+            quiet,
             admin,
         } => services::run(services::Args {
             site,
             env,
             machine,
+            quiet,
             admin,
         }),
         Command::Restart {

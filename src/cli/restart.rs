@@ -30,7 +30,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let targets = restart::targets(&loaded.snapshot, args.env.as_deref(), &args.service)?;
     let mut client = gpaudit::admin::sign_in(&config)?;
     let plan = restart::plan(&mut client, &targets);
-    super::common::out(&plan.describe());
+    super::common::out(&gpaudit::redact::terminal_safe(&plan.describe()));
     if !args.execute {
         super::common::out(
             "dry run: nothing was changed; pass --execute to restart these services\n",
@@ -41,8 +41,8 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         super::common::out(&format!(
             "{} {}: {}\n",
             if o.ok { "ok    " } else { "FAILED" },
-            o.service,
-            o.detail
+            gpaudit::redact::terminal_safe_line(&o.service),
+            gpaudit::redact::terminal_safe(&o.detail)
         ));
     });
     let failed = outcomes.iter().filter(|o| !o.ok).count();

@@ -29,7 +29,10 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
     for t in &targets {
-        super::common::out(&format!("{}\n", t.describe()));
+        super::common::out(&format!(
+            "{}\n",
+            gpaudit::redact::terminal_safe(&t.describe())
+        ));
     }
     if !args.execute {
         super::common::out("dry run: nothing was changed; pass --execute to roll back\n");
@@ -40,7 +43,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         &files,
         &targets,
         Duration::from_secs(args.timeout),
-        &mut |line| super::common::out(&format!("{line}\n")),
+        &mut |line| super::common::out(&format!("{}\n", gpaudit::redact::terminal_safe(line))),
     )?;
     if restored.iter().all(|r| r.ok) {
         super::common::out(

@@ -38,7 +38,10 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     );
     emit(&json, &what, args.output.as_deref(), Some(&loaded))?;
     for e in &loaded.snapshot.scan_errors {
-        eprintln!("gpaudit: warning: {}: {}", e.path, e.message);
+        eprintln!(
+            "gpaudit: warning: {}",
+            gpaudit::redact::terminal_safe(&format!("{}: {}", e.path, e.message))
+        );
     }
     Ok(ExitCode::SUCCESS)
 }

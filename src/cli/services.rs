@@ -13,7 +13,25 @@ pub struct Args {
     pub site: PathBuf,
     pub env: Option<String>,
     pub machine: Option<String>,
+    /// No progress bar.
+    pub quiet: bool,
     pub admin: AdminArgs,
+}
+
+/// A progress bar on stderr when it is a terminal and not `--quiet`;
+/// hidden (drawing nothing) otherwise.
+fn progress_bar(quiet: bool) -> indicatif::ProgressBar {
+    use std::io::IsTerminal;
+    if quiet || !std::io::stderr().is_terminal() {
+        return indicatif::ProgressBar::hidden();
+    }
+    let bar = indicatif::ProgressBar::new(0);
+    if let Ok(style) =
+        indicatif::ProgressStyle::with_template("reading service states {bar:30} {pos}/{len} {eta}")
+    {
+        bar.set_style(style);
+    }
+    bar
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
@@ -24,12 +42,20 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         machine: args.machine.as_deref(),
     };
     services::check_filter(&loaded.snapshot, &filter)?;
-    let list = services::gather(
+    let bar = progress_bar(args.quiet);
+    let total = |n: usize| bar.set_length(n as u64);
+    let tick = || bar.inc(1);
+    let list = services::gather_with_progress(
         &loaded.snapshot,
         filter,
         live.as_mut()
             .map(|(client, _)| client as &mut dyn SiteAdmin),
+        &services::Progress {
+            total: &total,
+            tick: &tick,
+        },
     )?;
-    super::common::out(&list.render_table());
+    bar.finish_and_clear();
+    super::common::out(&gpaudit::redact::terminal_safe(&list.render_table()));
     Ok(ExitCode::SUCCESS)
 }

@@ -258,6 +258,7 @@ mod tests {
                 "Lib/site-packages/flood_tools".into(),
                 "Lib/site-packages/_hand.cp37-win_amd64.pyd".into(),
             ],
+            capped: vec![],
         };
         let index = EnvIndex::new(&env);
         // Whatever order the records come in, the same one counts, and

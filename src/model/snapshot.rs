@@ -140,7 +140,26 @@ pub struct Env {
     /// no conda package and no pip distribution provides.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub unowned: Vec<String>,
+    /// Fields read only in part because they held more entries than any
+    /// real env has (a hostile or corrupt file).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub capped: Vec<CappedInput>,
 }
+
+/// Entries of one field of one file that the scan did not read.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CappedInput {
+    pub path: String,
+    pub field: String,
+    /// How many entries were read, and how many the field held.
+    pub kept: usize,
+    pub total: usize,
+}
+
+/// The most entries gpaudit reads from one field of one file (a record's
+/// `depends`, a `pinned` file's lines, `history`'s entries): real ones
+/// hold tens or hundreds.
+pub const MAX_FIELD_ENTRIES: usize = 10_000;
 
 impl Env {
     pub fn is_arcgispro_py3(&self) -> bool {
@@ -285,6 +304,10 @@ pub struct ServiceBinding {
     pub via: BindingVia,
     /// Why the env could not be located, when it was not found.
     pub unresolved: Option<String>,
+    /// Why the value was not followed at all: not a plain env name nor the
+    /// full path of a conda env gpaudit can reach (`..\\..\\etc`, `/etc`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refused: Option<String>,
 }
 
 /// The site as its Administrator API describes it.

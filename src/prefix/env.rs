@@ -4,9 +4,12 @@
 use super::history;
 use super::pip::{self, DistCandidate};
 use super::records::{self, OwnershipProbe, RecordScan};
-use crate::model::{Env, EnvOrigin, OverwrittenFile, Pinned, PinnedSpec, PipDist, ScanError};
+use crate::model::{
+    CappedInput, Env, EnvOrigin, OverwrittenFile, Pinned, PinnedSpec, PipDist, ScanError,
+    MAX_FIELD_ENTRIES,
+};
 use crate::paths;
-use crate::read::{read_capped_text, FileProblem};
+use crate::read::{check_within, read_capped_text, FileProblem};
 use rattler_conda_types::MatchSpec;
 use rayon::prelude::*;
 use std::collections::HashSet;
@@ -31,10 +34,23 @@ pub fn scan_env(
         pinned: None,
         history: Vec::new(),
         unowned: Vec::new(),
+        capped: Vec::new(),
     };
 
     let conda_meta = prefix.join("conda-meta");
-    let record_files = list_records(&conda_meta, &mut failures);
+    // Files of the env are read only when they are in it: a symlink out of
+    // it (to /etc/shadow, to /dev/zero) is reported, not followed.
+    let root = std::fs::canonicalize(prefix).unwrap_or_else(|_| prefix.to_path_buf());
+    let record_files: Vec<PathBuf> = list_records(&conda_meta, &mut failures)
+        .into_iter()
+        .filter(|f| match check_within(f, &root) {
+            Ok(()) => true,
+            Err(e) => {
+                failures.push((f.clone(), e));
+                false
+            }
+        })
+        .collect();
 
     let candidates: Vec<DistCandidate> = pip::site_packages_dirs(prefix)
         .iter()
@@ -58,7 +74,10 @@ pub fn scan_env(
     let mut scans = Vec::with_capacity(results.len());
     for (file, result) in results {
         match result {
-            Ok(scan) => scans.push(scan),
+            Ok(mut scan) => {
+                env.capped.append(&mut scan.capped);
+                scans.push(scan);
+            }
             Err(e) => failures.push((file, e)),
         }
     }
@@ -88,16 +107,32 @@ pub fn scan_env(
         .sort_by(|a, b| a.name().cmp(b.name()).then_with(|| a.file.cmp(&b.file)));
 
     let pinned_file = conda_meta.join("pinned");
-    if pinned_file.exists() {
-        match read_capped_text(&pinned_file) {
-            Ok(text) => env.pinned = Some(parse_pinned(&text, &pinned_file, &mut failures)),
+    if pinned_file.symlink_metadata().is_ok() {
+        match check_within(&pinned_file, &root).and_then(|()| read_capped_text(&pinned_file)) {
+            Ok(text) => {
+                let pinned = parse_pinned(&text, &pinned_file, &mut failures, &mut env.capped);
+                env.pinned = Some(pinned);
+            }
             Err(e) => failures.push((pinned_file, e)),
         }
     }
     let history_file = conda_meta.join("history");
-    if history_file.exists() {
-        match read_capped_text(&history_file) {
-            Ok(text) => env.history = history::parse_history(&text),
+    if history_file.symlink_metadata().is_ok() {
+        match check_within(&history_file, &root).and_then(|()| read_capped_text(&history_file)) {
+            Ok(text) => {
+                env.history = history::parse_history(&text);
+                let total = env.history.len();
+                if total > MAX_FIELD_ENTRIES {
+                    // The latest entries are the ones that tell what changed.
+                    env.history.drain(..total - MAX_FIELD_ENTRIES);
+                    env.capped.push(CappedInput {
+                        path: paths::display(&history_file),
+                        field: "entries".into(),
+                        kept: MAX_FIELD_ENTRIES,
+                        total,
+                    });
+                }
+            }
             Err(e) => failures.push((history_file, e)),
         }
     }
@@ -166,11 +201,21 @@ fn records_listing_problem(
         .then(|| FileProblem::new("empty environment: conda-meta holds no readable package record"))
 }
 
-fn parse_pinned(text: &str, file: &Path, failures: &mut Vec<(PathBuf, FileProblem)>) -> Pinned {
+fn parse_pinned(
+    text: &str,
+    file: &Path,
+    failures: &mut Vec<(PathBuf, FileProblem)>,
+    capped: &mut Vec<CappedInput>,
+) -> Pinned {
     let mut specs = Vec::new();
+    let mut total = 0;
     for (i, raw) in text.lines().enumerate() {
         let line = raw.split('#').next().unwrap_or("").trim();
         if line.is_empty() {
+            continue;
+        }
+        total += 1;
+        if total > MAX_FIELD_ENTRIES {
             continue;
         }
         match MatchSpec::from_str(line, crate::model::conda_spec_options()) {
@@ -183,6 +228,14 @@ fn parse_pinned(text: &str, file: &Path, failures: &mut Vec<(PathBuf, FileProble
                 FileProblem::new(format!("line {}: `{line}` is not a match spec: {e}", i + 1)),
             )),
         }
+    }
+    if total > MAX_FIELD_ENTRIES {
+        capped.push(CappedInput {
+            path: paths::display(file),
+            field: "specs".into(),
+            kept: MAX_FIELD_ENTRIES,
+            total,
+        });
     }
     Pinned {
         file: paths::display(file),
@@ -335,6 +388,7 @@ mod tests {
             "# pins\r\nnumpy 1.20.*  # critical\n\npython 3.9.*\nnumpy >=>=1\n*[build=*mkl]\n",
             Path::new("pinned"),
             &mut failures,
+            &mut Vec::new(),
         );
         let specs: Vec<_> = pinned
             .specs

@@ -8,7 +8,7 @@ mod env;
 mod history;
 pub mod modules;
 pub(crate) mod pip;
-mod records;
+pub(crate) mod records;
 
 pub use env::scan_env;
 pub use history::parse_history;

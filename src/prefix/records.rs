@@ -3,7 +3,7 @@
 //! (most of the bytes) is streamed past without being kept, looking only for
 //! the paths that the pip checks asked about, and `paths_data` is skipped.
 
-use crate::model::Package;
+use crate::model::{CappedInput, Package, MAX_FIELD_ENTRIES};
 use crate::read::{read_capped, FileProblem};
 use rattler_conda_types::PackageRecord;
 use serde::de::{DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor};
@@ -64,6 +64,8 @@ pub struct RecordScan {
     /// Top-level extension modules built for one CPython, added to the
     /// package's modules once the env's Python is known.
     pub extensions: Vec<(String, (u32, u32))>,
+    /// Fields cut to [`MAX_FIELD_ENTRIES`].
+    pub capped: Vec<CappedInput>,
 }
 
 /// Read and parse one record file.
@@ -79,6 +81,21 @@ pub fn read_record(path: &Path, probe: &OwnershipProbe) -> Result<RecordScan, Fi
     .and_then(|fields| de.end().map(|()| fields))
     .map_err(|e| FileProblem::new(format!("malformed JSON: {e}")))?;
 
+    let mut fields = fields;
+    let mut capped = Vec::new();
+    for field in ["depends", "constrains"] {
+        if let Some(Value::Array(list)) = fields.get_mut(field) {
+            if list.len() > MAX_FIELD_ENTRIES {
+                capped.push(CappedInput {
+                    path: crate::paths::display(path),
+                    field: field.into(),
+                    kept: MAX_FIELD_ENTRIES,
+                    total: list.len(),
+                });
+                list.truncate(MAX_FIELD_ENTRIES);
+            }
+        }
+    }
     let channel = fields
         .get("channel")
         .and_then(Value::as_str)
@@ -112,6 +129,7 @@ pub fn read_record(path: &Path, probe: &OwnershipProbe) -> Result<RecordScan, Fi
         extensions,
         owned_dist_infos: found.dist_infos,
         owned_watched: found.watched,
+        capped,
     })
 }
 

@@ -124,7 +124,53 @@ fn parse_pip(line: &str) -> Result<Requirement<pep508_rs::VerbatimUrl>, FormatEr
         )));
     }
     pep508_rs::PackageName::from_str(name).map_err(FormatError::new)?;
-    Requirement::<pep508_rs::VerbatimUrl>::from_str(line).map_err(FormatError::new)
+    check_extras(line[name_end..].trim_start())?;
+    // pep508_rs 0.9 formats its errors by slicing bytes, which panics inside
+    // a multi-byte character; PEP 508 requirements are ASCII.
+    if let Some(c) = line.chars().find(|c| !c.is_ascii()) {
+        return Err(FormatError::new(format!(
+            "`{}` is not ASCII, as a requirement must be",
+            c.escape_unicode()
+        )));
+    }
+    // Checked above for the inputs known to panic; should another one reach
+    // the parser (or its error formatting), its panic becomes this line's
+    // error, not the audit's end.
+    std::panic::catch_unwind(|| {
+        Requirement::<pep508_rs::VerbatimUrl>::from_str(line).map_err(|e| e.to_string())
+    })
+    .map_err(|_| FormatError::new("not a requirement pip can read"))?
+    .map_err(FormatError::new)
+}
+
+/// The `[extra, ...]` after a name: each extra a PEP 508 identifier
+/// (letters/digits at both ends). pep508_rs 0.9 panics on an extra that
+/// ends in `.`, `-` or `_` (`requests[socks_]`, `T[bu.1.`).
+fn check_extras(rest: &str) -> Result<(), FormatError> {
+    let Some(inner) = rest.strip_prefix('[') else {
+        return Ok(());
+    };
+    let Some(end) = inner.find(']') else {
+        return Err(FormatError::new("the extras' `[` is never closed"));
+    };
+    for extra in inner[..end]
+        .split(',')
+        .map(str::trim)
+        .filter(|e| !e.is_empty())
+    {
+        let edges_ok = extra.starts_with(|c: char| c.is_ascii_alphanumeric())
+            && extra.ends_with(|c: char| c.is_ascii_alphanumeric());
+        if !edges_ok
+            || !extra
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
+        {
+            return Err(FormatError::new(format!(
+                "`{extra}` is not a valid extra name"
+            )));
+        }
+    }
+    Ok(())
 }
 
 /// Where in a listing a problem is: a line of a text listing, an item of
@@ -442,7 +488,7 @@ fn strip_pip_comment(line: &str) -> &str {
 
 /// One `pip freeze` / requirements line. `Ok(None)` for option lines that
 /// name no package (`-i URL`, an editable without `#egg=`).
-fn pip_requirement(line: &str) -> Result<Option<EnvPackage>, FormatError> {
+pub(crate) fn pip_requirement(line: &str) -> Result<Option<EnvPackage>, FormatError> {
     let line = strip_pip_comment(line.trim());
     if let Some(rest) = line
         .strip_prefix("-e")

@@ -5,7 +5,7 @@
 //! `rattler_conda_types`, pip ones through `pep508_rs`. Reading only: nothing
 //! here compares listings (that is `compare`) or runs anything.
 
-mod formats;
+pub(crate) mod formats;
 
 pub use crate::model::{Ecosystem, EnvFormat, EnvListing, EnvPackage};
 use crate::model::{EnvOrigin, Snapshot};

@@ -301,6 +301,33 @@ fn regression_pip_name_ending_in_a_separator_does_not_panic() {
 }
 
 #[test]
+fn regression_pip_extra_ending_in_a_separator_does_not_panic() {
+    // pep508_rs 0.9 panics (exit 101) inside its parser on these.
+    for text in [
+        "requests[socks_]==2.31.0\n",
+        "T[bu.1.\n",
+        "numpy==1.0\nrequests[socks-, security]==2.31.0\n",
+    ] {
+        assert!(read_text(text).is_err(), "{text}");
+    }
+    for line in ["T[bu.1.", "requests[socks_]==2.31.0", "x[a-]>=1"] {
+        assert!(super::formats::pip_requirement(line).is_err(), "{line}");
+    }
+    assert!(read_text("requests[socks]==2.31.0\n").is_ok());
+}
+
+#[test]
+fn regression_pip_requirement_with_a_multibyte_character_does_not_panic() {
+    // Found by the pep508_requirement fuzz target: pep508_rs 0.9 panics
+    // while formatting its error ("byte index is not a char boundary").
+    let line = "\tc;'\u{fffd};\u{fffd}\0\0+;'<'<<\u{fffd}<\u{fffd}c;'\u{fffd};\u{fffd}\0\0\0\0";
+    assert!(super::formats::pip_requirement(line).is_err());
+    assert!(super::formats::pip_requirement("numpy==1.2.3 ; python_version < '3.10' é").is_err());
+    assert!(read_text("numpy==1.20.1\nc;'é;é+;'<'<<é\n").is_err());
+    assert!(read_text("name: x\ndependencies:\n  - pip:\n    - T[bu.1.\n").is_err());
+}
+
+#[test]
 fn channel_tokens_and_passwords_never_reach_output() {
     let explicit = "@EXPLICIT\nhttps://user:hunter2@conda.example.com/t/tk-SECRET/esri/win-64/arcpy-3.1-py39_arcgispro_41759.tar.bz2\n";
     let l = read_text(explicit).unwrap();

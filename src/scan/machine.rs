@@ -53,6 +53,46 @@ fn resolve_reference(
         })
 }
 
+/// Why a service's `condaEnvironmentPath` was not followed.
+enum Unfollowed {
+    /// A path no `path_map` entry covers (reported as `env-missing`).
+    Unresolved(paths::Unmapped),
+    /// Not something to read at all (reported as `env-path-refused`).
+    Refused(String),
+}
+
+/// A service's `condaEnvironmentPath`, which comes from the config store (outside input):
+/// a plain env name in the install's `envs` folder, or the full path of a
+/// conda env (Esri allows envs outside the install). Anything else, a
+/// relative path, a `..`, a folder that is not a conda env, is not read.
+fn resolve_service_env(
+    machine: &MachineSpec,
+    installed: &[(String, PathBuf)],
+    value: &str,
+) -> Result<EnvTarget, Unfollowed> {
+    let has_dotdot = value.split(['/', '\\']).any(|c| c == "..");
+    if paths::is_bare_name(value) {
+        if value == "." || value == ".." || value.chars().any(char::is_control) {
+            return Err(Unfollowed::Refused(format!("`{value}` is not an env name")));
+        }
+        return Ok(lookup_name(machine, installed, value));
+    }
+    let absolute = paths::is_windows_absolute(value) || std::path::Path::new(value).is_absolute();
+    if !absolute || has_dotdot {
+        return Err(Unfollowed::Refused(format!(
+            "`{value}` is neither an env name nor the full path of an env"
+        )));
+    }
+    let target = resolve_reference(machine, installed, value).map_err(Unfollowed::Unresolved)?;
+    if target.path.exists() && !target.path.join("conda-meta").is_dir() {
+        return Err(Unfollowed::Refused(format!(
+            "`{value}` ({}) is not a conda env (it has no conda-meta folder)",
+            paths::display(&target.path)
+        )));
+    }
+    Ok(target)
+}
+
 fn lookup_name(machine: &MachineSpec, installed: &[(String, PathBuf)], name: &str) -> EnvTarget {
     installed
         .iter()
@@ -144,7 +184,7 @@ pub fn scan_machine(machine: &MachineSpec, services: &[Service]) -> (Machine, Ve
     let mut bindings = Vec::new();
     for service in services.iter().filter(|s| s.is_gp()) {
         let binding = match &service.conda_environment_path {
-            Some(value) => match resolve_reference(machine, &installed, value) {
+            Some(value) => match resolve_service_env(machine, &installed, value) {
                 Ok(target) => {
                     add(
                         target.name.clone(),
@@ -157,14 +197,24 @@ pub fn scan_machine(machine: &MachineSpec, services: &[Service]) -> (Machine, Ve
                         env_path: paths::display(&target.path),
                         via: BindingVia::ServiceProperty,
                         unresolved: None,
+                        refused: None,
                     }
                 }
-                Err(why) => ServiceBinding {
+                Err(Unfollowed::Unresolved(why)) => ServiceBinding {
                     service: service.key.clone(),
                     env_name: paths::last_component(value).to_string(),
                     env_path: value.clone(),
                     via: BindingVia::ServiceProperty,
                     unresolved: Some(why.to_string()),
+                    refused: None,
+                },
+                Err(Unfollowed::Refused(why)) => ServiceBinding {
+                    service: service.key.clone(),
+                    env_name: paths::last_component(value).to_string(),
+                    env_path: value.clone(),
+                    via: BindingVia::ServiceProperty,
+                    unresolved: None,
+                    refused: Some(why),
                 },
             },
             None => ServiceBinding {
@@ -173,6 +223,7 @@ pub fn scan_machine(machine: &MachineSpec, services: &[Service]) -> (Machine, Ve
                 env_path: active_path.clone(),
                 via: BindingVia::ActiveEnv,
                 unresolved: None,
+                refused: None,
             },
         };
         bindings.push(binding);

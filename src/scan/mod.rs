@@ -3,12 +3,12 @@
 //! inside the site and never runs anything in it. Every file that cannot be
 //! read or parsed becomes a [`ScanError`] and the scan goes on.
 
-mod config_store;
+pub(crate) mod config_store;
 pub mod imports;
 mod machine;
 mod references;
 mod service_code;
-mod services;
+pub(crate) mod services;
 
 pub use config_store::read_connection_string;
 

@@ -303,7 +303,7 @@ fn read_script(path: &Path) -> Script {
     };
     let bytes = match read_capped_with(path, MAX_SCRIPT_BYTES) {
         Ok(b) => b,
-        Err(FileProblem { message }) => {
+        Err(FileProblem { message, .. }) => {
             script.unreadable = Some(message);
             return script;
         }

@@ -77,7 +77,9 @@ fn sorted_dirs(dir: &Path) -> std::io::Result<Vec<(String, PathBuf)>> {
 
 /// `<Name>.<Type>` holding `<Name>.<Type>.json`.
 fn is_service_dir(path: &Path, name: &str) -> bool {
-    name.contains('.') && path.join(format!("{name}.json")).is_file()
+    // Any file type: a FIFO or device in place of the JSON is reported by
+    // `read_service`, not skipped as if the service were not there.
+    name.contains('.') && path.join(format!("{name}.json")).symlink_metadata().is_ok()
 }
 
 fn read_service(folder: Option<String>, dir: &Path) -> Result<Service, ScanError> {
@@ -163,5 +165,25 @@ mod tests {
         assert_eq!(services[1].conda_environment_path.as_deref(), Some("hydro"));
         assert_eq!(errors.len(), 1);
         assert!(errors[0].path.ends_with("Broken.GPServer.json"));
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn regression_fifo_in_place_of_a_service_json_is_reported_not_dropped() {
+        let store = tempfile::tempdir().unwrap();
+        let dir = store.path().join("services/Hydro/Ebb.GPServer");
+        std::fs::create_dir_all(&dir).unwrap();
+        let fifo = dir.join("Ebb.GPServer.json");
+        let made = std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap();
+        assert!(made.success());
+        let mut errors = Vec::new();
+        let services = scan_services(store.path(), &mut errors);
+        assert!(services.is_empty());
+        assert_eq!(errors.len(), 1, "{errors:?}");
+        assert!(errors[0].path.ends_with("Ebb.GPServer.json"));
+        assert!(errors[0].message.contains("FIFO"), "{}", errors[0].message);
     }
 }

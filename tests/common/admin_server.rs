@@ -119,6 +119,9 @@ pub struct State {
     pub federated: bool,
     /// `http://127.0.0.1:PORT`: makes URLs absolute, as a real server does.
     pub base: String,
+    /// Requests being answered right now, and the most there ever were.
+    pub in_flight: usize,
+    pub max_in_flight: usize,
     issued: u64,
 }
 
@@ -358,12 +361,15 @@ fn serve<S: Read + Write>(stream: &mut S, state: &Arc<Mutex<State>>) -> std::io:
         }
         let slow = st.faults.slow;
         if !slow.is_zero() {
+            st.in_flight += 1;
+            st.max_in_flight = st.max_in_flight.max(st.in_flight);
             drop(st);
             std::thread::sleep(slow);
             let Ok(again) = state.lock() else {
                 return Ok(());
             };
             st = again;
+            st.in_flight -= 1;
         }
         respond(&mut st, &method, path, query, &headers, &body)
     };

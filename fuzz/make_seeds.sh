@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# Rebuilds fuzz/seeds/ (the committed seed corpora) from fixtures/. Run from
+# the repository root after fixtures change; the seeds are small copies.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+S=fuzz/seeds
+SEP='%%gpaudit-fuzz-file%%'
+rm -rf "$S" && mkdir -p "$S"
+for t in conda_meta_record env_folder pip_dist reference site_toml service_json \
+  config_store_xml python_imports snapshot_json apply_journal migration_plan gpaudit_toml \
+  pep508_requirement; do mkdir -p "$S/$t"; done
+D=fixtures/sites/demo
+PRO=$D/pro/arcgispro-py3-clone
+HYDRO=$D/gis1/ArcGIS/Server/framework/runtime/ArcGIS/bin/Python/envs/hydro
+n=0
+for f in $(ls -S -r "$PRO"/conda-meta/*.json | head -4) $(ls -S -r "$HYDRO"/conda-meta/*.json | head -2); do
+  n=$((n + 1)); cp "$f" "$S/conda_meta_record/$n.json"
+done
+rec=$(ls -S -r "$PRO"/conda-meta/*.json | head -1)
+dist=$(dirname "$(find "$HYDRO/Lib/site-packages" -name RECORD | head -1)")
+{ cat "$rec"; echo "$SEP"; cat "$PRO/conda-meta/pinned"; echo "$SEP"; cat "$PRO/conda-meta/history";
+  echo "$SEP"; cat "$dist/METADATA"; echo "$SEP"; cat "$dist/RECORD"; } >"$S/env_folder/1"
+n=0
+for d in $(find "$D" fixtures/reference -name RECORD -path '*dist-info*' | xargs -n1 dirname | sort | head -3); do
+  n=$((n + 1))
+  { cat "$d/METADATA"; echo "$SEP"; cat "$d/RECORD"; echo "$SEP"; cat "$d/INSTALLER" 2>/dev/null || true; } >"$S/pip_dist/$n"
+done
+for f in fixtures/reference/*.txt fixtures/reference/*.json fixtures/reference/*.yml; do
+  case "$f" in *snapshot.json) continue ;; esac
+  cp "$f" "$S/reference/$(basename "$f")"
+done
+cp "$D/site.toml" "$S/site_toml/site.toml"
+n=0
+for f in $(find "$D/arcgisserver/config-store/services" -name '*.json' | sort); do
+  n=$((n + 1)); cp "$f" "$S/service_json/$n.json"
+done
+n=0
+for f in $(find "$D" -name 'config-store-connection.xml' | sort); do
+  n=$((n + 1)); cp "$f" "$S/config_store_xml/$n.xml"
+done
+n=0
+for f in $(find "$D" -name '*.py' | sort | head -6); do
+  n=$((n + 1)); cp "$f" "$S/python_imports/$n.py"
+done
+cp fixtures/reference/snapshot.json "$S/snapshot_json/snapshot.json"
+cp "$D/gpaudit.toml" "$S/gpaudit_toml/gpaudit.toml"
+grep -v '^#' fixtures/reference/pip-freeze.txt | grep . | head -6 | nl -nln -w1 -s' ' |
+  while read -r i line; do printf '%s' "$line" >"$S/pep508_requirement/$i"; done
