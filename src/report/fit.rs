@@ -44,10 +44,14 @@ pub fn shorten_paths(text: &str, max: usize) -> String {
 /// boundary that fits, with `…` to say so. A single word longer than the
 /// line is shortened from the middle rather than split.
 pub fn line(text: &str, width: usize) -> String {
-    let text: String = text
-        .chars()
-        .map(|c| if c == '\n' || c == '\r' { ' ' } else { c })
-        .collect();
+    // Text from outside (service names, messages quoting files) reaches a
+    // terminal: control characters are shown, never obeyed.
+    let text: String = crate::redact::terminal_safe_line(
+        &text
+            .chars()
+            .map(|c| if c == '\n' || c == '\r' { ' ' } else { c })
+            .collect::<String>(),
+    );
     if text.chars().count() <= width {
         return text;
     }
@@ -99,6 +103,13 @@ mod tests {
         assert!(line(p, 20).chars().count() <= 20);
         let s = shorten_paths(&format!("{p} does not parse"), 24);
         assert!(s.ends_with("does not parse") && s.contains('…'), "{s}");
+    }
+
+    #[test]
+    fn escape_sequences_in_outside_text_are_shown_not_obeyed() {
+        let l = line("Hydro/\u{1b}]0;owned\u{7}Flood.GPServer", 80);
+        assert!(!l.contains('\u{1b}') && !l.contains('\u{7}'), "{l:?}");
+        assert!(l.contains("\\x1b"), "{l:?}");
     }
 
     #[test]

@@ -13,7 +13,9 @@ pub struct MarkdownFormat;
 
 impl Renderer for MarkdownFormat {
     fn audit(&self, report: &Report, _: &RenderOptions) -> String {
-        render_markdown(report)
+        // Markdown is printed to terminals too: control characters from
+        // outside are shown, never obeyed.
+        crate::redact::terminal_safe(&render_markdown(report))
     }
 
     fn diff(&self, diff: &DiffReport, _: &RenderOptions) -> String {
