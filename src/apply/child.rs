@@ -57,11 +57,10 @@ fn signal_zero(_pid: u32) -> Liveness {
     Liveness::Unknown
 }
 
-#[cfg(test)]
+#[cfg(all(test, target_os = "linux"))]
 mod tests {
     use super::*;
 
-    #[cfg(target_os = "linux")]
     #[test]
     fn a_running_process_is_seen_and_an_ended_or_recycled_one_is_not() {
         let mut child = std::process::Command::new("sleep")
