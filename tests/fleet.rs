@@ -21,13 +21,13 @@ const MACHINES: [(&str, &str, Option<&str>, &str); 3] = [
         "GIS1.EXAMPLE.COM",
         "gis1",
         Some("hydro"),
-        r#"{ 'D:\envs' = "DEMO/gis1/d-envs", '\\FILESERVER\arcgisserver' = "DEMO/arcgisserver", 'C:\arcgisserver\directories' = "DEMO/arcgisserver/directories" }"#,
+        r#"{ 'D:\envs' = 'DEMO/gis1/d-envs', '\\FILESERVER\arcgisserver' = 'DEMO/arcgisserver', 'C:\arcgisserver\directories' = 'DEMO/arcgisserver/directories' }"#,
     ),
     (
         "GIS2.EXAMPLE.COM",
         "gis2",
         Some("hydro"),
-        r#"{ 'D:\envs' = "DEMO/gis2/d-envs" }"#,
+        r#"{ 'D:\envs' = 'DEMO/gis2/d-envs' }"#,
     ),
     ("GIS3.EXAMPLE.COM", "gis3", None, "{}"),
 ];
@@ -84,6 +84,14 @@ fn per_machine_audit(config_store: bool) -> Result<serde_json::Value> {
     Ok(report)
 }
 
+// Findings carry file paths: under Wine the canonical `Z:\` form of the
+// demo's folder and the build-time manifest path differ, so the equality is
+// checked on Unix; the Windows build's findings are compared with the
+// golden report by tests/windows_native.rs.
+#[cfg_attr(
+    windows,
+    ignore = "paths differ between Z:\\ and the manifest dir under Wine"
+)]
 #[test]
 fn per_machine_snapshots_give_exactly_the_direct_audit() {
     let merged = per_machine_audit(true).unwrap();
