@@ -61,6 +61,9 @@ fn per_machine_audit(config_store: bool) -> Result<serde_json::Value> {
         .parent()
         .ok_or("the demo site file has no folder")?
         .canonicalize()?;
+    // A verbatim `\\?\` path takes no `/` separators, and the site file
+    // joins with `/`: use the plain form.
+    let demo = std::path::PathBuf::from(demo.to_string_lossy().trim_start_matches(r"\\?\"));
     let dir = tempfile::tempdir()?;
     let mut snapshots = Vec::new();
     for (i, (name, ..)) in MACHINES.iter().enumerate() {

@@ -66,11 +66,7 @@ pub fn package_orphaned(ctx: &Context) -> Vec<Finding> {
                     .package(&dist.name)
                     .expected(format!("a conda-meta record for {}", dist.name))
                     .found(format!("{} without a record", dist.path))
-                    .location(format!(
-                        "{}/{}",
-                        env.path.trim_end_matches(['/', '\\']),
-                        dist.path
-                    )),
+                    .location(crate::paths::join_displayed(&env.path, &dist.path)),
                 );
             }
         }
