@@ -3,6 +3,9 @@
 //! code run in the env it gets on each machine? Each import of each script is
 //! resolved against the env's packages' modules, the standard library of the
 //! env's Python, what ArcGIS provides and the service's own files.
+//!
+//! Over 600 lines with its unit tests: the code itself is under 350 lines,
+//! and the tests build their envs inline beside the cases they pin.
 
 use super::Context;
 use crate::finding::{Code, Condition, Finding};

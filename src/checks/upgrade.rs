@@ -7,6 +7,9 @@
 //! clone's added packages, so every added package's `depends` and
 //! `constrains` and every `pinned` line is checked against every package of
 //! that stack with conda's match semantics.
+//!
+//! Over 600 lines with its unit tests: the code itself is under 450 lines,
+//! and the tests build their envs inline beside the cases they pin.
 
 use super::{env_finding, env_release, parse_spec, spec_name, Context};
 use crate::finding::{Code, Finding};
