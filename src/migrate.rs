@@ -719,16 +719,27 @@ mod tests {
         ];
         let dir = Path::new("sites/x");
         assert_eq!(
-            plan_path(&m, dir, "sites/x/gis1/framework/runtime/ArcGIS/bin/Python/envs/hydro"),
+            plan_path(
+                &m,
+                dir,
+                "sites/x/gis1/framework/runtime/ArcGIS/bin/Python/envs/hydro"
+            ),
             r"C:\Program Files\ArcGIS\Server\framework\runtime\ArcGIS\bin\Python\envs\hydro"
         );
-        assert_eq!(plan_path(&m, dir, "sites/x/d-envs/special"), r"D:\envs\special");
+        assert_eq!(
+            plan_path(&m, dir, "sites/x/d-envs/special"),
+            r"D:\envs\special"
+        );
         // No path_map entry holds it: relative to the site file's folder,
         // whatever folder gpaudit ran in.
         assert_eq!(plan_path(&m, dir, "sites/x/copy/envs/a"), "copy/envs/a");
         let abs = std::path::absolute("sites/x/copy/envs/a").unwrap();
         assert_eq!(
-            plan_path(&m, &std::path::absolute(dir).unwrap(), &crate::paths::display(&abs)),
+            plan_path(
+                &m,
+                &std::path::absolute(dir).unwrap(),
+                &crate::paths::display(&abs)
+            ),
             "copy/envs/a"
         );
         // A path of the machine no entry covers stays as written.
