@@ -204,8 +204,14 @@ fn a_plan_applied_where_the_path_map_differs_finds_that_machines_paths() {
     let dry = gpaudit(&site, &server, share.path(), &["apply", plan_arg]);
     assert_eq!(dry.code, 0, "{}", dry.all());
     assert!(
+        dry.stdout
+            .contains(&format!(r"conda {root}\Scripts\conda.exe (at ")),
+        "{}",
+        dry.stdout
+    );
+    assert!(
         dry.stdout.contains(&common::native(&format!(
-            "{}/elsewhere/gis1/framework/runtime/ArcGIS/bin/Python/Scripts/conda.exe: answers",
+            "{}/elsewhere/gis1/framework/runtime/ArcGIS/bin/Python/Scripts/conda.exe here): answers",
             site.dir.path().display()
         ))),
         "{}",

@@ -436,18 +436,25 @@ pub(super) fn dir_size(dir: &Path) -> u64 {
 }
 
 fn check_conda(machines: &[&MachinePlan], journal: &Journal, pf: &mut Preflight) {
-    let mut condas: BTreeSet<(String, String)> = BTreeSet::new();
+    // (as the plan writes it, where it is here, the python root here)
+    let mut condas: BTreeSet<(String, String, String)> = BTreeSet::new();
     for m in machines {
         for e in &m.envs {
             if let Some(step) = e.step(StepKind::Proup).filter(|s| !journal.is_done(&s.id)) {
-                if let Some(conda) = m.argv_here(e, step).and_then(|a| a.first().cloned()) {
-                    condas.insert((conda, m.python_root_here().to_string()));
+                let written = step.argv.as_ref().and_then(|a| a.first().cloned());
+                let here = m.argv_here(e, step).and_then(|a| a.first().cloned());
+                if let (Some(written), Some(here)) = (written, here) {
+                    condas.insert((written, here, m.python_root_here().to_string()));
                 }
             }
         }
     }
-    for (conda, root) in condas {
-        let what = format!("conda {conda}");
+    for (written, conda, root) in condas {
+        let what = if paths::path_key(&written) == paths::path_key(&conda) {
+            format!("conda {conda}")
+        } else {
+            format!("conda {written} (at {conda} here)")
+        };
         let result = exec::run(&CommandLine {
             argv: vec![conda.clone(), "--version".into()],
             cwd: Some(Path::new(&root).join("Scripts")),
