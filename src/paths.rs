@@ -31,6 +31,21 @@ fn components_key(s: &str) -> Vec<String> {
         .collect()
 }
 
+/// The components of a path as written, in the order and number of
+/// [`components_key`]'s (which lower-cases them).
+fn written_components(s: &str) -> Vec<&str> {
+    Utf8WindowsPath::new(s)
+        .components()
+        .filter(|c| {
+            !matches!(
+                c,
+                Utf8WindowsComponent::RootDir | Utf8WindowsComponent::CurDir
+            )
+        })
+        .map(|c| c.as_str())
+        .collect()
+}
+
 /// A comparison key for a path: Windows semantics (case-insensitive, either
 /// separator), so an env referenced as `D:\Envs\Hydro` matches `d:/envs/hydro`.
 pub fn path_key(path: &str) -> String {
@@ -83,16 +98,7 @@ impl PathMap {
     /// separator (`\` after `D:\envs`).
     pub fn unmap(&self, here: &str) -> Option<String> {
         let parts = components_key(here);
-        let original: Vec<&str> = Utf8WindowsPath::new(here)
-            .components()
-            .filter(|c| {
-                !matches!(
-                    c,
-                    Utf8WindowsComponent::RootDir | Utf8WindowsComponent::CurDir
-                )
-            })
-            .map(|c| c.as_str())
-            .collect();
+        let original = written_components(here);
         let absolute = here.starts_with(['/', '\\']);
         let mut best: Option<(usize, &str)> = None;
         for (_, to, from) in &self.entries {
@@ -118,16 +124,7 @@ impl PathMap {
     /// Map a machine path to a local one, if an entry covers it.
     pub fn map(&self, machine_path: &str) -> Option<PathBuf> {
         let parts = components_key(machine_path);
-        let original: Vec<&str> = Utf8WindowsPath::new(machine_path)
-            .components()
-            .filter(|c| {
-                !matches!(
-                    c,
-                    Utf8WindowsComponent::RootDir | Utf8WindowsComponent::CurDir
-                )
-            })
-            .map(|c| c.as_str())
-            .collect();
+        let original = written_components(machine_path);
         for (prefix, local, _) in &self.entries {
             if prefix.is_empty() || parts.len() < prefix.len() {
                 continue;

@@ -64,29 +64,42 @@ enum Policy {
     Beside,
 }
 
-/// Scan each machine alone, then audit the snapshots together.
-fn per_machine_audit(config_store: bool, policy: Policy) -> Result<serde_json::Value> {
+/// The demo's folder, in the plain form: a verbatim `\\?\` path takes no
+/// `/` separators, and the site file joins with `/`.
+fn demo_dir() -> Result<std::path::PathBuf> {
     let demo = demo_site()
         .parent()
         .ok_or("the demo site file has no folder")?
         .canonicalize()?;
-    // A verbatim `\\?\` path takes no `/` separators, and the site file
-    // joins with `/`: use the plain form.
-    let demo = std::path::PathBuf::from(demo.to_string_lossy().trim_start_matches(r"\\?\"));
+    Ok(std::path::PathBuf::from(
+        demo.to_string_lossy().trim_start_matches(r"\\?\"),
+    ))
+}
+
+/// `gpaudit scan` of demo machine `i` alone, from a site file naming only
+/// it, into `dir`; the snapshot's path.
+fn scan_alone(dir: &Path, demo: &Path, i: usize, config_store: bool) -> Result<String> {
+    let name = MACHINES[i].0;
+    let site = dir.join(format!("{name}.site.toml"));
+    std::fs::write(&site, machine_site_file(demo, i, config_store)?)?;
+    let snapshot = dir.join(format!("{name}.json"));
+    gpaudit()
+        .arg("scan")
+        .arg(&site)
+        .arg("-o")
+        .arg(&snapshot)
+        .assert()
+        .success();
+    Ok(utf8(&snapshot)?.to_string())
+}
+
+/// Scan each machine alone, then audit the snapshots together.
+fn per_machine_audit(config_store: bool, policy: Policy) -> Result<serde_json::Value> {
+    let demo = demo_dir()?;
     let dir = tempfile::tempdir()?;
     let mut snapshots = Vec::new();
-    for (i, (name, ..)) in MACHINES.iter().enumerate() {
-        let site = dir.path().join(format!("{name}.site.toml"));
-        std::fs::write(&site, machine_site_file(&demo, i, config_store)?)?;
-        let snapshot = dir.path().join(format!("{name}.json"));
-        gpaudit()
-            .arg("scan")
-            .arg(&site)
-            .arg("-o")
-            .arg(&snapshot)
-            .assert()
-            .success();
-        snapshots.push(utf8(&snapshot)?.to_string());
+    for i in 0..MACHINES.len() {
+        snapshots.push(scan_alone(dir.path(), &demo, i, config_store)?);
     }
     let config = demo.join("gpaudit.toml");
     let mut args: Vec<&str> = snapshots.iter().map(String::as_str).collect();
@@ -142,23 +155,12 @@ fn regression_per_machine_scans_lost_the_config_store_on_every_machine_but_the_f
 #[test]
 fn snapshots_without_any_config_store_say_the_services_are_unknown() {
     let dir = tempfile::tempdir().unwrap();
-    let demo = demo_site().parent().unwrap().canonicalize().unwrap();
-    let demo = std::path::PathBuf::from(demo.to_string_lossy().trim_start_matches(r"\\?\"));
-    let mut snapshots = Vec::new();
+    let demo = demo_dir().unwrap();
     // GIS2 and GIS3 alone: neither can reach the share.
-    for i in [1, 2] {
-        let site = dir.path().join(format!("{i}.site.toml"));
-        std::fs::write(&site, machine_site_file(&demo, i, false).unwrap()).unwrap();
-        let snapshot = dir.path().join(format!("{i}.json"));
-        gpaudit()
-            .arg("scan")
-            .arg(&site)
-            .arg("-o")
-            .arg(&snapshot)
-            .assert()
-            .success();
-        snapshots.push(snapshot);
-    }
+    let snapshots: Vec<String> = [1, 2]
+        .into_iter()
+        .map(|i| scan_alone(dir.path(), &demo, i, false).unwrap())
+        .collect();
     let out = gpaudit()
         .arg("audit")
         .args(&snapshots)
