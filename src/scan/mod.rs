@@ -57,6 +57,10 @@ pub fn scan_site(site: &Site) -> Snapshot {
     }
 }
 
+/// How the per-machine recipe gets the services of a scan that could not
+/// read the config store.
+const ANOTHER: &str = "or audit this snapshot together with one whose scan read the store: its services are bound to this machine's envs";
+
 /// The config store: from site.toml, else from the first machine whose
 /// `config-store-connection.xml` names a store it can reach (mapped through
 /// its `path_map`). One read serves the whole site: the machines share it.
@@ -82,11 +86,11 @@ pub fn locate_config_store(site: &Site, errors: &mut Vec<ScanError>) -> Option<P
             Ok(conn) => match machine.resolve_path(&conn, &site.dir) {
                 Ok(p) => return Some(p),
                 Err(unmapped) => problems.push(fail(format!(
-                    "the config store: {unmapped}; services were not read (or set config_store in the site file)"
+                    "the config store: {unmapped}; services were not read (or set config_store in the site file; {ANOTHER})"
                 ))),
             },
             Err(e) => problems.push(fail(format!(
-                "{}; services were not read (set config_store in the site file)",
+                "{}; services were not read (set config_store in the site file; {ANOTHER})",
                 e.message
             ))),
         }
