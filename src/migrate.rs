@@ -94,6 +94,11 @@ pub fn plan_path(machine: &Machine, site_dir: &Path, here: &str) -> String {
     } else {
         std::path::absolute(here).unwrap_or_else(|_| Path::new(here).to_path_buf())
     };
+    // On the machine gpaudit runs on, the path here is the server's own,
+    // however the site file was named on the command line.
+    if let Some(own) = machine.server_path(&crate::paths::display(&absolute)) {
+        return own;
+    }
     let dir = std::path::absolute(site_dir).unwrap_or_else(|_| site_dir.to_path_buf());
     match absolute.strip_prefix(&dir) {
         Ok(rel) if !rel.as_os_str().is_empty() => rel
@@ -744,6 +749,22 @@ mod tests {
         );
         // A path of the machine no entry covers stays as written.
         assert_eq!(plan_path(&m, dir, r"E:\other\env"), r"E:\other\env");
+        // On the machine gpaudit runs on, a path is the server's own, made
+        // absolute: the same whether the site file was named relative or
+        // not (the plan and apply's rescan agree).
+        m.local = true;
+        assert_eq!(
+            plan_path(&m, dir, "sites/x/copy/envs/a"),
+            crate::paths::display(&abs)
+        );
+        assert_eq!(
+            plan_path(
+                &m,
+                &std::path::absolute(dir).unwrap(),
+                &crate::paths::display(&abs)
+            ),
+            crate::paths::display(&abs)
+        );
     }
 
     #[test]

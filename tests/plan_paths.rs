@@ -272,3 +272,41 @@ fn an_earlier_plan_schema_is_refused_saying_why() {
     );
     assert!(proups(&site).is_empty());
 }
+
+/// On the machine gpaudit runs on (`local = true`) a path read is the
+/// server's own: the plan writes it absolute, and a plan made with a
+/// relative site path agrees with apply's rescan (the services' bound envs
+/// included) from any folder.
+#[test]
+fn a_local_machines_plan_writes_its_own_absolute_paths_and_applies_elsewhere() {
+    let site = UpgradeSite::with_machines(&["gis1"]);
+    let server = Server::start(services_from(&site.store()), false);
+    let site_file = site.site_file();
+    let toml = std::fs::read_to_string(&site_file).unwrap();
+    std::fs::write(
+        &site_file,
+        toml.replace("install_dir = 'gis1'", "install_dir = 'gis1'\nlocal = true"),
+    )
+    .unwrap();
+    let share = tempfile::tempdir().unwrap();
+    let plan = share.path().join("plan.json");
+    let plan_arg = plan.to_str().unwrap();
+    let made = gpaudit(
+        &site,
+        &server,
+        site.dir.path(),
+        &["plan", "site.toml", "--format", "json", "-o", plan_arg],
+    );
+    assert_eq!(made.code, 0, "{}", made.all());
+    let json = plan_json(&plan);
+    let path = json["machines"][0]["envs"][0]["path"].as_str().unwrap();
+    assert!(Path::new(path).is_absolute(), "{path}");
+    let dry = gpaudit(&site, &server, share.path(), &["apply", plan_arg]);
+    assert_eq!(dry.code, 0, "{}", dry.all());
+    assert!(
+        dry.stdout
+            .contains("services of GIS1/hydro: 2 unchanged since the plan"),
+        "{}",
+        dry.stdout
+    );
+}
