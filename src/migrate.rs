@@ -15,7 +15,9 @@ use crate::release::ReleaseTable;
 use serde::{Deserialize, Serialize};
 use std::path::Path;
 
-pub const PLAN_SCHEMA: u32 = 2;
+/// 3: paths as the server sees them (or relative to the site file), not
+/// where the plan was made.
+pub const PLAN_SCHEMA: u32 = 3;
 pub const PLAN_KIND: &str = "gpaudit-migration-plan";
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -25,7 +27,8 @@ pub struct MigrationPlan {
     pub tool: ToolInfo,
     pub site: String,
     /// The site file the plan was made from (absolute): apply rescans it to
-    /// check fingerprints and to verify.
+    /// check fingerprints and to verify, and finds the plan's paths on the
+    /// machine it runs on through it (see [`PlanPath`]).
     pub site_file: String,
     pub machines: Vec<MachinePlan>,
 }
@@ -35,10 +38,13 @@ pub struct MachinePlan {
     pub machine: String,
     /// The release the machine runs now (its arcgispro-py3's arcpy).
     pub release: String,
-    /// `<install>/framework/runtime/ArcGIS/bin/Python` here; conda runs from
-    /// its `Scripts` folder.
+    /// `<install>/framework/runtime/ArcGIS/bin/Python`, a [`PlanPath`];
+    /// conda runs from its `Scripts` folder.
     pub python_root: String,
     pub envs: Vec<EnvPlan>,
+    /// Where `python_root` is for this run ([`MigrationPlan::localize`]).
+    #[serde(skip)]
+    pub python_root_here: Option<Result<String, String>>,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -48,6 +54,7 @@ pub struct EnvPlan {
     /// ids and its backup folder.
     pub id: String,
     pub env: String,
+    /// The env, a [`PlanPath`]: as the server sees it.
     pub path: String,
     pub from_release: String,
     pub to_release: String,
@@ -59,6 +66,49 @@ pub struct EnvPlan {
     pub pip: Vec<String>,
     pub services: Vec<PlannedService>,
     pub steps: Vec<PlanStep>,
+    /// Where `path` is for this run ([`MigrationPlan::localize`]), or why
+    /// it cannot be found there.
+    #[serde(skip)]
+    pub here: Option<Result<String, String>>,
+}
+
+/// A path as a plan writes it, so that the plan does not depend on the
+/// folder or the machine it was made on: as the server sees it
+/// (`C:\Program Files\ArcGIS\Server\...\envs\hydro`, `D:\envs\special`),
+/// found through the machine's `path_map` in the site file, backwards; else,
+/// for a machine read from a copy no `path_map` entry names, relative to
+/// the site file's folder (`gis1/ArcGIS/Server/...`), as the site file
+/// writes it; else the absolute path it was read at. Apply finds it where
+/// it runs through the site file again (`path_map`, `local`, its folder).
+pub fn plan_path(machine: &Machine, site_dir: &Path, here: &str) -> String {
+    if let Some(server) = machine.server_path(here) {
+        return server;
+    }
+    // A path written absolute (a Windows path read on Linux included) is
+    // not relative to the folder gpaudit ran in.
+    let written_absolute = crate::paths::is_windows_absolute(here)
+        || here.starts_with(['/', '\\'])
+        || Path::new(here).is_absolute();
+    let absolute = if written_absolute {
+        Path::new(here).to_path_buf()
+    } else {
+        std::path::absolute(here).unwrap_or_else(|_| Path::new(here).to_path_buf())
+    };
+    // On the machine gpaudit runs on, the path here is the server's own,
+    // however the site file was named on the command line.
+    if let Some(own) = machine.server_path(&crate::paths::display(&absolute)) {
+        return own;
+    }
+    let dir = std::path::absolute(site_dir).unwrap_or_else(|_| site_dir.to_path_buf());
+    match absolute.strip_prefix(&dir) {
+        Ok(rel) if !rel.as_os_str().is_empty() => rel
+            .components()
+            .map(|c| c.as_os_str().to_string_lossy().into_owned())
+            .collect::<Vec<_>>()
+            .join("/"),
+        _ if written_absolute => here.to_string(),
+        _ => crate::paths::display(&absolute),
+    }
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -96,19 +146,21 @@ pub struct PlanStep {
 /// The `conda proup` command line for an env: `-n NAME` for an env in the
 /// install's `envs` folder, as Esri documents it; `-p PATH` for one
 /// elsewhere (not confirmed by Esri). The one place this is decided.
-pub fn proup_argv(conda: &str, env: &Env) -> Vec<String> {
+/// `path` is the env's path as the plan writes it ([`plan_path`]).
+pub fn proup_argv(conda: &str, env: &Env, path: &str) -> Vec<String> {
     let mut argv = vec![conda.to_string(), "proup".to_string()];
     if env.origin == EnvOrigin::Install {
         argv.extend(["-n".to_string(), env.name.clone()]);
     } else {
-        argv.extend(["-p".to_string(), env.path.clone()]);
+        argv.extend(["-p".to_string(), path.to_string()]);
     }
     argv
 }
 
-/// The conda an install ships: `<python root>/Scripts/conda.exe`.
-pub fn default_conda(machine: &Machine) -> String {
-    crate::paths::join_displayed(&machine.python_root, "Scripts/conda.exe")
+/// The conda an install ships: `<python root>/Scripts/conda.exe`, from the
+/// python root as the plan writes it.
+pub fn default_conda(python_root: &str) -> String {
+    crate::paths::join_displayed(python_root, "Scripts/conda.exe")
 }
 
 /// SHA-256 over the env's sorted `name version build` lines and pip dists.
@@ -150,15 +202,27 @@ fn esri_note(services: &[&str]) -> String {
 }
 
 /// SHA-256 of a service's key, provider, `condaEnvironmentPath` and the env
-/// it runs in on `machine`: what must not change between plan and apply
-/// (its running state may).
-pub fn service_fingerprint(snapshot: &Snapshot, machine: &Machine, key: &str) -> String {
+/// it runs in on `machine` (its path as the plan writes it, so that where
+/// the site was read does not count): what must not change between plan
+/// and apply (its running state may). `site_dir` is the site file's folder.
+pub fn service_fingerprint(
+    snapshot: &Snapshot,
+    machine: &Machine,
+    key: &str,
+    site_dir: &Path,
+) -> String {
     let service = snapshot.service(key);
     let bound = machine
         .bindings
         .iter()
         .find(|b| b.service.eq_ignore_ascii_case(key))
-        .map(|b| crate::paths::path_key(&b.env_path));
+        .map(|b| {
+            if b.unresolved.is_some() || b.refused.is_some() {
+                crate::paths::path_key(&b.env_path)
+            } else {
+                crate::paths::path_key(&plan_path(machine, site_dir, &b.env_path))
+            }
+        });
     let text = format!(
         "{}\n{}\n{}\n{}",
         key.to_ascii_lowercase(),
@@ -180,12 +244,26 @@ pub fn build(
     site_file: &Path,
 ) -> MigrationPlan {
     let ctx = Context::new(snapshot, releases);
+    let site_dir = site_file
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    // A conda given as a relative path is made absolute: the plan is run
+    // from other folders. A bare name stays (found on PATH).
+    let conda = conda.map(|c| {
+        if crate::paths::is_bare_name(c) || Path::new(c).is_absolute() {
+            c.to_string()
+        } else {
+            crate::paths::display(&std::path::absolute(c).unwrap_or_else(|_| c.into()))
+        }
+    });
     let mut machines = Vec::new();
     for machine in &snapshot.machines {
         let Some(now) = ctx.machine_release(machine) else {
             continue;
         };
-        let conda = conda.map_or_else(|| default_conda(machine), str::to_string);
+        let python_root = plan_path(machine, site_dir, &machine.python_root);
+        let conda = conda.clone().unwrap_or_else(|| default_conda(&python_root));
         let default = machine.arcgispro_py3();
         let mut envs = Vec::new();
         for env in machine.envs.iter().filter(|e| !e.is_arcgispro_py3()) {
@@ -219,7 +297,7 @@ pub fn build(
                     let running = live
                         .or(configured)
                         .is_none_or(|s| s.eq_ignore_ascii_case("STARTED"));
-                    let fingerprint = service_fingerprint(snapshot, machine, &key);
+                    let fingerprint = service_fingerprint(snapshot, machine, &key, site_dir);
                     PlannedService {
                         key,
                         running,
@@ -244,6 +322,7 @@ pub fn build(
                 .iter()
                 .map(|d| format!("{} {}", d.name, d.version))
                 .collect();
+            let path = plan_path(machine, site_dir, &env.path);
             let step =
                 |n: usize, kind: StepKind, detail: String, argv: Option<Vec<String>>| PlanStep {
                     id: format!("{prefix}/{n}-{}", kind_name(kind)),
@@ -254,14 +333,14 @@ pub fn build(
             let steps = vec![
                 step(1, StepKind::Snapshot, format!("save `{}`'s package list (explicit spec and snapshot) to the backup folder", env.name), None),
                 step(2, StepKind::Stop, if stop.is_empty() { "no GP service runs in it".into() } else { format!("stop {}{}", stop.join(", "), esri_note(&stop)) }, None),
-                step(3, StepKind::Proup, format!("upgrade `{}` from {from} to {now}", env.name), Some(proup_argv(&conda, env))),
+                step(3, StepKind::Proup, format!("upgrade `{}` from {from} to {now}", env.name), Some(proup_argv(&conda, env, &path))),
                 step(4, StepKind::Verify, format!("rescan: arcpy at {now}, pins and dependencies satisfied, the {} added and {} pip package(s) still there", added.len(), pip.len()), None),
                 step(5, StepKind::Start, if start.is_empty() { "nothing was running".into() } else { format!("start {}", start.join(", ")) }, None),
             ];
             envs.push(EnvPlan {
                 id: prefix.clone(),
                 env: env.name.clone(),
-                path: env.path.clone(),
+                path,
                 from_release: from.to_string(),
                 to_release: now.to_string(),
                 fingerprint: fingerprint(env),
@@ -269,14 +348,16 @@ pub fn build(
                 pip,
                 services,
                 steps,
+                here: None,
             });
         }
         if !envs.is_empty() {
             machines.push(MachinePlan {
                 machine: machine.name.clone(),
                 release: now.to_string(),
-                python_root: machine.python_root.clone(),
+                python_root,
                 envs,
+                python_root_here: None,
             });
         }
     }
@@ -341,7 +422,43 @@ fn sha256_hex(bytes: &[u8]) -> String {
     digest.iter().map(|b| format!("{b:02x}")).collect()
 }
 
+impl MachinePlan {
+    /// Where the python root is for this run: localized, else as written.
+    pub fn python_root_here(&self) -> &str {
+        match &self.python_root_here {
+            Some(Ok(p)) => p,
+            _ => &self.python_root,
+        }
+    }
+
+    /// The command line of `step` as run here: the install's conda and a
+    /// `-p` env path found where apply runs; shown as the plan wrote it.
+    pub fn argv_here(&self, env: &EnvPlan, step: &PlanStep) -> Option<Vec<String>> {
+        let mut argv = step.argv.clone()?;
+        let default = default_conda(&self.python_root);
+        if let Some(first) = argv.first_mut() {
+            if crate::paths::path_key(first) == crate::paths::path_key(&default) {
+                *first = crate::paths::join_displayed(self.python_root_here(), "Scripts/conda.exe");
+            }
+        }
+        if let Some(i) = argv.iter().position(|a| a == "-p") {
+            if let Some(p) = argv.get_mut(i + 1) {
+                *p = env.here().to_string();
+            }
+        }
+        Some(argv)
+    }
+}
+
 impl EnvPlan {
+    /// Where the env is for this run: localized, else as written.
+    pub fn here(&self) -> &str {
+        match &self.here {
+            Some(Ok(p)) => p,
+            _ => &self.path,
+        }
+    }
+
     /// The env's step of `kind` (a validated plan has each once).
     pub fn step(&self, kind: StepKind) -> Option<&PlanStep> {
         self.steps.iter().find(|s| s.kind == kind)
@@ -393,6 +510,13 @@ impl MigrationPlan {
             )));
         }
         let schema = value.get("schema").and_then(|s| s.as_u64());
+        if schema.is_some_and(|s| s < u64::from(PLAN_SCHEMA)) {
+            return Err(err(format!(
+                "plan schema {} was made by an earlier gpaudit: its paths are where gpaudit read the site when the plan was made (relative to that folder, on that machine), so it cannot be applied from elsewhere; make the plan again with this gpaudit (`gpaudit plan SITE --format json -o {}`), whose paths are as the server sees them",
+                schema.unwrap_or_default(),
+                crate::paths::display(path)
+            )));
+        }
         if schema != Some(u64::from(PLAN_SCHEMA)) {
             return Err(err(format!(
                 "plan schema {} is not the one this gpaudit reads ({PLAN_SCHEMA}); make the plan again",
@@ -583,6 +707,64 @@ mod tests {
             .rows()
             .iter()
             .any(|r| r[1] == "hydro" && r[3].ends_with("conda proup -n hydro")));
+    }
+
+    #[test]
+    fn plan_paths_are_the_servers_or_relative_to_the_site_file() {
+        let mut m = machine("GIS1", vec![]);
+        m.path_map = vec![
+            crate::model::MappedPath {
+                server: r"C:\Program Files\ArcGIS\Server".into(),
+                here: "sites/x/gis1".into(),
+            },
+            crate::model::MappedPath {
+                server: r"D:\envs".into(),
+                here: "sites/x/d-envs".into(),
+            },
+        ];
+        let dir = Path::new("sites/x");
+        assert_eq!(
+            plan_path(
+                &m,
+                dir,
+                "sites/x/gis1/framework/runtime/ArcGIS/bin/Python/envs/hydro"
+            ),
+            r"C:\Program Files\ArcGIS\Server\framework\runtime\ArcGIS\bin\Python\envs\hydro"
+        );
+        assert_eq!(
+            plan_path(&m, dir, "sites/x/d-envs/special"),
+            r"D:\envs\special"
+        );
+        // No path_map entry holds it: relative to the site file's folder,
+        // whatever folder gpaudit ran in.
+        assert_eq!(plan_path(&m, dir, "sites/x/copy/envs/a"), "copy/envs/a");
+        let abs = std::path::absolute("sites/x/copy/envs/a").unwrap();
+        assert_eq!(
+            plan_path(
+                &m,
+                &std::path::absolute(dir).unwrap(),
+                &crate::paths::display(&abs)
+            ),
+            "copy/envs/a"
+        );
+        // A path of the machine no entry covers stays as written.
+        assert_eq!(plan_path(&m, dir, r"E:\other\env"), r"E:\other\env");
+        // On the machine gpaudit runs on, a path is the server's own, made
+        // absolute: the same whether the site file was named relative or
+        // not (the plan and apply's rescan agree).
+        m.local = true;
+        assert_eq!(
+            plan_path(&m, dir, "sites/x/copy/envs/a"),
+            crate::paths::display(&abs)
+        );
+        assert_eq!(
+            plan_path(
+                &m,
+                &std::path::absolute(dir).unwrap(),
+                &crate::paths::display(&abs)
+            ),
+            crate::paths::display(&abs)
+        );
     }
 
     #[test]

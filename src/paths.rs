@@ -31,6 +31,21 @@ fn components_key(s: &str) -> Vec<String> {
         .collect()
 }
 
+/// The components of a path as written, in the order and number of
+/// [`components_key`]'s (which lower-cases them).
+fn written_components(s: &str) -> Vec<&str> {
+    Utf8WindowsPath::new(s)
+        .components()
+        .filter(|c| {
+            !matches!(
+                c,
+                Utf8WindowsComponent::RootDir | Utf8WindowsComponent::CurDir
+            )
+        })
+        .map(|c| c.as_str())
+        .collect()
+}
+
 /// A comparison key for a path: Windows semantics (case-insensitive, either
 /// separator), so an env referenced as `D:\Envs\Hydro` matches `d:/envs/hydro`.
 pub fn path_key(path: &str) -> String {
@@ -54,34 +69,63 @@ pub fn last_component(s: &str) -> &str {
 /// A machine's `path_map`: paths as the machine sees them → where they are here.
 #[derive(Clone, Debug, Default)]
 pub struct PathMap {
-    entries: Vec<(Vec<String>, PathBuf)>,
+    /// (the machine's prefix as a key, where it is here, the machine's
+    /// prefix as written).
+    entries: Vec<(Vec<String>, PathBuf, String)>,
 }
 
 impl PathMap {
     pub fn new<'a>(entries: impl IntoIterator<Item = (&'a str, PathBuf)>) -> PathMap {
-        let mut entries: Vec<(Vec<String>, PathBuf)> = entries
+        let mut entries: Vec<(Vec<String>, PathBuf, String)> = entries
             .into_iter()
-            .map(|(from, to)| (components_key(from), to))
+            .map(|(from, to)| (components_key(from), to, from.to_string()))
             .collect();
         // Longest prefix first, so `D:\envs\special` wins over `D:\`.
         entries.sort_by_key(|e| std::cmp::Reverse(e.0.len()));
         PathMap { entries }
     }
 
+    /// The entries as written: (the machine's path, where it is here).
+    pub fn entries(&self) -> impl Iterator<Item = (&str, &Path)> {
+        self.entries
+            .iter()
+            .map(|(_, to, from)| (from.as_str(), to.as_path()))
+    }
+
+    /// The inverse of [`PathMap::map`]: a path here (as displayed) as the
+    /// machine sees it, when an entry's local folder holds it. The longest
+    /// local folder wins; the rest is joined with the machine path's own
+    /// separator (`\` after `D:\envs`).
+    pub fn unmap(&self, here: &str) -> Option<String> {
+        let parts = components_key(here);
+        let original = written_components(here);
+        let absolute = here.starts_with(['/', '\\']);
+        let mut best: Option<(usize, &str)> = None;
+        for (_, to, from) in &self.entries {
+            let to_text = display(to);
+            let prefix = components_key(&to_text);
+            let same_root = absolute == to_text.starts_with(['/', '\\']);
+            if prefix.is_empty() || parts.len() < prefix.len() || !same_root {
+                continue;
+            }
+            if parts[..prefix.len()] == prefix[..] && best.is_none_or(|(n, _)| prefix.len() > n) {
+                best = Some((prefix.len(), from.as_str()));
+            }
+        }
+        let (n, from) = best?;
+        let rest = original[n..].join("/");
+        Some(if rest.is_empty() {
+            from.to_string()
+        } else {
+            join_displayed(from, &rest)
+        })
+    }
+
     /// Map a machine path to a local one, if an entry covers it.
     pub fn map(&self, machine_path: &str) -> Option<PathBuf> {
         let parts = components_key(machine_path);
-        let original: Vec<&str> = Utf8WindowsPath::new(machine_path)
-            .components()
-            .filter(|c| {
-                !matches!(
-                    c,
-                    Utf8WindowsComponent::RootDir | Utf8WindowsComponent::CurDir
-                )
-            })
-            .map(|c| c.as_str())
-            .collect();
-        for (prefix, local) in &self.entries {
+        let original = written_components(machine_path);
+        for (prefix, local, _) in &self.entries {
             if prefix.is_empty() || parts.len() < prefix.len() {
                 continue;
             }
@@ -281,6 +325,37 @@ mod tests {
         assert!(is_windows_absolute(r"\\fileserver\share\store"));
         assert!(!is_windows_absolute("gis1/envs"));
         assert_eq!(last_component(r"D:\envs\Hydro\"), "Hydro");
+    }
+
+    #[test]
+    fn unmap_gives_back_the_machine_path_with_its_own_separator() {
+        let map = PathMap::new([
+            ("D:\\", PathBuf::from("site/gis1/d")),
+            ("D:\\envs", PathBuf::from("site/gis1/d-envs")),
+            (
+                "C:\\Program Files\\ArcGIS\\Server",
+                PathBuf::from("/copies/gis1"),
+            ),
+        ]);
+        assert_eq!(
+            map.unmap("site/gis1/d-envs/special").as_deref(),
+            Some("D:\\envs\\special")
+        );
+        assert_eq!(map.unmap("site/gis1/d/x").as_deref(), Some("D:\\x"));
+        assert_eq!(
+            map.unmap("/copies/gis1/framework/runtime").as_deref(),
+            Some("C:\\Program Files\\ArcGIS\\Server\\framework\\runtime")
+        );
+        // A relative local folder does not cover an absolute path, nor the
+        // reverse, and a sibling with a longer name is not inside.
+        assert_eq!(map.unmap("/site/gis1/d-envs/special"), None);
+        assert_eq!(map.unmap("site/gis1/d-envs2/special"), None);
+        // What it unmaps maps back to where it was read.
+        let back = map.map("D:\\envs\\special").unwrap();
+        assert_eq!(
+            display(&back),
+            display(Path::new("site/gis1/d-envs/special"))
+        );
     }
 
     #[test]

@@ -8,12 +8,14 @@
 
 mod child;
 pub mod journal;
+mod locate;
 pub mod lock;
 mod outcome;
 mod preflight;
 pub mod rollback;
 mod steps;
 
+pub use locate::localize;
 pub use outcome::{EnvFailure, Outcome, ServiceEnd, StepOutcome};
 pub use preflight::{Check, Preflight};
 
@@ -214,7 +216,7 @@ impl Runner<'_> {
             if env.steps.iter().all(|s| journal.is_done(&s.id)) {
                 continue;
             }
-            let path = lock::env_lock_path(Path::new(&env.path));
+            let path = lock::env_lock_path(Path::new(env.here()));
             let (held, stale) = lock::SiteLock::acquire(&path, &about)?;
             if let Some(stale) = stale {
                 outcome.notes.push(format!(

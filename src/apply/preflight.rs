@@ -131,7 +131,7 @@ pub(super) fn run(
         }
         for m in machines {
             for env in &m.envs {
-                check_env(loaded, m, env, journal, &mut pf);
+                check_env(&plan.site_file, loaded, m, env, journal, &mut pf);
             }
         }
     }
@@ -255,6 +255,7 @@ fn check_journal(plan: &MigrationPlan, journal: &Journal, options: &Options, pf:
 }
 
 fn check_env(
+    site_file: &str,
     loaded: &Loaded,
     machine: &MachinePlan,
     env: &EnvPlan,
@@ -262,6 +263,7 @@ fn check_env(
     pf: &mut Preflight,
 ) {
     let what = format!("env {}/{}", machine.machine, env.env);
+    let site_dir = Path::new(site_file).parent().unwrap_or(Path::new("."));
     let Ok(m) = loaded.snapshot.find_machine(&machine.machine) else {
         pf.fail(what, "the machine is no longer in the site file");
         return;
@@ -269,7 +271,14 @@ fn check_env(
     let proup = env.step(StepKind::Proup);
     let proup_done = proup.is_some_and(|s| journal.is_done(&s.id));
     let proup_begun = proup.is_some_and(|s| journal.was_begun(&s.id));
-    let found = m.env_at(&env.path);
+    if let Some(Err(why)) = &env.here {
+        pf.fail(
+            what,
+            format!("{} cannot be found on this machine: {why}", env.path),
+        );
+        return;
+    }
+    let found = m.env_at(env.here());
     let result = match (found, proup_done, proup_begun) {
         (_, true, _) => Ok("upgraded in an earlier run".to_string()),
         (None, _, true) => Err(Failed(format!(
@@ -277,7 +286,7 @@ fn check_env(
             env.path
         ))),
         (Some(_), _, true) => Ok("its proup did not finish in an earlier run; it runs again".into()),
-        (None, _, _) => Err(Failed(format!("{} no longer exists", env.path))),
+        (None, _, _) => Err(Failed(format!("{} no longer exists{}", env.path, here_too(env)))),
         (Some(e), _, _) => {
             let now = migrate::fingerprint(e);
             if now == env.fingerprint {
@@ -293,7 +302,7 @@ fn check_env(
     };
     let needs_room = result.is_ok() && !proup_done;
     pf.add(what, result);
-    let env_lock = lock::env_lock_path(Path::new(&env.path));
+    let env_lock = lock::env_lock_path(Path::new(env.here()));
     if let Some(holder) = lock::held_by(&env_lock) {
         pf.fail(
             format!("lock of {}/{}", machine.machine, env.env),
@@ -319,7 +328,9 @@ fn check_env(
         let changed: Vec<&str> = env
             .services
             .iter()
-            .filter(|s| migrate::service_fingerprint(&loaded.snapshot, m, &s.key) != s.fingerprint)
+            .filter(|s| {
+                migrate::service_fingerprint(&loaded.snapshot, m, &s.key, site_dir) != s.fingerprint
+            })
             .map(|s| s.key.as_str())
             .collect();
         pf.add(
@@ -337,7 +348,7 @@ fn check_env(
     if needs_room {
         pf.add(
             format!("disk for {}/{}", machine.machine, env.env),
-            disk_room(Path::new(&env.path)),
+            disk_room(Path::new(env.here())),
         );
     }
 }
@@ -361,6 +372,15 @@ fn orphan_verdict(pid: u32, host: &str, started: Option<&str>) -> Verdict {
         Liveness::Unknown => Ok(format!(
             "cannot tell whether the earlier run's conda proup (pid {pid}) still runs: make sure it has ended"
         )),
+    }
+}
+
+/// ` (at PATH here)` when the env is read elsewhere than the server's path.
+fn here_too(env: &EnvPlan) -> String {
+    if paths::path_key(env.here()) == paths::path_key(&env.path) {
+        String::new()
+    } else {
+        format!(" (at {} here)", env.here())
     }
 }
 
@@ -416,18 +436,25 @@ pub(super) fn dir_size(dir: &Path) -> u64 {
 }
 
 fn check_conda(machines: &[&MachinePlan], journal: &Journal, pf: &mut Preflight) {
-    let mut condas: BTreeSet<(String, String)> = BTreeSet::new();
+    // (as the plan writes it, where it is here, the python root here)
+    let mut condas: BTreeSet<(String, String, String)> = BTreeSet::new();
     for m in machines {
         for e in &m.envs {
             if let Some(step) = e.step(StepKind::Proup).filter(|s| !journal.is_done(&s.id)) {
-                if let Some(conda) = step.argv.as_ref().and_then(|a| a.first()) {
-                    condas.insert((conda.clone(), m.python_root.clone()));
+                let written = step.argv.as_ref().and_then(|a| a.first().cloned());
+                let here = m.argv_here(e, step).and_then(|a| a.first().cloned());
+                if let (Some(written), Some(here)) = (written, here) {
+                    condas.insert((written, here, m.python_root_here().to_string()));
                 }
             }
         }
     }
-    for (conda, root) in condas {
-        let what = format!("conda {conda}");
+    for (written, conda, root) in condas {
+        let what = if paths::path_key(&written) == paths::path_key(&conda) {
+            format!("conda {conda}")
+        } else {
+            format!("conda {written} (at {conda} here)")
+        };
         let result = exec::run(&CommandLine {
             argv: vec![conda.clone(), "--version".into()],
             cwd: Some(Path::new(&root).join("Scripts")),

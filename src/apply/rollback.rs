@@ -42,7 +42,7 @@ fn modified(path: &Path) -> Option<jiff::Timestamp> {
 /// the env's first proup began. Without a proup in the journal, the
 /// archive there now (a proup run by hand).
 pub fn old_env_archive(env: &EnvPlan, journal: &Journal) -> Option<PathBuf> {
-    let archive = archive_path(&env.path)?;
+    let archive = archive_path(env.here())?;
     let name = archive.file_name()?.to_string_lossy().into_owned();
     let dir = archive.parent()?;
     let mut found: Vec<(jiff::Timestamp, PathBuf)> = std::fs::read_dir(dir)
@@ -127,6 +127,9 @@ pub struct Target {
     /// Why the archive found where proup leaves it cannot be used.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub archive_problem: Option<String>,
+    /// Where the env is here (`path` is as the server sees it).
+    #[serde(skip)]
+    here: String,
     #[serde(skip)]
     conda: Option<String>,
     #[serde(skip)]
@@ -227,14 +230,15 @@ fn target(m: &MachinePlan, e: &EnvPlan, files: &Files, journal: &Journal, why: S
         machine: m.machine.clone(),
         env: e.env.clone(),
         path: e.path.clone(),
+        here: e.here().to_string(),
         source,
         why,
         archive_problem,
         conda: e
             .step(StepKind::Proup)
-            .and_then(|s| s.argv.as_ref())
+            .and_then(|s| m.argv_here(e, s))
             .and_then(|a| a.first().cloned()),
-        python_root: m.python_root.clone(),
+        python_root: m.python_root_here().to_string(),
         backup,
     }
 }
@@ -326,7 +330,7 @@ fn restore(t: &Target, timeout: Duration) -> (bool, String, Option<Finished>) {
             None,
         );
     };
-    let path = Path::new(&t.path);
+    let path = Path::new(&t.here);
     // Aside into the backup folder, out of the site (a copy left in `envs`
     // would be scanned as an env); beside the env when that is another
     // volume.
@@ -336,7 +340,7 @@ fn restore(t: &Target, timeout: Duration) -> (bool, String, Option<Finished>) {
     if moved {
         let _ = std::fs::create_dir_all(&t.backup);
         if std::fs::rename(path, &aside).is_err() {
-            aside = PathBuf::from(format!("{}.gpaudit-replaced-{stamp}", t.path));
+            aside = PathBuf::from(format!("{}.gpaudit-replaced-{stamp}", t.here));
             if let Err(e) = std::fs::rename(path, &aside) {
                 return (
                     false,
@@ -369,7 +373,7 @@ fn restore(t: &Target, timeout: Duration) -> (bool, String, Option<Finished>) {
                     conda.clone(),
                     "create".into(),
                     "-p".into(),
-                    t.path.clone(),
+                    t.here.clone(),
                     "--file".into(),
                     s.clone(),
                     "--yes".into(),

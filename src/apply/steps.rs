@@ -88,7 +88,7 @@ fn find_env<'s>(snapshot: &'s Snapshot, machine: &str, path: &str) -> Option<&'s
 /// Save the env's package list: an explicit spec (`conda create --file`
 /// can re-create it) and a gpaudit snapshot of the env, in the backup folder.
 fn snapshot(ctx: &StepContext) -> Done {
-    let Some(env) = find_env(&ctx.loaded.snapshot, &ctx.machine.machine, &ctx.env.path) else {
+    let Some(env) = find_env(&ctx.loaded.snapshot, &ctx.machine.machine, ctx.env.here()) else {
         return Done::failed(format!("{} is not there to snapshot", ctx.env.path));
     };
     let dir = ctx.files.backup_dir(&ctx.env.id);
@@ -102,7 +102,7 @@ fn snapshot(ctx: &StepContext) -> Done {
         .retain(|m| m.name.eq_ignore_ascii_case(&ctx.machine.machine));
     for m in &mut single.machines {
         m.envs
-            .retain(|e| paths::path_key(&e.path) == paths::path_key(&ctx.env.path));
+            .retain(|e| paths::path_key(&e.path) == paths::path_key(ctx.env.here()));
     }
     let json = match serde_json::to_string_pretty(&single) {
         Ok(j) => j + "\n",
@@ -309,13 +309,17 @@ fn proup(
     progress: &mut dyn FnMut(&str),
     on_spawn: &mut dyn FnMut(u32),
 ) -> Done {
-    let Some(argv) = step.argv.clone().filter(|a| !a.is_empty()) else {
+    let Some(argv) = ctx
+        .machine
+        .argv_here(ctx.env, step)
+        .filter(|a| !a.is_empty())
+    else {
         return Done::failed("the plan gives no command line for this step");
     };
     if ctx.cut_short {
         // The run that began it died: if proup finished anyway, it is done.
         if let Ok(l) = rescan(ctx) {
-            if let Some(env) = find_env(&l.snapshot, &ctx.machine.machine, &ctx.env.path) {
+            if let Some(env) = find_env(&l.snapshot, &ctx.machine.machine, ctx.env.here()) {
                 if release_of(env).is_some_and(|r| r.to_string() == ctx.env.to_release) {
                     return Done::ok(format!(
                         "already at {} (the earlier run ended after proup did); not run again",
@@ -325,7 +329,7 @@ fn proup(
             }
         }
     }
-    if !Path::new(&ctx.env.path).join("conda-meta").is_dir() {
+    if !Path::new(ctx.env.here()).join("conda-meta").is_dir() {
         return Done::failed(format!(
             "{} is not a conda env now; nothing was run",
             ctx.env.path
@@ -333,7 +337,7 @@ fn proup(
     }
     // proup writes its archive over any earlier one: keep that (it may be
     // the only copy of the env before this migration).
-    let kept = match super::rollback::keep_earlier_archive(&ctx.env.path) {
+    let kept = match super::rollback::keep_earlier_archive(ctx.env.here()) {
         Ok(k) => k,
         Err(e) => return Done::failed(format!("{e}; nothing was run")),
     };
@@ -345,12 +349,12 @@ fn proup(
     }
     progress(&format!(
         "running {} (up to {}s)",
-        argv.join(" "),
+        step.argv.as_deref().unwrap_or_default().join(" "),
         ctx.options.proup_timeout.as_secs()
     ));
     let cmd = CommandLine {
         argv,
-        cwd: Some(Path::new(&ctx.machine.python_root).join("Scripts")),
+        cwd: Some(Path::new(ctx.machine.python_root_here()).join("Scripts")),
         timeout: ctx.options.proup_timeout,
     };
     match exec::run_watched(&cmd, on_spawn) {
@@ -377,7 +381,7 @@ fn verify(ctx: &StepContext) -> Done {
         Ok(l) => l,
         Err(e) => return Done::failed(format!("the site could not be rescanned: {e}")),
     };
-    let Some(env) = find_env(&loaded.snapshot, &ctx.machine.machine, &ctx.env.path) else {
+    let Some(env) = find_env(&loaded.snapshot, &ctx.machine.machine, ctx.env.here()) else {
         return Done::failed(format!("{} is gone", ctx.env.path));
     };
     let mut problems = Vec::new();
@@ -388,7 +392,7 @@ fn verify(ctx: &StepContext) -> Done {
     }
     let releases = ReleaseTable::builtin();
     let context = Context::new(&loaded.snapshot, &releases);
-    let key = paths::path_key(&ctx.env.path);
+    let key = paths::path_key(ctx.env.here());
     for f in checks::run(&context) {
         let mine = f
             .machine

@@ -64,6 +64,9 @@ pub fn machine(name: &str, envs: Vec<Env>) -> Machine {
         active_env_source: "test".into(),
         envs,
         bindings: Vec::new(),
+        path_map: Vec::new(),
+        local: false,
+        candidates: Vec::new(),
     }
 }
 

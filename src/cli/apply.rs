@@ -17,8 +17,13 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
-    let plan = MigrationPlan::load(&args.plan)?;
+    let mut plan = MigrationPlan::load(&args.plan)?;
     let site = gpaudit::site::Site::load(std::path::Path::new(&plan.site_file)).ok();
+    // The plan's paths are the server's: find them here through the site
+    // file (when it does not load, the preflight says why).
+    if let Some(site) = &site {
+        apply::localize(&mut plan, site);
+    }
     let mut client = args.admin.connect(site.as_ref())?;
     let options = args.options;
     if options.execute {

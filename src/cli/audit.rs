@@ -46,6 +46,15 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         warn_all(&listing.warnings);
         loaded.snapshot.set_default_reference(arg, listing);
     }
+    // Snapshots audited together: say what none of them read.
+    for e in loaded
+        .snapshot
+        .scan_errors
+        .iter()
+        .filter(|e| e.machine.is_none() && e.path == gpaudit::model::UNREAD_CONFIG_STORE)
+    {
+        warn_all(std::slice::from_ref(&e.message));
+    }
     let policy = Policy::for_audit(args.config.as_deref(), &loaded.config_dir)?;
     let table = ReleaseTable::builtin();
     let target = args

@@ -18,7 +18,14 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
-    let migration = MigrationPlan::load(&args.plan)?;
+    let mut migration = MigrationPlan::load(&args.plan)?;
+    match gpaudit::site::Site::load(std::path::Path::new(&migration.site_file)) {
+        Ok(site) => apply::localize(&mut migration, &site),
+        Err(e) => eprintln!(
+            "gpaudit: warning: {}; the plan's paths are taken as it writes them",
+            gpaudit::redact::terminal_safe(&e.to_string())
+        ),
+    }
     let files = apply::Files::beside(&args.plan, &migration);
     let journal = apply::journal::Journal::read(&files.journal)?;
     let targets = apply::rollback::targets(&migration, &files, &journal, &args.machine, &args.env)?;

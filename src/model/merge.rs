@@ -6,8 +6,11 @@ use super::listing::EnvListing;
 use super::snapshot::*;
 
 impl Snapshot {
-    /// Merge per-machine snapshots of one site into one.
+    /// Merge per-machine snapshots of one site into one. The config store
+    /// (the services) comes from whichever snapshot read it; the machines
+    /// of the snapshots that could not are bound to its services here.
     pub fn merge(parts: Vec<(String, Snapshot)>) -> Result<Snapshot, SnapshotError> {
+        let count = parts.len();
         let mut iter = parts.into_iter();
         let Some((_, mut merged)) = iter.next() else {
             return Err(SnapshotError::Merge {
@@ -15,6 +18,11 @@ impl Snapshot {
                 message: "no snapshot given".into(),
             });
         };
+        // Machines whose scan did not read the config store.
+        let mut unbound: Vec<String> = Vec::new();
+        if merged.site.config_store.is_none() {
+            unbound.extend(merged.machines.iter().map(|m| m.name.clone()));
+        }
         for (path, part) in iter {
             if !part.site.name.eq_ignore_ascii_case(&merged.site.name) {
                 return Err(SnapshotError::Merge {
@@ -34,6 +42,11 @@ impl Snapshot {
                 }
                 (None, Some(b)) => merged.site.version = Some(b.clone()),
                 _ => {}
+            }
+            if part.site.config_store.is_none() {
+                unbound.extend(part.machines.iter().map(|m| m.name.clone()));
+            } else if merged.site.config_store.is_none() {
+                merged.site.config_store = part.site.config_store.clone();
             }
             for machine in part.machines {
                 if merged
@@ -90,9 +103,48 @@ impl Snapshot {
             merged.scan_errors.extend(part.scan_errors);
         }
         merged.services.sort_by(|a, b| a.key.cmp(&b.key));
+        merged.bind_unbound(&unbound, count);
         merged.scan_errors.sort();
         merged.scan_errors.dedup();
         Ok(merged)
+    }
+
+    /// Bind the services of the config store another snapshot read on the
+    /// `unbound` machines; when no snapshot read it, say so.
+    fn bind_unbound(&mut self, unbound: &[String], snapshots: usize) {
+        if unbound.is_empty() {
+            return;
+        }
+        let Some(_) = self.site.config_store else {
+            if self.services.is_empty() && self.live.is_none() {
+                self.scan_errors.push(ScanError {
+                    machine: None,
+                    env: None,
+                    env_path: None,
+                    path: super::rebind::UNREAD_CONFIG_STORE.into(),
+                    message: super::rebind::no_config_store_note(snapshots),
+                });
+            }
+            return;
+        };
+        let Snapshot {
+            machines,
+            services,
+            scan_errors,
+            ..
+        } = self;
+        for machine in machines
+            .iter_mut()
+            .filter(|m| unbound.iter().any(|u| u.eq_ignore_ascii_case(&m.name)))
+        {
+            super::rebind::rebind(machine, services, scan_errors);
+            scan_errors.retain(|e| {
+                !(super::rebind::is_config_store_error(e)
+                    && e.machine
+                        .as_deref()
+                        .is_some_and(|n| n.eq_ignore_ascii_case(&machine.name)))
+            });
+        }
     }
 
     /// Add what the Administrator API said. When the config store could not

@@ -8,6 +8,7 @@ mod index;
 mod listing;
 mod merge;
 mod names;
+mod rebind;
 mod snapshot;
 
 pub use history::HistoryEntry;
@@ -17,4 +18,5 @@ pub use names::{
     conda_spec_options, extension_python, is_esri_service, major_minor, normalize_dist_name,
     DEFAULT_ENV,
 };
+pub use rebind::{no_config_store_note, UNREAD_CONFIG_STORE};
 pub use snapshot::*;

@@ -89,6 +89,31 @@ pub struct Machine {
     pub envs: Vec<Env>,
     /// Which env each GP service runs in on this machine.
     pub bindings: Vec<ServiceBinding>,
+    /// The site file's `path_map` for this machine: its paths as the
+    /// machine sees them → where they were read. Lets a merge bind the
+    /// services of a config store another snapshot read, and a plan write
+    /// paths as the server sees them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub path_map: Vec<MappedPath>,
+    /// gpaudit ran on this machine: its absolute paths were read as they are.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub local: bool,
+    /// Conda envs found in the `path_map` folders by a scan that could not
+    /// read the config store, so could not tell which envs its services
+    /// name: a merge with the snapshot that read it keeps those a service
+    /// names (as `referenced` envs) and drops the others.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub candidates: Vec<Env>,
+}
+
+/// One `path_map` entry of a machine.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct MappedPath {
+    /// The path as the machine sees it (`D:\envs`).
+    pub server: String,
+    /// Where it was read (`gis1/d-envs`, joined to the site file's folder).
+    pub here: String,
 }
 
 impl Machine {
@@ -101,6 +126,26 @@ impl Machine {
     /// The shipped default env, `arcgispro-py3`, in the install's envs folder.
     pub fn arcgispro_py3(&self) -> Option<&Env> {
         self.envs.iter().find(|e| e.is_arcgispro_py3())
+    }
+
+    /// The machine's `path_map`, to map its paths to where they were read.
+    pub fn path_map(&self) -> paths::PathMap {
+        paths::PathMap::new(
+            self.path_map
+                .iter()
+                .map(|m| (m.server.as_str(), std::path::PathBuf::from(&m.here))),
+        )
+    }
+
+    /// A path where it was read (as the snapshot holds it) as the server
+    /// sees it: through the `path_map`, backwards; on the machine gpaudit
+    /// ran on, an absolute path is the server's own. `None` when nothing
+    /// says (a copy of the machine read from a folder no entry names).
+    pub fn server_path(&self, here: &str) -> Option<String> {
+        if let Some(server) = self.path_map().unmap(here) {
+            return Some(server);
+        }
+        (self.local && Path::new(here).is_absolute()).then(|| here.to_string())
     }
 
     /// GP services that run in the env at `path` on this machine.

@@ -2,7 +2,9 @@
 //! `extra_envs`, and any env a service or `default_env` names), and which env
 //! each GP service runs in there.
 
-use crate::model::{BindingVia, EnvOrigin, Machine, ScanError, Service, ServiceBinding};
+use crate::model::{
+    BindingVia, EnvOrigin, Machine, MappedPath, ScanError, Service, ServiceBinding,
+};
 use crate::paths;
 use crate::prefix::scan_env;
 use crate::site::{MachineSpec, DEFAULT_ENV};
@@ -107,8 +109,46 @@ fn lookup_name(machine: &MachineSpec, installed: &[(String, PathBuf)], name: &st
         })
 }
 
-/// Scan a machine; services come from the site's config store.
-pub fn scan_machine(machine: &MachineSpec, services: &[Service]) -> (Machine, Vec<ScanError>) {
+/// The conda envs in the folders of a machine's `path_map` (each folder,
+/// and the folders directly in it, that hold a `conda-meta`): where a
+/// service's full `condaEnvironmentPath` can lead, for a scan that could
+/// not read the config store to know which it names.
+fn path_map_envs(machine: &MachineSpec) -> Vec<(String, PathBuf)> {
+    let mut found = Vec::new();
+    for (_, folder) in machine.path_map.entries() {
+        if folder.join("conda-meta").is_dir() {
+            found.push(folder.to_path_buf());
+            continue;
+        }
+        let Ok(entries) = std::fs::read_dir(folder) else {
+            continue;
+        };
+        let mut inside: Vec<PathBuf> = entries
+            .flatten()
+            .map(|e| e.path())
+            .filter(|p| p.join("conda-meta").is_dir())
+            .collect();
+        inside.sort();
+        found.extend(inside);
+    }
+    found
+        .into_iter()
+        .filter_map(|p| {
+            let name = p.file_name()?.to_str()?.to_string();
+            Some((name, p))
+        })
+        .collect()
+}
+
+/// Scan a machine; services come from the site's config store, `None`
+/// when it could not be read (the envs its `path_map` folders hold are
+/// then kept as candidates for a merge to bind).
+pub fn scan_machine(
+    machine: &MachineSpec,
+    services: Option<&[Service]>,
+) -> (Machine, Vec<ScanError>) {
+    let services_known = services.is_some();
+    let services = services.unwrap_or_default();
     let mut errors = Vec::new();
     let error = |path: String, message: String| ScanError {
         machine: Some(machine.name.clone()),
@@ -229,10 +269,29 @@ pub fn scan_machine(machine: &MachineSpec, services: &[Service]) -> (Machine, Ve
         bindings.push(binding);
     }
 
-    let scanned: Vec<_> = to_scan
-        .par_iter()
-        .map(|(name, path, origin)| scan_env(&machine.name, name, path, *origin))
-        .collect();
+    let mut candidate_paths = Vec::new();
+    if !services_known {
+        for (name, path) in path_map_envs(machine) {
+            let key = paths::path_key(&paths::display(&path));
+            if !to_scan
+                .iter()
+                .any(|(_, p, _)| paths::path_key(&paths::display(p)) == key)
+            {
+                candidate_paths.push((name, path, EnvOrigin::Referenced));
+            }
+        }
+    }
+    let scan_all = |list: &[(String, PathBuf, EnvOrigin)]| -> Vec<_> {
+        list.par_iter()
+            .map(|(name, path, origin)| scan_env(&machine.name, name, path, *origin))
+            .collect()
+    };
+    let mut candidates = Vec::new();
+    for (env, env_errors) in scan_all(&candidate_paths) {
+        candidates.push(env);
+        errors.extend(env_errors);
+    }
+    let scanned = scan_all(&to_scan);
     let mut envs = Vec::with_capacity(scanned.len());
     for (env, env_errors) in scanned {
         envs.push(env);
@@ -249,6 +308,16 @@ pub fn scan_machine(machine: &MachineSpec, services: &[Service]) -> (Machine, Ve
             active_env_source: active_source,
             envs,
             bindings,
+            path_map: machine
+                .path_map
+                .entries()
+                .map(|(server, here)| MappedPath {
+                    server: server.to_string(),
+                    here: paths::display(here),
+                })
+                .collect(),
+            local: machine.local,
+            candidates,
         },
         errors,
     )

@@ -29,7 +29,7 @@ pub fn scan_site(site: &Site) -> Snapshot {
     let machines: Vec<_> = site
         .machines
         .par_iter()
-        .map(|m| machine::scan_machine(m, &services))
+        .map(|m| machine::scan_machine(m, config_store.is_some().then_some(services.as_slice())))
         .collect();
     let references = references::gather_references(site, &services, &mut errors);
     let service_code = service_code::gather_service_code(site, config_store.as_deref(), &services);
@@ -57,37 +57,44 @@ pub fn scan_site(site: &Site) -> Snapshot {
     }
 }
 
-/// The config store: from site.toml, else from the first machine's
-/// `config-store-connection.xml`, mapped through its `path_map`.
+/// How the per-machine recipe gets the services of a scan that could not
+/// read the config store.
+const ANOTHER: &str = "or audit this snapshot together with one whose scan read the store: its services are bound to this machine's envs";
+
+/// The config store: from site.toml, else from the first machine whose
+/// `config-store-connection.xml` names a store it can reach (mapped through
+/// its `path_map`). One read serves the whole site: the machines share it.
+/// When none can, each machine's reason is a scan error saying the services
+/// were not read.
 pub fn locate_config_store(site: &Site, errors: &mut Vec<ScanError>) -> Option<PathBuf> {
     if let Some(store) = &site.config_store {
         return Some(store.clone());
     }
-    let first = site.machines.first()?;
-    let xml = first.install_dir.join(crate::site::CONFIG_STORE_CONNECTION);
-    let fail = |message: String| ScanError {
-        machine: Some(first.name.clone()),
-        env: None,
-        env_path: None,
-        path: paths::display(&xml),
-        message,
-    };
-    match read_connection_string(&xml) {
-        Ok(conn) => match first.resolve_path(&conn, &site.dir) {
-            Ok(p) => Some(p),
-            Err(unmapped) => {
-                errors.push(fail(format!(
-                    "the config store: {unmapped}; services were not read (or set config_store in the site file)"
-                )));
-                None
-            }
-        },
-        Err(e) => {
-            errors.push(fail(format!(
-                "{}; services were not read (set config_store in the site file)",
+    let mut problems = Vec::new();
+    for machine in &site.machines {
+        let xml = machine
+            .install_dir
+            .join(crate::site::CONFIG_STORE_CONNECTION);
+        let fail = |message: String| ScanError {
+            machine: Some(machine.name.clone()),
+            env: None,
+            env_path: None,
+            path: paths::display(&xml),
+            message,
+        };
+        match read_connection_string(&xml) {
+            Ok(conn) => match machine.resolve_path(&conn, &site.dir) {
+                Ok(p) => return Some(p),
+                Err(unmapped) => problems.push(fail(format!(
+                    "the config store: {unmapped}; services were not read (or set config_store in the site file; {ANOTHER})"
+                ))),
+            },
+            Err(e) => problems.push(fail(format!(
+                "{}; services were not read (set config_store in the site file; {ANOTHER})",
                 e.message
-            )));
-            None
+            ))),
         }
     }
+    errors.extend(problems);
+    None
 }
