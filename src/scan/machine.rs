@@ -2,9 +2,9 @@
 //! `extra_envs`, and any env a service or `default_env` names), and which env
 //! each GP service runs in there.
 
-use crate::model::{BindingVia, EnvOrigin, Machine, ScanError, Service, ServiceBinding};
+use crate::model::{BindingVia, Env, EnvOrigin, Machine, ScanError, Service, ServiceBinding};
 use crate::paths;
-use crate::prefix::scan_env;
+use crate::prefix::{scan_env, unread_env};
 use crate::site::{MachineSpec, DEFAULT_ENV};
 use rayon::prelude::*;
 use std::path::PathBuf;
@@ -107,8 +107,52 @@ fn lookup_name(machine: &MachineSpec, installed: &[(String, PathBuf)], name: &st
         })
 }
 
-/// Scan a machine; services come from the site's config store.
-pub fn scan_machine(machine: &MachineSpec, services: &[Service]) -> (Machine, Vec<ScanError>) {
+/// A machine as listed, before its envs are read: its envs carry their
+/// name, path and origin only, beside where each is on disk.
+#[derive(Debug)]
+pub struct ListedMachine {
+    /// The machine, its bindings and its envs (unread), sorted by path.
+    pub machine: Machine,
+    /// Where each of `machine.envs` is read from, in the same order.
+    prefixes: Vec<PathBuf>,
+    /// What went wrong listing it.
+    pub errors: Vec<ScanError>,
+}
+
+impl ListedMachine {
+    /// Read the envs `keep` picks (in parallel) and drop the others: the
+    /// machine that comes back holds only envs that were read.
+    pub fn read(self, keep: impl Fn(&Machine, &Env) -> bool) -> (Machine, Vec<ScanError>) {
+        let ListedMachine {
+            mut machine,
+            prefixes,
+            mut errors,
+        } = self;
+        let wanted: Vec<(Env, PathBuf)> = machine
+            .envs
+            .iter()
+            .map(|env| keep(&machine, env))
+            .collect::<Vec<_>>()
+            .into_iter()
+            .zip(std::mem::take(&mut machine.envs).into_iter().zip(prefixes))
+            .filter_map(|(kept, pair)| kept.then_some(pair))
+            .collect();
+        let scanned: Vec<_> = wanted
+            .into_par_iter()
+            .map(|(env, prefix)| scan_env(&machine.name, &env.name, &prefix, env.origin))
+            .collect();
+        machine.envs.reserve(scanned.len());
+        for (env, env_errors) in scanned {
+            machine.envs.push(env);
+            errors.extend(env_errors);
+        }
+        (machine, errors)
+    }
+}
+
+/// List a machine: the envs it has (without reading them) and which env
+/// each GP service runs in; services come from the site's config store.
+pub fn list_machine(machine: &MachineSpec, services: &[Service]) -> ListedMachine {
     let mut errors = Vec::new();
     let error = |path: String, message: String| ScanError {
         machine: Some(machine.name.clone()),
@@ -229,19 +273,15 @@ pub fn scan_machine(machine: &MachineSpec, services: &[Service]) -> (Machine, Ve
         bindings.push(binding);
     }
 
-    let scanned: Vec<_> = to_scan
-        .par_iter()
-        .map(|(name, path, origin)| scan_env(&machine.name, name, path, *origin))
-        .collect();
-    let mut envs = Vec::with_capacity(scanned.len());
-    for (env, env_errors) in scanned {
-        envs.push(env);
-        errors.extend(env_errors);
-    }
-    envs.sort_by(|a, b| a.path.cmp(&b.path));
+    // The order a full scan has always had: by the env's displayed path.
+    to_scan.sort_by_cached_key(|(_, path, _)| paths::display(path));
+    let (envs, prefixes) = to_scan
+        .into_iter()
+        .map(|(name, path, origin)| (unread_env(&name, &path, origin), path))
+        .unzip();
 
-    (
-        Machine {
+    ListedMachine {
+        machine: Machine {
             name: machine.name.clone(),
             install_dir: paths::display(&machine.install_dir),
             python_root: paths::display(&machine.python_root()),
@@ -250,6 +290,7 @@ pub fn scan_machine(machine: &MachineSpec, services: &[Service]) -> (Machine, Ve
             envs,
             bindings,
         },
+        prefixes,
         errors,
-    )
+    }
 }
