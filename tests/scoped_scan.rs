@@ -2,6 +2,8 @@
 //! about: their answers must be the ones a scan of the whole site gives, and
 //! a broken sibling env must not matter (it is never read).
 
+#![allow(clippy::unwrap_used)]
+
 mod common;
 
 use common::{demo_site, gpaudit, TinySite};

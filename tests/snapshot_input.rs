@@ -1,6 +1,8 @@
 //! Loading a saved snapshot: straight into the model (no JSON tree held
 //! beside it), with the same answers and the same errors as before.
 
+#![allow(clippy::unwrap_used)]
+
 mod common;
 
 use common::{demo_site, gpaudit};
