@@ -3,7 +3,7 @@
 
 use crate::checks::{self, Context};
 use crate::finding::Finding;
-use crate::model::{Snapshot, SnapshotError};
+use crate::model::{Env, LookupError, Machine, Snapshot, SnapshotError};
 use crate::paths;
 use crate::policy::Policy;
 use crate::release::ReleaseTable;
@@ -27,6 +27,8 @@ pub enum InputError {
     Read { path: String, cause: std::io::Error },
     #[error("reading the Administrator API failed unexpectedly")]
     LiveCrashed,
+    #[error(transparent)]
+    Lookup(#[from] LookupError),
 }
 
 /// A loaded input.
@@ -49,6 +51,38 @@ fn is_snapshot_text(text: &str) -> bool {
 /// The kind is told from the content, not the file name. A folder stands for
 /// the `site.toml` inside it.
 pub fn load(inputs: &[PathBuf]) -> Result<Loaded, InputError> {
+    load_with(inputs, |site| Ok(scan::scan_site(site)))
+}
+
+/// Load an input for a question about a few of its envs (`graph`): a site
+/// file is only listed, `pick` chooses envs on that listing (their names and
+/// paths; nothing is read yet), and only the chosen envs are read, without
+/// the references or the services' code. What the snapshot holds about those
+/// envs, their machines and the services is what a full scan holds; the other
+/// envs are left out. Snapshots are loaded whole, as [`load`] does.
+pub fn load_envs(
+    inputs: &[PathBuf],
+    pick: impl for<'a> Fn(&'a Snapshot) -> Result<Vec<(&'a Machine, &'a Env)>, LookupError>,
+) -> Result<Loaded, InputError> {
+    load_with(inputs, |site| {
+        let listing = scan::list_site(site);
+        let chosen: Vec<(String, String)> = pick(listing.snapshot())?
+            .into_iter()
+            .map(|(m, e)| (m.name.clone(), e.path.clone()))
+            .collect();
+        Ok(listing.read_envs(|m, e| {
+            chosen
+                .iter()
+                .any(|(machine, path)| *machine == m.name && *path == e.path)
+        }))
+    })
+}
+
+/// [`load`], with `scan` turning a site file into a snapshot.
+fn load_with(
+    inputs: &[PathBuf],
+    scan: impl FnOnce(&Site) -> Result<Snapshot, InputError>,
+) -> Result<Loaded, InputError> {
     let inputs: Vec<PathBuf> = inputs
         .iter()
         .map(|p| {
@@ -77,7 +111,7 @@ pub fn load(inputs: &[PathBuf]) -> Result<Loaded, InputError> {
     if let [(path, text)] = texts.as_slice() {
         if !is_snapshot_text(text) {
             let site = Site::parse(text, path)?;
-            let snapshot = scan::scan_site(&site);
+            let snapshot = scan(&site)?;
             return Ok(Loaded {
                 snapshot,
                 site: Some(site),

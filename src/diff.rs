@@ -132,19 +132,23 @@ fn site_at(path: &Path) -> Result<Option<Site>, ReadError> {
     })
 }
 
-/// Scan a site (without its reference envs, which are not needed) and pick
-/// one env.
-fn site_env(
-    mut site: Site,
-    machine: Option<&str>,
-    env: Option<&str>,
-) -> Result<EnvListing, ReadError> {
-    site.references = Default::default();
-    let snapshot = scan::scan_site(&site);
-    let (found_machine, found) = snapshot.select_env(machine, env).map_err(|e| ReadError {
+/// Pick one env of a site and read only it: the site is listed (its
+/// services and every machine's envs, unread), the env is chosen on that
+/// listing, and then only that env is read. The listing and its warnings are
+/// the ones a scan of the whole site gives.
+fn site_env(site: Site, machine: Option<&str>, env: Option<&str>) -> Result<EnvListing, ReadError> {
+    let lookup_failed = |e: crate::model::LookupError| ReadError {
         path: crate::paths::display(&site.file),
         message: e.to_string(),
-    })?;
+    };
+    let listed = scan::list_site(&site);
+    let (want_machine, want_path) = listed
+        .snapshot()
+        .select_env(machine, env)
+        .map(|(m, e)| (m.name.clone(), e.path.clone()))
+        .map_err(lookup_failed)?;
+    let snapshot = listed.read_envs(|m, e| m.name == want_machine && e.path == want_path);
+    let (found_machine, found) = snapshot.select_env(machine, env).map_err(lookup_failed)?;
     let mut listing = EnvListing::from_env(found, format!("{}/{}", found_machine.name, found.name));
     listing.warnings = snapshot
         .scan_errors

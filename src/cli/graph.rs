@@ -18,7 +18,12 @@ pub struct Args {
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     use super::args::GraphQuery;
-    let loaded = audit::load(std::slice::from_ref(&args.input))?;
+    // Only the asked env is read from a site file (and the services, for
+    // `dependents`); the answer is the one a scan of the whole site gives.
+    let loaded = audit::load_envs(std::slice::from_ref(&args.input), |s| {
+        s.find_env(&args.machine, &args.env)
+            .map(|found| vec![found])
+    })?;
     let (machine, env) = loaded.snapshot.find_env(&args.machine, &args.env)?;
     let query = match (args.dot, args.query) {
         (true, Some(_)) => {

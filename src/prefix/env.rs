@@ -15,6 +15,22 @@ use rayon::prelude::*;
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
+/// The env at `prefix` as a listing names it, before anything in it is
+/// read: its name, path and origin, and nothing else.
+pub fn unread_env(name: &str, prefix: &Path, origin: EnvOrigin) -> Env {
+    Env {
+        name: name.to_string(),
+        path: paths::display(prefix),
+        origin,
+        packages: Vec::new(),
+        pip: Vec::new(),
+        pinned: None,
+        history: Vec::new(),
+        unowned: Vec::new(),
+        capped: Vec::new(),
+    }
+}
+
 /// Scan the env at `prefix`. Problems with single files are returned as
 /// scan errors beside a (possibly partial) env.
 pub fn scan_env(
@@ -23,19 +39,9 @@ pub fn scan_env(
     prefix: &Path,
     origin: EnvOrigin,
 ) -> (Env, Vec<ScanError>) {
-    let env_path = paths::display(prefix);
+    let mut env = unread_env(name, prefix, origin);
+    let env_path = env.path.clone();
     let mut failures: Vec<(PathBuf, FileProblem)> = Vec::new();
-    let mut env = Env {
-        name: name.to_string(),
-        path: env_path.clone(),
-        origin,
-        packages: Vec::new(),
-        pip: Vec::new(),
-        pinned: None,
-        history: Vec::new(),
-        unowned: Vec::new(),
-        capped: Vec::new(),
-    };
 
     let conda_meta = prefix.join("conda-meta");
     // Files of the env are read only when they are in it: a symlink out of

@@ -10,5 +10,5 @@ pub mod modules;
 pub(crate) mod pip;
 pub(crate) mod records;
 
-pub use env::scan_env;
+pub use env::{scan_env, unread_env};
 pub use history::parse_history;

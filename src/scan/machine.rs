@@ -3,10 +3,10 @@
 //! each GP service runs in there.
 
 use crate::model::{
-    BindingVia, EnvOrigin, Machine, MappedPath, ScanError, Service, ServiceBinding,
+    BindingVia, Env, EnvOrigin, Machine, MappedPath, ScanError, Service, ServiceBinding,
 };
 use crate::paths;
-use crate::prefix::scan_env;
+use crate::prefix::{scan_env, unread_env};
 use crate::site::{MachineSpec, DEFAULT_ENV};
 use rayon::prelude::*;
 use std::path::PathBuf;
@@ -140,13 +140,70 @@ fn path_map_envs(machine: &MachineSpec) -> Vec<(String, PathBuf)> {
         .collect()
 }
 
-/// Scan a machine; services come from the site's config store, `None`
-/// when it could not be read (the envs its `path_map` folders hold are
-/// then kept as candidates for a merge to bind).
-pub fn scan_machine(
-    machine: &MachineSpec,
-    services: Option<&[Service]>,
-) -> (Machine, Vec<ScanError>) {
+/// A machine as listed, before its envs are read: its envs carry their
+/// name, path and origin only, beside where each is on disk.
+#[derive(Debug)]
+pub struct ListedMachine {
+    /// The machine, its bindings and its envs (unread), sorted by path.
+    pub machine: Machine,
+    /// Where each of `machine.envs` is read from, in the same order.
+    prefixes: Vec<PathBuf>,
+    /// Where each of `machine.candidates` is read from, in the same order.
+    candidate_prefixes: Vec<PathBuf>,
+    /// What went wrong listing it.
+    pub errors: Vec<ScanError>,
+}
+
+impl ListedMachine {
+    /// Read the envs `keep` picks (in parallel) and drop the others: the
+    /// machine that comes back holds only envs that were read.
+    pub fn read(self, keep: impl Fn(&Machine, &Env) -> bool) -> (Machine, Vec<ScanError>) {
+        let ListedMachine {
+            mut machine,
+            prefixes,
+            candidate_prefixes,
+            mut errors,
+        } = self;
+        let envs = std::mem::take(&mut machine.envs);
+        let candidates = std::mem::take(&mut machine.candidates);
+        machine.candidates =
+            read_kept(&machine, candidates, candidate_prefixes, &keep, &mut errors);
+        machine.envs = read_kept(&machine, envs, prefixes, &keep, &mut errors);
+        (machine, errors)
+    }
+}
+
+/// Read the envs of `listed` (beside where each is read from) that `keep`
+/// picks, in parallel; the others are dropped.
+fn read_kept(
+    machine: &Machine,
+    listed: Vec<Env>,
+    prefixes: Vec<PathBuf>,
+    keep: &impl Fn(&Machine, &Env) -> bool,
+    errors: &mut Vec<ScanError>,
+) -> Vec<Env> {
+    let wanted: Vec<(Env, PathBuf)> = listed
+        .into_iter()
+        .zip(prefixes)
+        .filter(|(env, _)| keep(machine, env))
+        .collect();
+    let scanned: Vec<_> = wanted
+        .into_par_iter()
+        .map(|(env, prefix)| scan_env(&machine.name, &env.name, &prefix, env.origin))
+        .collect();
+    let mut envs = Vec::with_capacity(scanned.len());
+    for (env, env_errors) in scanned {
+        envs.push(env);
+        errors.extend(env_errors);
+    }
+    envs
+}
+
+/// List a machine: the envs it has (without reading them) and which env
+/// each GP service runs in; services come from the site's config store,
+/// `None` when it could not be read (the envs its `path_map` folders hold
+/// are then listed as candidates for a merge to bind).
+pub fn list_machine(machine: &MachineSpec, services: Option<&[Service]>) -> ListedMachine {
     let services_known = services.is_some();
     let services = services.unwrap_or_default();
     let mut errors = Vec::new();
@@ -281,26 +338,18 @@ pub fn scan_machine(
             }
         }
     }
-    let scan_all = |list: &[(String, PathBuf, EnvOrigin)]| -> Vec<_> {
-        list.par_iter()
-            .map(|(name, path, origin)| scan_env(&machine.name, name, path, *origin))
-            .collect()
+    let unread = |list: Vec<(String, PathBuf, EnvOrigin)>| -> (Vec<Env>, Vec<PathBuf>) {
+        list.into_iter()
+            .map(|(name, path, origin)| (unread_env(&name, &path, origin), path))
+            .unzip()
     };
-    let mut candidates = Vec::new();
-    for (env, env_errors) in scan_all(&candidate_paths) {
-        candidates.push(env);
-        errors.extend(env_errors);
-    }
-    let scanned = scan_all(&to_scan);
-    let mut envs = Vec::with_capacity(scanned.len());
-    for (env, env_errors) in scanned {
-        envs.push(env);
-        errors.extend(env_errors);
-    }
-    envs.sort_by(|a, b| a.path.cmp(&b.path));
+    let (candidates, candidate_prefixes) = unread(candidate_paths);
+    // The order a full scan has always had: by the env's displayed path.
+    to_scan.sort_by_cached_key(|(_, path, _)| paths::display(path));
+    let (envs, prefixes) = unread(to_scan);
 
-    (
-        Machine {
+    ListedMachine {
+        machine: Machine {
             name: machine.name.clone(),
             install_dir: paths::display(&machine.install_dir),
             python_root: paths::display(&machine.python_root()),
@@ -319,6 +368,8 @@ pub fn scan_machine(
             local: machine.local,
             candidates,
         },
+        prefixes,
+        candidate_prefixes,
         errors,
-    )
+    }
 }

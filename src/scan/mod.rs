@@ -12,7 +12,7 @@ pub(crate) mod services;
 
 pub use config_store::read_connection_string;
 
-use crate::model::{ScanError, SiteInfo, Snapshot, ToolInfo, KIND, SCHEMA};
+use crate::model::{Env, Machine, ScanError, SiteInfo, Snapshot, ToolInfo, KIND, SCHEMA};
 use crate::paths;
 use crate::site::Site;
 use rayon::prelude::*;
@@ -20,6 +20,40 @@ use std::path::PathBuf;
 
 /// Scan a whole site into a snapshot.
 pub fn scan_site(site: &Site) -> Snapshot {
+    let listing = list_site(site);
+    let mut errors = Vec::new();
+    let references = references::gather_references(site, &listing.snapshot.services, &mut errors);
+    let service_code = service_code::gather_service_code(
+        site,
+        listing.config_store.as_deref(),
+        &listing.snapshot.services,
+    );
+    let mut snapshot = listing.read_envs(|_, _| true);
+    snapshot.references = references;
+    snapshot.service_code = service_code;
+    snapshot.scan_errors.extend(errors);
+    snapshot.scan_errors.sort();
+    snapshot
+}
+
+/// A site listed but not yet read: its services, its machines with their
+/// bindings, and the envs each machine has, named but unread (no packages).
+/// Commands about a few envs (`graph`, `diff`) pick them on
+/// [`SiteListing::snapshot`] and read only those with
+/// [`SiteListing::read_envs`].
+#[derive(Debug)]
+pub struct SiteListing {
+    /// The site so far: machines with unread envs, services, no
+    /// references or service code, the errors of listing it.
+    snapshot: Snapshot,
+    /// Where each machine's envs are read from, beside its listed envs.
+    machines: Vec<machine::ListedMachine>,
+    config_store: Option<PathBuf>,
+}
+
+/// List a site: read its config store's services and list every machine's
+/// envs, without reading any env.
+pub fn list_site(site: &Site) -> SiteListing {
     let mut errors = Vec::new();
     let config_store = locate_config_store(site, &mut errors);
     let services = match &config_store {
@@ -29,17 +63,10 @@ pub fn scan_site(site: &Site) -> Snapshot {
     let machines: Vec<_> = site
         .machines
         .par_iter()
-        .map(|m| machine::scan_machine(m, config_store.is_some().then_some(services.as_slice())))
+        .map(|m| machine::list_machine(m, config_store.is_some().then_some(services.as_slice())))
         .collect();
-    let references = references::gather_references(site, &services, &mut errors);
-    let service_code = service_code::gather_service_code(site, config_store.as_deref(), &services);
-    let mut out_machines = Vec::with_capacity(machines.len());
-    for (machine, machine_errors) in machines {
-        out_machines.push(machine);
-        errors.extend(machine_errors);
-    }
     errors.sort();
-    Snapshot {
+    let snapshot = Snapshot {
         schema: SCHEMA,
         kind: KIND.into(),
         tool: ToolInfo::current(),
@@ -48,12 +75,47 @@ pub fn scan_site(site: &Site) -> Snapshot {
             version: site.version.as_ref().map(ToString::to_string),
             config_store: config_store.as_deref().map(paths::display),
         },
-        machines: out_machines,
+        machines: machines.iter().map(|m| m.machine.clone()).collect(),
         services,
-        references,
-        service_code,
+        references: Vec::new(),
+        service_code: Vec::new(),
         live: None,
         scan_errors: errors,
+    };
+    SiteListing {
+        snapshot,
+        machines,
+        config_store,
+    }
+}
+
+impl SiteListing {
+    /// The listed site, to choose envs on: every env has its name, path and
+    /// origin but no packages, pip distributions or history yet.
+    pub fn snapshot(&self) -> &Snapshot {
+        &self.snapshot
+    }
+
+    /// Read the envs `keep` picks, in parallel, and nothing else: the
+    /// snapshot holds every machine, with only the envs that were read,
+    /// and the scan errors of listing the site and of reading those envs.
+    pub fn read_envs(self, keep: impl Fn(&Machine, &Env) -> bool + Sync) -> Snapshot {
+        let SiteListing {
+            mut snapshot,
+            machines,
+            ..
+        } = self;
+        let read: Vec<_> = machines
+            .into_par_iter()
+            .map(|listed| listed.read(&keep))
+            .collect();
+        snapshot.machines.clear();
+        for (machine, machine_errors) in read {
+            snapshot.machines.push(machine);
+            snapshot.scan_errors.extend(machine_errors);
+        }
+        snapshot.scan_errors.sort();
+        snapshot
     }
 }
 
