@@ -18,18 +18,6 @@ fn env_python(index: &EnvIndex) -> Option<PyVersion> {
     PyVersion::parse(&index.package("python")?.record.version.as_str())
 }
 
-/// Modules the env's packages, conda or pip, provide through `.pth` files
-/// or import hooks (pywin32's `win32api`), as Python spells them.
-fn hook_modules(index: &EnvIndex, stdlib: &Stdlib) -> BTreeSet<String> {
-    index
-        .packages()
-        .map(|p| p.name())
-        .chain(index.env.pip.iter().map(|d| d.name.as_str()))
-        .flat_map(|name| stdlib.provided_by(name))
-        .map(str::to_string)
-        .collect()
-}
-
 /// Where each module is installed in the site, built once (looking it up
 /// per import would cost machines × envs × packages for every unresolved
 /// import): module → up to three `package (env on machine)`, and the names
@@ -119,8 +107,6 @@ pub fn service_code(ctx: &Context) -> Vec<Finding> {
         }
     }
     for machine in &ctx.snapshot.machines {
-        // Each env's modules are gathered once, for all its services.
-        let mut env_cache: HashMap<String, BTreeSet<String>> = HashMap::new();
         for binding in machine.bindings.iter().filter(|b| b.unresolved.is_none()) {
             let Some(code) = codes().find(|c| c.service == binding.service) else {
                 continue;
@@ -133,9 +119,6 @@ pub fn service_code(ctx: &Context) -> Vec<Finding> {
                 continue;
             }
             let python = env_python(&index);
-            let hooks = env_cache
-                .entry(crate::paths::path_key(&env.path))
-                .or_insert_with(|| hook_modules(&index, &stdlib));
             let Some(std_here) = std_by_version
                 .get(&python.unwrap_or(fallback))
                 .or_else(|| std_by_version.get(&fallback))
@@ -148,7 +131,6 @@ pub fn service_code(ctx: &Context) -> Vec<Finding> {
                 index: &index,
                 python,
                 std_here,
-                hooks,
             };
             imports(ctx, &stdlib, &providers, &here, code, &mut out);
         }
@@ -163,8 +145,6 @@ struct Here<'a> {
     index: &'a EnvIndex<'a>,
     python: Option<PyVersion>,
     std_here: &'a BTreeSet<String>,
-    /// Modules `.pth` files or import hooks of its packages add.
-    hooks: &'a BTreeSet<String>,
 }
 
 /// Findings about the code itself, the same on every machine.
@@ -227,7 +207,6 @@ fn imports(
         index,
         python,
         std_here,
-        hooks,
     } = *here;
     let target_python = ctx.target_python;
     for script in &code.scripts {
@@ -248,10 +227,8 @@ fn imports(
                     .location(crate::location::Location::at(&script.path, import.line))
             };
             let in_std = std_here.contains(exact);
-            let resolved = in_std
-                || index.provides(&import.module)
-                || hooks.contains(exact)
-                || code.local_modules.contains(&top);
+            let resolved =
+                in_std || index.provides(&import.module) || code.local_modules.contains(&top);
             if !resolved {
                 let mut message = format!(
                     "{} imports `{}` (line {}{}), which env `{}` on {} does not provide",

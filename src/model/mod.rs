@@ -8,6 +8,7 @@ mod index;
 mod listing;
 mod merge;
 mod names;
+mod pth;
 mod snapshot;
 
 pub use history::HistoryEntry;
@@ -17,4 +18,5 @@ pub use names::{
     conda_spec_options, extension_python, is_esri_service, major_minor, normalize_dist_name,
     DEFAULT_ENV,
 };
+pub use pth::{Editable, PthFile, PthLine, PthLineKind, PthOwner};
 pub use snapshot::*;

@@ -5,8 +5,8 @@ use super::history;
 use super::pip::{self, DistCandidate};
 use super::records::{self, OwnershipProbe, RecordScan};
 use crate::model::{
-    CappedInput, Env, EnvOrigin, OverwrittenFile, Pinned, PinnedSpec, PipDist, ScanError,
-    MAX_FIELD_ENTRIES,
+    CappedInput, Env, EnvOrigin, OverwrittenFile, Pinned, PinnedSpec, PipDist, PthFile, PthOwner,
+    ScanError, MAX_FIELD_ENTRIES,
 };
 use crate::paths;
 use crate::read::{check_within, read_capped_text, FileProblem};
@@ -35,6 +35,7 @@ pub fn scan_env(
         history: Vec::new(),
         unowned: Vec::new(),
         capped: Vec::new(),
+        pth: None,
     };
 
     let conda_meta = prefix.join("conda-meta");
@@ -52,15 +53,26 @@ pub fn scan_env(
         })
         .collect();
 
-    let candidates: Vec<DistCandidate> = pip::site_packages_dirs(prefix)
+    let site_dirs = pip::site_packages_dirs(prefix);
+    let candidates: Vec<DistCandidate> = site_dirs
         .iter()
         .flat_map(|rel| pip::scan_site_packages(prefix, rel, &mut failures))
         .collect();
+    // The `.pth` files, watched like pip's files so their owner is known.
+    let pth_names: Vec<(&String, Vec<String>)> = site_dirs
+        .iter()
+        .map(|rel| (rel, super::pth::list(prefix, rel)))
+        .collect();
+    let pth_keys = pth_names
+        .iter()
+        .flat_map(|(rel, names)| names.iter().map(move |n| format!("{rel}/{n}")))
+        .map(|p| p.to_ascii_lowercase());
     let probe = OwnershipProbe::new(
         candidates.iter().map(|c| c.key.clone()).collect(),
         candidates
             .iter()
             .flat_map(|c| c.record.iter().cloned())
+            .chain(pth_keys)
             .collect(),
     );
 
@@ -92,6 +104,16 @@ pub fn scan_env(
         .find(|s| s.package.name() == "python")
         .and_then(|s| crate::model::major_minor(&s.package.record.version.as_str()));
     env.pip = pip_dists(&candidates, &scans, prefix, python);
+    env.pth = Some(read_pth(
+        prefix,
+        &root,
+        &env_path,
+        python,
+        &pth_names,
+        &candidates,
+        &scans,
+        &mut failures,
+    ));
     env.packages = scans
         .into_iter()
         .map(|s| {
@@ -286,6 +308,55 @@ fn pip_dists(
         .collect();
     dists.sort_by_key(|d| d.name.to_lowercase());
     dists
+}
+
+/// Read the `.pth` files of every site-packages, with their owners.
+#[allow(clippy::too_many_arguments)]
+fn read_pth(
+    prefix: &Path,
+    root: &Path,
+    env_path: &str,
+    python: Option<(u32, u32)>,
+    names: &[(&String, Vec<String>)],
+    candidates: &[DistCandidate],
+    scans: &[RecordScan],
+    failures: &mut Vec<(PathBuf, FileProblem)>,
+) -> Vec<PthFile> {
+    if names.iter().all(|(_, n)| n.is_empty()) {
+        return Vec::new();
+    }
+    let owner = |key: &str| -> Option<PthOwner> {
+        // pip writes after conda: a file both list is pip's now.
+        if let Some(c) = candidates
+            .iter()
+            .find(|c| c.record.iter().any(|p| p == key))
+        {
+            return Some(PthOwner::Pip(c.name.clone()));
+        }
+        scans
+            .iter()
+            .find(|s| s.owned_watched.iter().any(|(k, _)| k == key))
+            .map(|s| PthOwner::Conda(s.package.name().to_string()))
+    };
+    let dist_info = |name: &str| {
+        candidates
+            .iter()
+            .find(|c| c.name.eq_ignore_ascii_case(name))
+            .map(|c| c.path.clone())
+    };
+    let reader = super::pth::Reader {
+        prefix,
+        root,
+        env: env_path,
+        python,
+        owner: &owner,
+        dist_info: &dist_info,
+    };
+    let mut seen = Vec::new();
+    names
+        .iter()
+        .flat_map(|(rel, names)| reader.read(rel, names, &mut seen, failures))
+        .collect()
 }
 
 /// The top-level folder of a module name (`google` of `google.protobuf`).
