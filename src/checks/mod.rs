@@ -14,6 +14,7 @@ mod package;
 mod per_service_env;
 mod pin;
 mod pip;
+mod pth;
 mod reference;
 mod scan_error;
 mod service_code;
@@ -267,6 +268,14 @@ const CHECKS: &[Check] = &[
     Check {
         run: pip::pip_clobbered,
         codes: &[Code::PipClobbered],
+    },
+    Check {
+        run: pip::pip_editable,
+        codes: &[Code::PipEditable],
+    },
+    Check {
+        run: pth::pth_path_outside_env,
+        codes: &[Code::PthPathOutsideEnv],
     },
     Check {
         run: site::site_inconsistent,

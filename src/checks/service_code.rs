@@ -227,9 +227,13 @@ fn imports(
                     .location(crate::location::Location::at(&script.path, import.line))
             };
             let in_std = std_here.contains(exact);
-            let resolved =
-                in_std || index.provides(&import.module) || code.local_modules.contains(&top);
-            if !resolved {
+            if !resolves(index, std_here, code, import) {
+                if index.outside_paths().next().is_some() {
+                    // A `.pth` file puts a folder outside the env on
+                    // sys.path (a share): the import may come from there,
+                    // and pth-path-outside-env names it.
+                    continue;
+                }
                 let mut message = format!(
                     "{} imports `{}` (line {}{}), which env `{}` on {} does not provide",
                     code.service,
@@ -311,6 +315,53 @@ fn imports(
             }
         }
     }
+}
+
+/// Whether an import resolves in the env: the standard library of its
+/// Python, the env's index, or the service's own files.
+fn resolves(
+    index: &EnvIndex,
+    std_here: &BTreeSet<String>,
+    code: &ServiceCode,
+    import: &crate::model::ScriptImport,
+) -> bool {
+    // Matched as written: imports are case-sensitive (PEP 235); the
+    // service's own files were recorded lower-cased.
+    let exact = import.module.split('.').next().unwrap_or(&import.module);
+    std_here.contains(exact)
+        || index.provides(&import.module)
+        || code.local_modules.contains(&exact.to_ascii_lowercase())
+}
+
+/// The imports of the services running in `env` on `machine` that
+/// nothing in the env provides, as `Service imports `m` (script:line)`:
+/// what a folder outside the env that a `.pth` file adds must provide.
+pub(super) fn unprovided_imports(ctx: &Context, machine: &Machine, env: &Env) -> Vec<String> {
+    let index = ctx.index(env);
+    if !index.modules_known() {
+        return Vec::new();
+    }
+    let python = env_python(&index).unwrap_or(PyVersion(3, 11));
+    let std_here = Stdlib::shared().modules(python);
+    let bound = machine.services_in(&env.path);
+    let mut out = Vec::new();
+    for code in ctx.snapshot.service_code.iter().filter(|c| {
+        !crate::model::is_esri_service(&c.service)
+            && bound.iter().any(|b| b.eq_ignore_ascii_case(&c.service))
+            && !runs_arcmap_python(ctx, &c.service)
+    }) {
+        for script in &code.scripts {
+            for import in &script.imports {
+                if !resolves(&index, &std_here, code, import) {
+                    out.push(format!(
+                        "{} imports `{}` ({}:{})",
+                        code.service, import.module, script.path, import.line
+                    ));
+                }
+            }
+        }
+    }
+    out
 }
 
 /// The Python (up to `v`) that removed `module`, when it is not in `v`'s
@@ -501,6 +552,24 @@ mod tests {
         assert!(brief(&s).is_empty(), "{:?}", brief(&s));
     }
 
+    fn pywin32_pth(owner: crate::model::PthOwner) -> crate::model::PthFile {
+        use crate::model::{PthFile, PthLine, PthLineKind};
+        PthFile {
+            path: "Lib/site-packages/pywin32.pth".into(),
+            owner: Some(owner),
+            lines: vec![PthLine {
+                line: 2,
+                text: "win32".into(),
+                kind: PthLineKind::Inside {
+                    dir: "Lib/site-packages/win32".into(),
+                    exists: true,
+                    modules: vec!["win32api".into()],
+                },
+            }],
+            editable: None,
+        }
+    }
+
     #[test]
     fn issue_13_item_2_pip_installed_pywin32_provides_win32api() {
         let mut hydro = env("hydro", &[("python", "3.9.16", "h_0")]);
@@ -512,14 +581,72 @@ mod tests {
             overwrote: vec![],
             modules: vec!["win32".into(), "pythonwin".into()],
         });
+        // What the scan read from pywin32.pth decides.
+        hydro.pth = Some(vec![pywin32_pth(crate::model::PthOwner::Pip(
+            "pywin32".into(),
+        ))]);
         let mut m = machine("GIS1", vec![hydro]);
         bind(&mut m, "Hydro/Flood.GPServer", "/envs/hydro", "hydro");
         let mut s = snapshot(vec![m], Some("11.1"));
         s.service_code.push(code(vec![script(
             "flood.py",
-            vec![import("win32api", 1, false)],
+            vec![import("win32api", 1, false), import("win32gui", 2, false)],
+        )]));
+        // win32gui is in the rules' list, but not in the folders the .pth adds.
+        assert_eq!(brief(&s), ["service-import-unresolved error win32gui"]);
+        // The .pth file was read and is not there: win32api does not import.
+        s.machines[0].envs[0].pth = Some(vec![]);
+        assert_eq!(
+            brief(&s),
+            [
+                "service-import-unresolved error win32api",
+                "service-import-unresolved error win32gui"
+            ]
+        );
+    }
+
+    #[test]
+    fn issue_13_item_2_imports_from_a_share_a_pth_adds_are_not_unresolved() {
+        use crate::model::{PthFile, PthLine, PthLineKind};
+        let mut hydro = env("hydro", &[("python", "3.9.16", "h_0")]);
+        hydro.packages[0].modules = vec!["python_stub".into()];
+        hydro.pth = Some(vec![PthFile {
+            path: "Lib/site-packages/gp-share.pth".into(),
+            owner: None,
+            lines: vec![PthLine {
+                line: 1,
+                text: r"\\fileserver\gp\lib".into(),
+                kind: PthLineKind::Outside {
+                    dir: r"\\fileserver\gp\lib".into(),
+                },
+            }],
+            editable: None,
+        }]);
+        let mut m = machine("GIS1", vec![hydro]);
+        bind(&mut m, "Hydro/Flood.GPServer", "/envs/hydro", "hydro");
+        let mut s = snapshot(vec![m], Some("11.1"));
+        s.service_code.push(code(vec![script(
+            "flood.py",
+            vec![import("os", 1, false), import("floodshare", 2, false)],
         )]));
         assert!(brief(&s).is_empty(), "{:?}", brief(&s));
+        let f = run_one(&s, crate::checks::pth::pth_path_outside_env);
+        assert_eq!(f.len(), 1);
+        assert!(
+            f[0].message
+                .contains("Hydro/Flood.GPServer imports `floodshare` (flood.py:2)")
+                && f[0].message.contains("made by hand")
+                && !f[0].message.contains("`os`"),
+            "{}",
+            f[0].message
+        );
+        assert_eq!(f[0].services, ["Hydro/Flood.GPServer"]);
+        assert_eq!(f[0].found.as_deref(), Some(r"\\fileserver\gp\lib"));
+        // A conda package's own .pth into the install is its wiring.
+        s.machines[0].envs[0].pth.as_mut().unwrap()[0].owner =
+            Some(crate::model::PthOwner::Conda("arcpy".into()));
+        assert!(run_one(&s, crate::checks::pth::pth_path_outside_env).is_empty());
+        assert_eq!(brief(&s), ["service-import-unresolved error floodshare"]);
     }
 
     #[test]

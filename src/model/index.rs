@@ -401,7 +401,12 @@ mod tests {
         ] {
             assert!(index.provides(ok), "{ok}");
         }
-        for missing in ["google.cloud.bigquery", "google.auth", "google.cloudy", "goo"] {
+        for missing in [
+            "google.cloud.bigquery",
+            "google.auth",
+            "google.cloudy",
+            "goo",
+        ] {
             assert!(!index.provides(missing), "{missing}");
         }
         env.packages.remove(1);
