@@ -20,12 +20,12 @@ pub fn pth_path_outside_env(ctx: &Context) -> Vec<Finding> {
             let imports = service_code::unprovided_imports(ctx, machine, env);
             for (file, dir) in outside {
                 let who = if file.owner.is_none() {
-                    "made by hand (no package owns it; conda proup does not carry it over)"
+                    "made by hand (no package owns it, so conda proup does not carry it over)"
                 } else {
                     "installed by pip"
                 };
                 let mut message = format!(
-                    "{} in env `{}` on {} ({who}) adds `{dir}`, outside the env, to sys.path: the env's services depend on that folder being reachable, from every machine, whenever they start",
+                    "{}, {who}, in env `{}` on {} adds `{dir}`, outside the env, to sys.path: the env's services depend on that folder being reachable, from every machine, whenever they start",
                     file.file_name(),
                     env.name,
                     machine.name
