@@ -19,10 +19,13 @@ pub fn pth_path_outside_env(ctx: &Context) -> Vec<Finding> {
             }
             let imports = service_code::unprovided_imports(ctx, machine, env);
             for (file, dir) in outside {
-                let who = if file.owner.is_none() {
-                    "made by hand (no package owns it, so conda proup does not carry it over)"
-                } else {
-                    "installed by pip"
+                let who = match (&file.editable, &file.owner) {
+                    (Some(e), _) => format!("the editable install of {} (pip-editable)", e.project),
+                    (None, None) => {
+                        "made by hand (no package owns it, so conda proup does not carry it over)"
+                            .to_string()
+                    }
+                    (None, Some(_)) => "installed by pip".to_string(),
                 };
                 let mut message = format!(
                     "{}, {who}, in env `{}` on {} adds `{dir}`, outside the env, to sys.path: the env's services depend on that folder being reachable, from every machine, whenever they start",

@@ -647,6 +647,12 @@ mod tests {
             Some(crate::model::PthOwner::Conda("arcpy".into()));
         assert!(run_one(&s, crate::checks::pth::pth_path_outside_env).is_empty());
         assert_eq!(brief(&s), ["service-import-unresolved error floodshare"]);
+        // So is Esri's ArcGISPro.pth, which an install script writes.
+        let file = &mut s.machines[0].envs[0].pth.as_mut().unwrap()[0];
+        file.owner = None;
+        file.path = "Lib/site-packages/ArcGISPro.pth".into();
+        assert!(run_one(&s, crate::checks::pth::pth_path_outside_env).is_empty());
+        assert_eq!(brief(&s), ["service-import-unresolved error floodshare"]);
     }
 
     #[test]

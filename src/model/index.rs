@@ -256,18 +256,20 @@ impl<'a> EnvIndex<'a> {
     }
 
     /// `.pth` files no package owns (made by hand, or by `setup.py
-    /// develop`): `conda proup` does not carry them over.
+    /// develop`): `conda proup` does not carry them over. Esri's own
+    /// (see [`is_esri_pth`]) are left out.
     pub fn unowned_pth(&self) -> impl Iterator<Item = &'a PthFile> + '_ {
-        self.pth_files().filter(|f| f.owner.is_none())
+        self.pth_files()
+            .filter(|f| f.owner.is_none() && !is_esri_pth(f))
     }
 
     /// Folders outside the env that `.pth` files put on `sys.path`, with
-    /// their file. A conda package's own `.pth` files are left out: they
-    /// are the package's wiring (ArcGIS's into its install), reinstalled
-    /// with it.
+    /// their file. A conda package's own `.pth` files, and Esri's, are left
+    /// out: they are the packages' wiring (ArcGIS's into its install),
+    /// made again with them.
     pub fn outside_paths(&self) -> impl Iterator<Item = (&'a PthFile, &'a str)> + '_ {
         self.pth_files()
-            .filter(|f| !matches!(f.owner, Some(PthOwner::Conda(_))))
+            .filter(|f| !matches!(f.owner, Some(PthOwner::Conda(_))) && !is_esri_pth(f))
             .flat_map(|f| f.outside().map(move |d| (f, d)))
     }
 
@@ -276,6 +278,14 @@ impl<'a> EnvIndex<'a> {
     pub fn orphans(&self) -> impl Iterator<Item = &'a PipDist> + '_ {
         self.env.pip.iter().filter(|d| is_conda_installed(d))
     }
+}
+
+/// Esri's own `.pth` files (`ArcGISPro.pth`, which wires arcpy into the
+/// ArcGIS install): an install script may write them, so no record lists
+/// them, yet they are ArcGIS's, made again by its install and by proup.
+pub fn is_esri_pth(file: &PthFile) -> bool {
+    let name = file.file_name().as_bytes();
+    name.len() >= 6 && name[..6].eq_ignore_ascii_case(b"arcgis")
 }
 
 fn is_conda_installed(dist: &PipDist) -> bool {

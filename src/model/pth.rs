@@ -95,3 +95,37 @@ impl PthFile {
         self.path.rsplit(['/', '\\']).next().unwrap_or(&self.path)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pth_files_round_trip_and_old_envs_read_without_them() {
+        let file = PthFile {
+            path: "Lib/site-packages/gp-share.pth".into(),
+            owner: Some(PthOwner::Pip("x".into())),
+            lines: vec![
+                PthLine {
+                    line: 1,
+                    text: r"\\fileserver\gp\lib".into(),
+                    kind: PthLineKind::Outside {
+                        dir: r"\\fileserver\gp\lib".into(),
+                    },
+                },
+                PthLine {
+                    line: 2,
+                    text: "import x".into(),
+                    kind: PthLineKind::Import,
+                },
+            ],
+            editable: None,
+        };
+        let json = serde_json::to_string(&file).unwrap();
+        assert_eq!(serde_json::from_str::<PthFile>(&json).unwrap(), file);
+        let old = r#"{"name": "hydro", "path": "/envs/hydro", "origin": "install",
+            "packages": [], "pip": [], "pinned": null, "history": []}"#;
+        let env: crate::model::Env = serde_json::from_str(old).unwrap();
+        assert!(env.pth.is_none());
+    }
+}
