@@ -19,13 +19,18 @@ pub fn pth_path_outside_env(ctx: &Context) -> Vec<Finding> {
             }
             let imports = service_code::unprovided_imports(ctx, machine, env);
             for (file, dir) in outside {
-                let who = match (&file.editable, &file.owner) {
-                    (Some(e), _) => format!("the editable install of {} (pip-editable)", e.project),
-                    (None, None) => {
+                let projects: Vec<&str> =
+                    file.editables.iter().map(|e| e.project.as_str()).collect();
+                let who = match (projects.is_empty(), &file.owner) {
+                    (false, _) => format!(
+                        "the editable install of {} (pip-editable)",
+                        projects.join(", ")
+                    ),
+                    (true, None) => {
                         "made by hand (no package owns it, so conda proup does not carry it over)"
                             .to_string()
                     }
-                    (None, Some(_)) => "installed by pip".to_string(),
+                    (true, Some(_)) => "installed by pip".to_string(),
                 };
                 let mut message = format!(
                     "{}, {who}, in env `{}` on {} adds `{dir}`, outside the env, to sys.path: the env's services depend on that folder being reachable, from every machine, whenever they start",

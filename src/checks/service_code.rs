@@ -566,7 +566,7 @@ mod tests {
                     modules: vec!["win32api".into()],
                 },
             }],
-            editable: None,
+            editables: vec![],
         }
     }
 
@@ -620,7 +620,7 @@ mod tests {
                     dir: r"\\fileserver\gp\lib".into(),
                 },
             }],
-            editable: None,
+            editables: vec![],
         }]);
         let mut m = machine("GIS1", vec![hydro]);
         bind(&mut m, "Hydro/Flood.GPServer", "/envs/hydro", "hydro");

@@ -610,18 +610,18 @@ mod tests {
                     dir: r"D:\gp".into(),
                 },
             }],
-            editable: None,
+            editables: vec![],
         };
         let editable = PthFile {
             path: "Lib/site-packages/__editable__.clusterkit-0.3.pth".into(),
             owner: Some(PthOwner::Pip("clusterkit".into())),
             lines: vec![],
-            editable: Some(Editable {
+            editables: vec![Editable {
                 project: "clusterkit".into(),
                 kind: "pep660".into(),
                 sources: vec![r"D:\src\clusterkit".into()],
                 modules: vec!["clusterkit".into()],
-            }),
+            }],
         };
         hydro.pth = Some(vec![share, editable]);
         let mut m = machine("GIS1", vec![clone(), hydro]);

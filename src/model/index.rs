@@ -153,11 +153,11 @@ impl<'a> EnvIndex<'a> {
                 PthLineKind::Inside { modules, .. } => modules.as_slice(),
                 _ => &[],
             });
-            let editable = file.editable.iter().flat_map(|e| &e.modules);
+            let editable = file.editables.iter().flat_map(|e| &e.modules);
             for m in added.chain(editable) {
                 modules.entry(m.as_str()).or_default().push(provider);
             }
-            if let (Some(_), Some(PthOwner::Pip(name))) = (&file.editable, &file.owner) {
+            if let (false, Some(PthOwner::Pip(name))) = (file.editables.is_empty(), &file.owner) {
                 editable_dists.insert(normalize_dist_name(name));
             }
         }
@@ -252,7 +252,7 @@ impl<'a> EnvIndex<'a> {
     /// Editable installs, with the `.pth` file that makes each.
     pub fn editables(&self) -> impl Iterator<Item = (&'a PthFile, &'a Editable)> + '_ {
         self.pth_files()
-            .filter_map(|f| f.editable.as_ref().map(|e| (f, e)))
+            .flat_map(|f| f.editables.iter().map(move |e| (f, e)))
     }
 
     /// `.pth` files no package owns (made by hand, or by `setup.py

@@ -19,9 +19,10 @@ pub struct PthFile {
     /// Its path and `import` lines, in order.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub lines: Vec<PthLine>,
-    /// The editable install it makes, if it is one.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub editable: Option<Editable>,
+    /// The editable installs it makes: one for a PEP 660 file, one per
+    /// `.egg-link` whose folder `easy-install.pth` adds.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub editables: Vec<Editable>,
 }
 
 /// The conda package or pip distribution a `.pth` file belongs to.
@@ -119,7 +120,7 @@ mod tests {
                     kind: PthLineKind::Import,
                 },
             ],
-            editable: None,
+            editables: vec![],
         };
         let json = serde_json::to_string(&file).unwrap();
         assert_eq!(serde_json::from_str::<PthFile>(&json).unwrap(), file);

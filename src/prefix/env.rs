@@ -621,8 +621,15 @@ mod pth_tests {
         write(
             root,
             &format!("{sp}/easy-install.pth"),
-            "c:\\src\\tidekit\n",
+            "c:\\src\\tidekit\nC:/src/floodkit/\n",
         );
+        write(
+            root,
+            &format!("{sp}/floodkit.egg-link"),
+            "C:\\src\\floodkit\n.\n",
+        );
+        // Not added by easy-install.pth: makes nothing importable.
+        write(root, &format!("{sp}/stale.egg-link"), "C:\\src\\stale\n.\n");
         // By hand: a share, and a folder inside the env.
         write(
             root,
@@ -659,6 +666,7 @@ mod pth_tests {
                     "pep660",
                     vec!["gauge".to_string()]
                 ),
+                ("easy-install.pth", "floodkit", "egg-link", vec![]),
                 ("easy-install.pth", "tidekit", "egg-link", vec![]),
             ]
         );
@@ -679,6 +687,7 @@ mod pth_tests {
             vec![
                 ("__editable__.gauge-1.0.pth", "D:\\src\\gauge\\src"),
                 ("easy-install.pth", "c:\\src\\tidekit"),
+                ("easy-install.pth", "C:/src/floodkit/"),
                 ("gp-share.pth", "\\\\FILESERVER\\gp\\lib"),
             ]
         );

@@ -194,7 +194,7 @@ impl Reader<'_> {
                 owner: (self.owner)(&rel_path.to_ascii_lowercase()),
                 path: rel_path,
                 lines: Vec::new(),
-                editable: None,
+                editables: Vec::new(),
             };
             for (line, raw) in parse_pth(&text) {
                 let (text, kind) = match raw {
@@ -207,7 +207,8 @@ impl Reader<'_> {
                     kind,
                 });
             }
-            file.editable = self.pep660(rel, name, &file, failures);
+            file.editables
+                .extend(self.pep660(rel, name, &file, failures));
             files.push(file);
         }
         // `setup.py develop`: NAME.egg-link names the source folder, which
@@ -239,8 +240,8 @@ impl Reader<'_> {
                 .any(|l| crate::paths::path_key(&l.text) == key);
             // An egg-link whose folder easy-install.pth does not add makes
             // nothing importable.
-            if listed && easy.editable.is_none() {
-                easy.editable = Some(Editable {
+            if listed {
+                easy.editables.push(Editable {
                     project,
                     kind: "egg-link".into(),
                     sources: vec![source],
