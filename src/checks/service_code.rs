@@ -35,9 +35,10 @@ fn providers_index(ctx: &Context) -> Providers {
     for m in &ctx.snapshot.machines {
         for e in &m.envs {
             for (module, providers) in ctx.index(e).modules() {
-                // Keyed lower-cased: `import pil` is told where `PIL` is.
-                let top = module.split('.').next().unwrap_or(module);
-                let entry = index.entry(top.to_ascii_lowercase()).or_default();
+                // Keyed lower-cased: `import pil` is told where `PIL` is;
+                // and as recorded (`google.protobuf`), so that protobuf is
+                // not offered for `google.cloud`.
+                let entry = index.entry(module.to_ascii_lowercase()).or_default();
                 for p in providers {
                     let described = match p {
                         Provider::Conda(p) => {
@@ -250,7 +251,11 @@ fn imports(
                     ));
                 }
                 let mut elsewhere: Vec<String> = Vec::new();
-                let known = providers.get(top.as_str());
+                // The longest recorded module the import is in.
+                let lower = import.module.to_ascii_lowercase();
+                let known = std::iter::once(lower.as_str())
+                    .chain(lower.match_indices('.').rev().map(|(i, _)| &lower[..i]))
+                    .find_map(|m| providers.get(m));
                 // The service's reference env (what it was published from)
                 // may list the package: by the module's name, or by the
                 // name of a package that provides it elsewhere
@@ -527,6 +532,9 @@ mod tests {
             ],
         )]));
         assert_eq!(brief(&s), ["service-import-unresolved error google"]);
+        // protobuf is not offered as what provides google.cloud.
+        let f = run_one(&s, service_code);
+        assert_eq!(f[0].expected, None, "{:?}", f[0].expected);
     }
 
     #[test]
