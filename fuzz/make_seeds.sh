@@ -8,7 +8,7 @@ SEP='%%gpaudit-fuzz-file%%'
 rm -rf "$S" && mkdir -p "$S"
 for t in conda_meta_record env_folder pip_dist reference site_toml service_json \
   config_store_xml python_imports snapshot_json apply_journal migration_plan gpaudit_toml \
-  pep508_requirement; do mkdir -p "$S/$t"; done
+  pep508_requirement pth_files; do mkdir -p "$S/$t"; done
 D=fixtures/sites/demo
 PRO=$D/pro/arcgispro-py3-clone
 HYDRO=$D/gis1/ArcGIS/Server/framework/runtime/ArcGIS/bin/Python/envs/hydro
@@ -46,3 +46,11 @@ cp fixtures/reference/snapshot.json "$S/snapshot_json/snapshot.json"
 cp "$D/gpaudit.toml" "$S/gpaudit_toml/gpaudit.toml"
 grep -v '^#' fixtures/reference/pip-freeze.txt | grep . | head -6 | nl -nln -w1 -s' ' |
   while read -r i line; do printf '%s' "$line" >"$S/pep508_requirement/$i"; done
+# .pth files: the demo's hand-made one, its PEP 660 editable with the
+# finder, pywin32's, and an egg-link with easy-install.pth (Windows lines).
+ML=$D/gis1/ArcGIS/Server/framework/runtime/ArcGIS/bin/Python/envs/ml/Lib/site-packages
+{ cat "$D/gis1/d-envs/special/Lib/site-packages/gp-share.pth"; echo "$SEP"; cat "$ML/__editable__.clusterkit-0.3.pth"; echo
+  echo "$SEP"; cat "$ML/__editable___clusterkit_0_3_finder.py"; echo "$SEP"; echo "$SEP"; } >"$S/pth_files/1"
+printf '# .pth file for the PyWin32 extensions\r\nwin32\r\nwin32\\lib\r\nPythonwin\r\nimport pywin32_bootstrap\r\n' >"$S/pth_files/2"
+{ printf 'D:\\gp\n..\\..\\shared\nC:\\envs\\hydro\\Lib\\site-packages\\tools\n'; echo "$SEP"; printf 'D:\\src\\k\\src\n'; echo "$SEP"
+  echo "$SEP"; printf 'C:\\src\\k\r\n.\r\n'; echo "$SEP"; printf 'c:\\src\\k\nimport sys; sys.__plen = len(sys.path)\n'; } >"$S/pth_files/3"

@@ -74,6 +74,8 @@ codes! {
     PackageFilesMissing => "package-files-missing",
     PipInstalled => "pip-installed",
     PipClobbered => "pip-clobbered",
+    PipEditable => "pip-editable",
+    PthPathOutsideEnv => "pth-path-outside-env",
     SiteInconsistent => "site-inconsistent",
     DefaultEnvModified => "default-env-modified",
     ArcmapService => "arcmap-service",

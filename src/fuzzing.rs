@@ -26,6 +26,7 @@ pub const TARGETS: &[&str] = &[
     "migration_plan",
     "gpaudit_toml",
     "pep508_requirement",
+    "pth_files",
 ];
 
 thread_local! {
@@ -197,6 +198,39 @@ pub fn pep508_requirement(data: &[u8]) {
     let _ = crate::reference::formats::pip_requirement(text.trim());
 }
 
+/// The `.pth` files of a Windows-layout env: `a.pth`, a PEP 660
+/// `__editable__.k-1.pth` with its finder module, `k.egg-link` and
+/// `easy-install.pth`; read by the pure parser and resolver, then by the
+/// env scan (which lists the folders they add inside the env).
+pub fn pth_files(data: &[u8]) {
+    let prefix = scratch().join("env");
+    let parts = split(data, 5);
+    let sp = prefix.join("Lib/site-packages");
+    write(&sp.join("a.pth"), &parts[0]);
+    write(&sp.join("__editable__.k-1.pth"), &parts[1]);
+    write(&sp.join("__editable___k_1_finder.py"), &parts[2]);
+    write(&sp.join("k.egg-link"), &parts[3]);
+    write(&sp.join("easy-install.pth"), &parts[4]);
+    write(&sp.join("tools/m.py"), b"");
+    let env = r"C:\envs\hydro";
+    for part in [&parts[0], &parts[1], &parts[4]] {
+        let text = String::from_utf8_lossy(part);
+        for (_, line) in crate::prefix::pth::parse_pth(&text) {
+            if let crate::prefix::pth::RawLine::Path(p) = line {
+                let _ = crate::prefix::pth::resolve(env, "Lib/site-packages", p, true);
+                let _ = crate::prefix::pth::resolve(
+                    "/opt/env",
+                    "lib/python3.9/site-packages",
+                    p,
+                    false,
+                );
+            }
+        }
+    }
+    let _ = crate::prefix::pth::finder_mapping(&String::from_utf8_lossy(&parts[2]));
+    let _ = crate::prefix::scan_env("fuzz", "env", &prefix, crate::model::EnvOrigin::Install);
+}
+
 /// Run the target called `name` on `data` (for the regression tests).
 pub fn run(name: &str, data: &[u8]) -> bool {
     let f: fn(&[u8]) = match name {
@@ -213,6 +247,7 @@ pub fn run(name: &str, data: &[u8]) -> bool {
         "migration_plan" => migration_plan,
         "gpaudit_toml" => gpaudit_toml,
         "pep508_requirement" => pep508_requirement,
+        "pth_files" => pth_files,
         _ => return false,
     };
     f(data);
@@ -236,6 +271,17 @@ mod tests {
                 Vec::new()
             ]
         );
+    }
+
+    #[test]
+    fn the_pth_target_runs_on_its_seeds() {
+        let seeds = Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/seeds/pth_files");
+        let mut n = 0;
+        for entry in std::fs::read_dir(seeds).unwrap().flatten() {
+            pth_files(&std::fs::read(entry.path()).unwrap());
+            n += 1;
+        }
+        assert!(n >= 3);
     }
 
     #[test]

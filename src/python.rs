@@ -69,6 +69,10 @@ struct Change {
 struct Provides {
     package: String,
     modules: Vec<String>,
+    /// The `.pth` file of the package that adds them: where gpaudit read
+    /// the env's `.pth` files, that file decides instead of this list.
+    #[serde(default)]
+    pth: Option<String>,
     #[allow(dead_code)]
     source: String,
 }
@@ -117,14 +121,24 @@ impl Stdlib {
             .min()
     }
 
+    /// The built-in table, parsed once.
+    pub fn shared() -> &'static Stdlib {
+        static SHARED: std::sync::OnceLock<Stdlib> = std::sync::OnceLock::new();
+        SHARED.get_or_init(Stdlib::builtin)
+    }
+
     /// Modules `package` provides beyond the top-level entries of its
-    /// files (through a `.pth` file or an import hook).
-    pub fn provided_by<'a>(&'a self, package: &'a str) -> impl Iterator<Item = &'a str> + 'a {
+    /// files (through a `.pth` file or an import hook). With `pth_read`
+    /// (the env's `.pth` files were read), the entries a `.pth` file
+    /// provides are left out: the file itself says.
+    pub fn provided_by(&self, package: &str, pth_read: bool) -> Vec<&str> {
         self.file
             .provides
             .iter()
-            .filter(move |p| p.package.eq_ignore_ascii_case(package))
+            .filter(|p| p.package.eq_ignore_ascii_case(package))
+            .filter(|p| !(pth_read && p.pth.is_some()))
             .flat_map(|p| p.modules.iter().map(String::as_str))
+            .collect()
     }
 }
 
@@ -147,8 +161,9 @@ mod tests {
             Some(PyVersion(3, 12))
         );
         assert_eq!(s.removed_after("os", PyVersion(3, 9)), None);
-        assert!(s.provided_by("pywin32").any(|m| m == "win32api"));
-        assert!(s.provided_by("arcpy").any(|m| m == "arcgisscripting"));
+        assert!(s.provided_by("pywin32", false).contains(&"win32api"));
+        assert!(s.provided_by("pywin32", true).is_empty());
+        assert!(s.provided_by("arcpy", true).contains(&"arcgisscripting"));
         assert!(v(3, 8).contains("dummy_threading") && !v(3, 9).contains("dummy_threading"));
         assert!(v(3, 6).contains("secrets") && !v(3, 5).contains("secrets"));
         assert!(PyVersion::parse("3.11.8") == Some(PyVersion(3, 11)));

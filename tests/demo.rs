@@ -17,6 +17,8 @@ const ALL_CODES: &[&str] = &[
     "package-files-missing",
     "pip-installed",
     "pip-clobbered",
+    "pip-editable",
+    "pth-path-outside-env",
     "site-inconsistent",
     "default-env-modified",
     "arcmap-service",
@@ -197,7 +199,7 @@ fn table_and_markdown_render_the_same_findings() {
     assert!(text.contains("pin-violation"));
     assert!(
         text.trim_end()
-            .ends_with("60 errors, 14 warnings, 14 info (1 waived)"),
+            .ends_with("62 errors, 16 warnings, 15 info (1 waived)"),
         "{text}"
     );
     let md = gpaudit()
@@ -206,7 +208,7 @@ fn table_and_markdown_render_the_same_findings() {
         .unwrap();
     let md = String::from_utf8(md.stdout).unwrap();
     assert!(md.starts_with("# gpaudit report: demo\n"));
-    assert!(md.contains("**60 errors, 14 warnings, 14 info (1 waived)**"));
+    assert!(md.contains("**62 errors, 16 warnings, 15 info (1 waived)**"));
     assert!(md.contains("## GP services at risk"));
     assert!(md.contains("| error | `Hydro/Flood.GPServer` | hydro |"));
     assert!(

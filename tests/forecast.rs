@@ -69,9 +69,24 @@ fn forecast_to_11_3() {
             .contains("numpy blocks it"),
         "{numba}"
     );
+    // issue 13 item 2: special's hand-made gp-share.pth is dropped too.
     assert_eq!(
         brief(&report, "upgrade-unowned-files"),
-        ["warning GIS1.EXAMPLE.COM hydro "]
+        [
+            "warning GIS1.EXAMPLE.COM hydro ",
+            "warning GIS1.EXAMPLE.COM special "
+        ]
+    );
+    let special = findings(&report, "upgrade-unowned-files")
+        .into_iter()
+        .find(|f| f["env"] == "special")
+        .unwrap();
+    assert!(
+        special["message"]
+            .as_str()
+            .unwrap()
+            .contains("gp-share.pth (made by hand: \\\\FILESERVER\\gp\\lib; special_tools)"),
+        "{special}"
     );
     assert_eq!(
         brief(&report, "upgrade-pip-packages"),

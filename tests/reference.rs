@@ -58,7 +58,8 @@ fn demo_reference_findings_by_role() {
         brief(&report, "reference-extra"),
         [
             "info GIS1.EXAMPLE.COM hydro pyarrow",
-            "info GIS1.EXAMPLE.COM hydro requests-toolbelt"
+            "info GIS1.EXAMPLE.COM hydro requests-toolbelt",
+            "info GIS1.EXAMPLE.COM ml clusterkit"
         ]
     );
 

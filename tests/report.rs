@@ -132,7 +132,7 @@ fn writing_to_a_file_says_what_was_written() {
         .unwrap();
     let err = String::from_utf8(run.stderr).unwrap();
     assert!(
-        err.contains("wrote the report (88 findings, 7 services at risk) to"),
+        err.contains("wrote the report (93 findings, 7 services at risk) to"),
         "{err}"
     );
     assert!(out.is_file());

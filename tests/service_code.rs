@@ -21,6 +21,8 @@ fn demo_scripts_are_checked_against_each_machine_s_env() {
             "error GIS1.EXAMPLE.COM Analytics/Cluster.GPServer arcpy",
             "error GIS2.EXAMPLE.COM Hydro/Flood.GPServer rasterstats",
             "error GIS2.EXAMPLE.COM Analytics/Cluster.GPServer arcpy",
+            // issue 13 item 2: an editable install on GIS1 only.
+            "error GIS2.EXAMPLE.COM Analytics/Cluster.GPServer clusterkit",
             "error GIS3.EXAMPLE.COM Hydro/Ebb.GPServer scipy",
             "warning GIS1.EXAMPLE.COM Hydro/Flood.GPServer xarray",
             "warning GIS2.EXAMPLE.COM Hydro/Flood.GPServer xarray",

@@ -14,6 +14,7 @@ mod package;
 mod per_service_env;
 mod pin;
 mod pip;
+mod pth;
 mod reference;
 mod scan_error;
 mod service_code;
@@ -70,7 +71,7 @@ impl<'a> Context<'a> {
                 .machines
                 .iter()
                 .flat_map(|m| &m.envs)
-                .map(|e| (e as *const Env as usize, EnvIndex::new(e)))
+                .map(|e| (e as *const Env as usize, env_index(e)))
                 .collect(),
         }
     }
@@ -81,7 +82,7 @@ impl<'a> Context<'a> {
     pub fn index<'e>(&'e self, env: &'e Env) -> Cow<'e, EnvIndex<'e>> {
         match self.indexes.get(&(env as *const Env as usize)) {
             Some(index) => Cow::Borrowed(index),
-            None => Cow::Owned(EnvIndex::new(env)),
+            None => Cow::Owned(env_index(env)),
         }
     }
 
@@ -93,6 +94,16 @@ impl<'a> Context<'a> {
             .and_then(|env| env_release(env, self.releases))
             .or_else(|| self.site_release.as_ref().map(|r| r.version.clone()))
     }
+}
+
+/// An env's index, with the modules `rules/python.toml`'s `[[provides]]`
+/// says its packages provide beyond their files (import hooks; and, for a
+/// snapshot written before gpaudit read `.pth` files, what a package's
+/// `.pth` file adds).
+fn env_index(env: &Env) -> EnvIndex<'_> {
+    let stdlib = crate::python::Stdlib::shared();
+    let pth_read = env.pth.is_some();
+    EnvIndex::with_declared(env, &|name| stdlib.provided_by(name, pth_read))
 }
 
 /// The site's release: declared in the site file (or snapshot), else derived
@@ -257,6 +268,14 @@ const CHECKS: &[Check] = &[
     Check {
         run: pip::pip_clobbered,
         codes: &[Code::PipClobbered],
+    },
+    Check {
+        run: pip::pip_editable,
+        codes: &[Code::PipEditable],
+    },
+    Check {
+        run: pth::pth_path_outside_env,
+        codes: &[Code::PthPathOutsideEnv],
     },
     Check {
         run: site::site_inconsistent,

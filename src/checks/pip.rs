@@ -1,5 +1,6 @@
-//! `pip-installed`, `pip-clobbered`: Python distributions that conda does not
-//! own, and those that overwrote or shadow conda packages.
+//! `pip-installed`, `pip-clobbered`, `pip-editable`: Python distributions
+//! that conda does not own, those that overwrote or shadow conda packages,
+//! and editable installs (their code stays in a source folder).
 
 use super::{env_finding, Context};
 use crate::finding::{Code, Finding};
@@ -34,6 +35,46 @@ pub fn pip_installed(ctx: &Context) -> Vec<Finding> {
                         dist.name, dist.version
                     ))
                     .location(dist_source(&env.path, dist)),
+                );
+            }
+        }
+    }
+    out
+}
+
+pub fn pip_editable(ctx: &Context) -> Vec<Finding> {
+    let mut out = Vec::new();
+    for machine in &ctx.snapshot.machines {
+        for env in &machine.envs {
+            for (file, editable) in ctx.index(env).editables() {
+                let how = match editable.kind.as_str() {
+                    "egg-link" => "`setup.py develop` (an .egg-link and easy-install.pth)",
+                    _ => "`pip install -e` (PEP 660)",
+                };
+                let sources = if editable.sources.is_empty() {
+                    "a source folder the files do not name".to_string()
+                } else {
+                    editable.sources.join(", ")
+                };
+                let modules = if editable.modules.is_empty() {
+                    String::new()
+                } else {
+                    format!(" (modules {})", editable.modules.join(", "))
+                };
+                out.push(
+                    env_finding(
+                        Code::PipEditable,
+                        format!(
+                            "{} in env `{}` on {} is an editable install made with {how}: its code{modules} is imported from {sources}, not from the env, so it changes whenever that folder does and is gone if the folder is; conda proup cannot reinstall it (it is not in any channel, nor PyPI under that name)",
+                            editable.project, env.name, machine.name
+                        ),
+                        machine,
+                        env,
+                    )
+                    .package(&editable.project)
+                    .expected("installed from a wheel or a conda package")
+                    .found(format!("editable, from {sources}"))
+                    .location(crate::paths::join_displayed(&env.path, &file.path)),
                 );
             }
         }

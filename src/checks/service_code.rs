@@ -18,18 +18,6 @@ fn env_python(index: &EnvIndex) -> Option<PyVersion> {
     PyVersion::parse(&index.package("python")?.record.version.as_str())
 }
 
-/// Modules the env's packages, conda or pip, provide through `.pth` files
-/// or import hooks (pywin32's `win32api`), as Python spells them.
-fn hook_modules(index: &EnvIndex, stdlib: &Stdlib) -> BTreeSet<String> {
-    index
-        .packages()
-        .map(|p| p.name())
-        .chain(index.env.pip.iter().map(|d| d.name.as_str()))
-        .flat_map(|name| stdlib.provided_by(name))
-        .map(str::to_string)
-        .collect()
-}
-
 /// Where each module is installed in the site, built once (looking it up
 /// per import would cost machines × envs × packages for every unresolved
 /// import): module → up to three `package (env on machine)`, and the names
@@ -47,9 +35,10 @@ fn providers_index(ctx: &Context) -> Providers {
     for m in &ctx.snapshot.machines {
         for e in &m.envs {
             for (module, providers) in ctx.index(e).modules() {
-                // Keyed lower-cased: `import pil` is told where `PIL` is.
-                let top = module.split('.').next().unwrap_or(module);
-                let entry = index.entry(top.to_ascii_lowercase()).or_default();
+                // Keyed lower-cased: `import pil` is told where `PIL` is;
+                // and as recorded (`google.protobuf`), so that protobuf is
+                // not offered for `google.cloud`.
+                let entry = index.entry(module.to_ascii_lowercase()).or_default();
                 for p in providers {
                     let described = match p {
                         Provider::Conda(p) => {
@@ -119,8 +108,6 @@ pub fn service_code(ctx: &Context) -> Vec<Finding> {
         }
     }
     for machine in &ctx.snapshot.machines {
-        // Each env's modules are gathered once, for all its services.
-        let mut env_cache: HashMap<String, BTreeSet<String>> = HashMap::new();
         for binding in machine.bindings.iter().filter(|b| b.unresolved.is_none()) {
             let Some(code) = codes().find(|c| c.service == binding.service) else {
                 continue;
@@ -133,9 +120,6 @@ pub fn service_code(ctx: &Context) -> Vec<Finding> {
                 continue;
             }
             let python = env_python(&index);
-            let hooks = env_cache
-                .entry(crate::paths::path_key(&env.path))
-                .or_insert_with(|| hook_modules(&index, &stdlib));
             let Some(std_here) = std_by_version
                 .get(&python.unwrap_or(fallback))
                 .or_else(|| std_by_version.get(&fallback))
@@ -148,7 +132,6 @@ pub fn service_code(ctx: &Context) -> Vec<Finding> {
                 index: &index,
                 python,
                 std_here,
-                hooks,
             };
             imports(ctx, &stdlib, &providers, &here, code, &mut out);
         }
@@ -163,8 +146,6 @@ struct Here<'a> {
     index: &'a EnvIndex<'a>,
     python: Option<PyVersion>,
     std_here: &'a BTreeSet<String>,
-    /// Modules `.pth` files or import hooks of its packages add.
-    hooks: &'a BTreeSet<String>,
 }
 
 /// Findings about the code itself, the same on every machine.
@@ -227,7 +208,6 @@ fn imports(
         index,
         python,
         std_here,
-        hooks,
     } = *here;
     let target_python = ctx.target_python;
     for script in &code.scripts {
@@ -248,11 +228,13 @@ fn imports(
                     .location(crate::location::Location::at(&script.path, import.line))
             };
             let in_std = std_here.contains(exact);
-            let resolved = in_std
-                || index.provides(&import.module)
-                || hooks.contains(exact)
-                || code.local_modules.contains(&top);
-            if !resolved {
+            if !resolves(index, std_here, code, import) {
+                if index.outside_paths().next().is_some() {
+                    // A `.pth` file puts a folder outside the env on
+                    // sys.path (a share): the import may come from there,
+                    // and pth-path-outside-env names it.
+                    continue;
+                }
                 let mut message = format!(
                     "{} imports `{}` (line {}{}), which env `{}` on {} does not provide",
                     code.service,
@@ -269,7 +251,11 @@ fn imports(
                     ));
                 }
                 let mut elsewhere: Vec<String> = Vec::new();
-                let known = providers.get(top.as_str());
+                // The longest recorded module the import is in.
+                let lower = import.module.to_ascii_lowercase();
+                let known = std::iter::once(lower.as_str())
+                    .chain(lower.match_indices('.').rev().map(|(i, _)| &lower[..i]))
+                    .find_map(|m| providers.get(m));
                 // The service's reference env (what it was published from)
                 // may list the package: by the module's name, or by the
                 // name of a package that provides it elsewhere
@@ -334,6 +320,53 @@ fn imports(
             }
         }
     }
+}
+
+/// Whether an import resolves in the env: the standard library of its
+/// Python, the env's index, or the service's own files.
+fn resolves(
+    index: &EnvIndex,
+    std_here: &BTreeSet<String>,
+    code: &ServiceCode,
+    import: &crate::model::ScriptImport,
+) -> bool {
+    // Matched as written: imports are case-sensitive (PEP 235); the
+    // service's own files were recorded lower-cased.
+    let exact = import.module.split('.').next().unwrap_or(&import.module);
+    std_here.contains(exact)
+        || index.provides(&import.module)
+        || code.local_modules.contains(&exact.to_ascii_lowercase())
+}
+
+/// The imports of the services running in `env` on `machine` that
+/// nothing in the env provides, as `Service imports `m` (script:line)`:
+/// what a folder outside the env that a `.pth` file adds must provide.
+pub(super) fn unprovided_imports(ctx: &Context, machine: &Machine, env: &Env) -> Vec<String> {
+    let index = ctx.index(env);
+    if !index.modules_known() {
+        return Vec::new();
+    }
+    let python = env_python(&index).unwrap_or(PyVersion(3, 11));
+    let std_here = Stdlib::shared().modules(python);
+    let bound = machine.services_in(&env.path);
+    let mut out = Vec::new();
+    for code in ctx.snapshot.service_code.iter().filter(|c| {
+        !crate::model::is_esri_service(&c.service)
+            && bound.iter().any(|b| b.eq_ignore_ascii_case(&c.service))
+            && !runs_arcmap_python(ctx, &c.service)
+    }) {
+        for script in &code.scripts {
+            for import in &script.imports {
+                if !resolves(&index, &std_here, code, import) {
+                    out.push(format!(
+                        "{} imports `{}` ({}:{})",
+                        code.service, import.module, script.path, import.line
+                    ));
+                }
+            }
+        }
+    }
+    out
 }
 
 /// The Python (up to `v`) that removed `module`, when it is not in `v`'s
@@ -499,6 +532,9 @@ mod tests {
             ],
         )]));
         assert_eq!(brief(&s), ["service-import-unresolved error google"]);
+        // protobuf is not offered as what provides google.cloud.
+        let f = run_one(&s, service_code);
+        assert_eq!(f[0].expected, None, "{:?}", f[0].expected);
     }
 
     #[test]
@@ -524,6 +560,24 @@ mod tests {
         assert!(brief(&s).is_empty(), "{:?}", brief(&s));
     }
 
+    fn pywin32_pth(owner: crate::model::PthOwner) -> crate::model::PthFile {
+        use crate::model::{PthFile, PthLine, PthLineKind};
+        PthFile {
+            path: "Lib/site-packages/pywin32.pth".into(),
+            owner: Some(owner),
+            lines: vec![PthLine {
+                line: 2,
+                text: "win32".into(),
+                kind: PthLineKind::Inside {
+                    dir: "Lib/site-packages/win32".into(),
+                    exists: true,
+                    modules: vec!["win32api".into()],
+                },
+            }],
+            editables: vec![],
+        }
+    }
+
     #[test]
     fn issue_13_item_2_pip_installed_pywin32_provides_win32api() {
         let mut hydro = env("hydro", &[("python", "3.9.16", "h_0")]);
@@ -535,14 +589,78 @@ mod tests {
             overwrote: vec![],
             modules: vec!["win32".into(), "pythonwin".into()],
         });
+        // What the scan read from pywin32.pth decides.
+        hydro.pth = Some(vec![pywin32_pth(crate::model::PthOwner::Pip(
+            "pywin32".into(),
+        ))]);
         let mut m = machine("GIS1", vec![hydro]);
         bind(&mut m, "Hydro/Flood.GPServer", "/envs/hydro", "hydro");
         let mut s = snapshot(vec![m], Some("11.1"));
         s.service_code.push(code(vec![script(
             "flood.py",
-            vec![import("win32api", 1, false)],
+            vec![import("win32api", 1, false), import("win32gui", 2, false)],
+        )]));
+        // win32gui is in the rules' list, but not in the folders the .pth adds.
+        assert_eq!(brief(&s), ["service-import-unresolved error win32gui"]);
+        // The .pth file was read and is not there: win32api does not import.
+        s.machines[0].envs[0].pth = Some(vec![]);
+        assert_eq!(
+            brief(&s),
+            [
+                "service-import-unresolved error win32api",
+                "service-import-unresolved error win32gui"
+            ]
+        );
+    }
+
+    #[test]
+    fn issue_13_item_2_imports_from_a_share_a_pth_adds_are_not_unresolved() {
+        use crate::model::{PthFile, PthLine, PthLineKind};
+        let mut hydro = env("hydro", &[("python", "3.9.16", "h_0")]);
+        hydro.packages[0].modules = vec!["python_stub".into()];
+        hydro.pth = Some(vec![PthFile {
+            path: "Lib/site-packages/gp-share.pth".into(),
+            owner: None,
+            lines: vec![PthLine {
+                line: 1,
+                text: r"\\fileserver\gp\lib".into(),
+                kind: PthLineKind::Outside {
+                    dir: r"\\fileserver\gp\lib".into(),
+                },
+            }],
+            editables: vec![],
+        }]);
+        let mut m = machine("GIS1", vec![hydro]);
+        bind(&mut m, "Hydro/Flood.GPServer", "/envs/hydro", "hydro");
+        let mut s = snapshot(vec![m], Some("11.1"));
+        s.service_code.push(code(vec![script(
+            "flood.py",
+            vec![import("os", 1, false), import("floodshare", 2, false)],
         )]));
         assert!(brief(&s).is_empty(), "{:?}", brief(&s));
+        let f = run_one(&s, crate::checks::pth::pth_path_outside_env);
+        assert_eq!(f.len(), 1);
+        assert!(
+            f[0].message
+                .contains("Hydro/Flood.GPServer imports `floodshare` (flood.py:2)")
+                && f[0].message.contains("made by hand")
+                && !f[0].message.contains("`os`"),
+            "{}",
+            f[0].message
+        );
+        assert_eq!(f[0].services, ["Hydro/Flood.GPServer"]);
+        assert_eq!(f[0].found.as_deref(), Some(r"\\fileserver\gp\lib"));
+        // A conda package's own .pth into the install is its wiring.
+        s.machines[0].envs[0].pth.as_mut().unwrap()[0].owner =
+            Some(crate::model::PthOwner::Conda("arcpy".into()));
+        assert!(run_one(&s, crate::checks::pth::pth_path_outside_env).is_empty());
+        assert_eq!(brief(&s), ["service-import-unresolved error floodshare"]);
+        // So is Esri's ArcGISPro.pth, which an install script writes.
+        let file = &mut s.machines[0].envs[0].pth.as_mut().unwrap()[0];
+        file.owner = None;
+        file.path = "Lib/site-packages/ArcGISPro.pth".into();
+        assert!(run_one(&s, crate::checks::pth::pth_path_outside_env).is_empty());
+        assert_eq!(brief(&s), ["service-import-unresolved error floodshare"]);
     }
 
     #[test]

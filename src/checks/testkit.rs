@@ -35,6 +35,7 @@ pub fn env_with(name: &str, packages: Vec<Package>) -> Env {
         history: Vec::new(),
         unowned: Vec::new(),
         capped: Vec::new(),
+        pth: None,
     }
 }
 

@@ -377,23 +377,68 @@ fn forecast_env(
             }
         }
     }
-    if !env.unowned.is_empty() {
+    // Hand-made `.pth` files and editable installs: proup re-creates the
+    // env from packages and carries neither over.
+    let index = ctx.index(env);
+    let mut pth: Vec<String> = index
+        .unowned_pth()
+        .map(|f| {
+            let adds: Vec<&str> = f.lines.iter().map(|l| l.text.as_str()).collect();
+            format!("{} (made by hand: {})", f.path, adds.join("; "))
+        })
+        .collect();
+    pth.extend(
+        index
+            .editables()
+            .filter(|(f, _)| f.owner.is_some())
+            .map(|(_, e)| {
+                format!(
+                    "{} (an editable install from {})",
+                    e.project,
+                    e.sources.join(", ")
+                )
+            }),
+    );
+    if !env.unowned.is_empty() || !pth.is_empty() {
         let importers = unowned_importers(ctx, machine, env);
-        let mut message = format!(
-            "`{}` on {} holds modules no package owns, which proup does not carry over: {}",
-            env.name,
-            machine.name,
-            env.unowned.join(", ")
-        );
+        let mut message = if env.unowned.is_empty() {
+            format!(
+                "`{}` on {} has .pth files or editable installs no package owns, which proup does not carry over: {}",
+                env.name,
+                machine.name,
+                pth.join(", ")
+            )
+        } else {
+            format!(
+                "`{}` on {} holds modules no package owns, which proup does not carry over: {}",
+                env.name,
+                machine.name,
+                env.unowned.join(", ")
+            )
+        };
+        if !env.unowned.is_empty() && !pth.is_empty() {
+            message.push_str(&format!(", and {}", pth.join(", ")));
+        }
         if !importers.is_empty() {
             message.push_str(&format!(
                 "; imported by {}, which will fail to import them after the upgrade",
                 importers.join(", ")
             ));
         }
+        let found: Vec<&str> = env
+            .unowned
+            .iter()
+            .map(String::as_str)
+            .chain(index.unowned_pth().map(|f| f.path.as_str()))
+            .chain(
+                index
+                    .editables()
+                    .filter(|(f, _)| f.owner.is_some())
+                    .map(|(_, e)| e.project.as_str()),
+            )
+            .collect();
         out.push(
-            env_finding(Code::UpgradeUnownedFiles, message, machine, env)
-                .found(env.unowned.join(", ")),
+            env_finding(Code::UpgradeUnownedFiles, message, machine, env).found(found.join(", ")),
         );
     }
     // A conda-written dist-info without its record is package-orphaned.
@@ -540,6 +585,71 @@ mod tests {
         bind(&mut m, "A/B.GPServer", "/envs/old", "old");
         let s = snapshot(vec![m], Some("10.8"));
         assert_eq!(forecast(&s, "10.9"), ["upgrade-proup-unavailable "]);
+    }
+
+    #[test]
+    fn issue_13_item_2_a_hand_made_pth_and_an_editable_install_are_listed_as_dropped() {
+        use crate::model::{Editable, PthFile, PthLine, PthLineKind, PthOwner};
+        let clone = || {
+            env_with(
+                "hydro",
+                vec![
+                    pkg("arcpy", "3.1", "py39_arcgispro_41759", &[]),
+                    pkg("python", "3.9.16", "h_0", &[]),
+                ],
+            )
+        };
+        let mut hydro = clone();
+        let share = PthFile {
+            path: "Lib/site-packages/gp-share.pth".into(),
+            owner: None,
+            lines: vec![PthLine {
+                line: 1,
+                text: r"D:\gp".into(),
+                kind: PthLineKind::Outside {
+                    dir: r"D:\gp".into(),
+                },
+            }],
+            editables: vec![],
+        };
+        let editable = PthFile {
+            path: "Lib/site-packages/__editable__.clusterkit-0.3.pth".into(),
+            owner: Some(PthOwner::Pip("clusterkit".into())),
+            lines: vec![],
+            editables: vec![Editable {
+                project: "clusterkit".into(),
+                kind: "pep660".into(),
+                sources: vec![r"D:\src\clusterkit".into()],
+                modules: vec!["clusterkit".into()],
+            }],
+        };
+        hydro.pth = Some(vec![share, editable]);
+        let mut m = machine("GIS1", vec![clone(), hydro]);
+        m.envs[0].name = "arcgispro-py3".into();
+        m.envs[0].path = "/envs/arcgispro-py3".into();
+        let s = snapshot(vec![m], Some("11.1"));
+        let releases = crate::release::ReleaseTable::builtin();
+        let mut ctx = Context::new(&s, &releases);
+        ctx.target = releases.by_server(&"11.3".parse().unwrap()).last().cloned();
+        let unowned: Vec<_> = upgrade_forecast(&ctx)
+            .into_iter()
+            .filter(|f| f.code == Code::UpgradeUnownedFiles)
+            .collect();
+        assert_eq!(unowned.len(), 1, "{unowned:?}");
+        assert_eq!(
+            unowned[0].found.as_deref(),
+            Some("Lib/site-packages/gp-share.pth, clusterkit")
+        );
+        assert!(
+            unowned[0]
+                .message
+                .contains(r"gp-share.pth (made by hand: D:\gp)")
+                && unowned[0]
+                    .message
+                    .contains(r"clusterkit (an editable install from D:\src\clusterkit)"),
+            "{}",
+            unowned[0].message
+        );
     }
 
     fn entry(cmd: &str, update: &[&str], remove: &[&str]) -> HistoryEntry {

@@ -5,9 +5,9 @@
 //! modules are importable and who provides them, with case kept (Python
 //! matches imports case-sensitively, on Windows too: PEP 235).
 
-use super::{normalize_dist_name, Env, Package, PipDist};
+use super::{normalize_dist_name, Editable, Env, Package, PipDist, PthFile, PthLineKind, PthOwner};
 use std::cmp::Ordering;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 /// Who provides a top-level module or owns a dist-info.
 #[derive(Clone, Copy, Debug)]
@@ -55,13 +55,18 @@ pub struct EnvIndex<'a> {
     pub env: &'a Env,
     /// Package name → all its records, the one that counts first.
     by_name: BTreeMap<&'a str, Vec<&'a Package>>,
-    /// Top-level module (case kept) → who provides it. A namespace
-    /// package's parts are recorded as `google.protobuf`.
+    /// Importable module (case kept) → who provides it: a top-level module,
+    /// or inside namespace packages (no `__init__.py`) the first regular
+    /// package or module file, dotted (`google.protobuf`,
+    /// `google.cloud.storage`).
     modules: HashMap<&'a str, Vec<Provider<'a>>>,
-    /// Namespace package (no `__init__.py`, case kept) → its parts.
-    namespaces: HashMap<&'a str, Vec<&'a str>>,
+    /// Every namespace package level above a dotted entry of `modules`
+    /// (`google`, `google.cloud`): importable, but only what they hold is.
+    namespaces: HashSet<&'a str>,
     /// Normalized dist name (PEP 503) → owner of its dist-info.
     dists: HashMap<String, Provider<'a>>,
+    /// Normalized names of the pip dists that are editable installs.
+    editable_dists: HashSet<String>,
     /// Whether the env's records name their modules at all (a snapshot
     /// written before gpaudit recorded modules has none).
     modules_known: bool,
@@ -69,6 +74,13 @@ pub struct EnvIndex<'a> {
 
 impl<'a> EnvIndex<'a> {
     pub fn new(env: &'a Env) -> EnvIndex<'a> {
+        EnvIndex::with_declared(env, &|_| Vec::new())
+    }
+
+    /// The index, with the modules `declared(package name)` says a
+    /// package provides beyond its files (import hooks; the rule data's
+    /// `[[provides]]`).
+    pub fn with_declared(env: &'a Env, declared: &dyn Fn(&str) -> Vec<&'a str>) -> EnvIndex<'a> {
         let mut by_name: BTreeMap<&str, Vec<&Package>> = BTreeMap::new();
         for p in &env.packages {
             by_name.entry(p.name()).or_default().push(p);
@@ -80,11 +92,13 @@ impl<'a> EnvIndex<'a> {
         let mut dists = HashMap::new();
         for records in by_name.values() {
             let p = records[0];
-            for m in &p.modules {
-                modules
-                    .entry(m.as_str())
-                    .or_default()
-                    .push(Provider::Conda(p));
+            for m in p
+                .modules
+                .iter()
+                .map(String::as_str)
+                .chain(declared(p.name()))
+            {
+                modules.entry(m).or_default().push(Provider::Conda(p));
             }
             dists.insert(normalize_dist_name(p.name()), Provider::Conda(p));
             // The dist-info names it installs (`tables` for pytables).
@@ -95,11 +109,13 @@ impl<'a> EnvIndex<'a> {
             }
         }
         for d in &env.pip {
-            for m in &d.modules {
-                modules
-                    .entry(m.as_str())
-                    .or_default()
-                    .push(Provider::Pip(d));
+            for m in d
+                .modules
+                .iter()
+                .map(String::as_str)
+                .chain(declared(&d.name))
+            {
+                modules.entry(m).or_default().push(Provider::Pip(d));
             }
             dists.insert(normalize_dist_name(&d.name), Provider::Pip(d));
         }
@@ -118,10 +134,37 @@ impl<'a> EnvIndex<'a> {
                 modules.entry(m).or_default().push(Provider::Unowned(path));
             }
         }
-        let mut namespaces: HashMap<&str, Vec<&str>> = HashMap::new();
+        // What `.pth` files add: the modules of the folders inside the env
+        // they put on sys.path, and an editable install's modules, provided
+        // by the file's owner.
+        let mut editable_dists = HashSet::new();
+        for file in env.pth.iter().flatten() {
+            let provider = match &file.owner {
+                Some(PthOwner::Conda(name)) => {
+                    by_name.get(name.as_str()).map(|r| Provider::Conda(r[0]))
+                }
+                Some(PthOwner::Pip(name)) => {
+                    env.pip.iter().find(|d| &d.name == name).map(Provider::Pip)
+                }
+                None => None,
+            }
+            .unwrap_or(Provider::Unowned(&file.path));
+            let added = file.lines.iter().flat_map(|l| match &l.kind {
+                PthLineKind::Inside { modules, .. } => modules.as_slice(),
+                _ => &[],
+            });
+            let editable = file.editables.iter().flat_map(|e| &e.modules);
+            for m in added.chain(editable) {
+                modules.entry(m.as_str()).or_default().push(provider);
+            }
+            if let (false, Some(PthOwner::Pip(name))) = (file.editables.is_empty(), &file.owner) {
+                editable_dists.insert(normalize_dist_name(name));
+            }
+        }
+        let mut namespaces = HashSet::new();
         for m in modules.keys() {
-            if let Some((top, part)) = m.split_once('.') {
-                namespaces.entry(top).or_default().push(part);
+            for (i, _) in m.match_indices('.') {
+                namespaces.insert(&m[..i]);
             }
         }
         let modules_known =
@@ -132,6 +175,7 @@ impl<'a> EnvIndex<'a> {
             modules,
             namespaces,
             dists,
+            editable_dists,
             modules_known,
         }
     }
@@ -159,21 +203,21 @@ impl<'a> EnvIndex<'a> {
         self.modules.get(module).map_or(&[], Vec::as_slice)
     }
 
-    /// Whether `module` (matched as written) is importable from the env:
-    /// its top-level package, or, when that is a namespace package (no
-    /// `__init__.py`, protobuf's `google/`), the part of it the import
-    /// names (`google.cloud` is not provided by protobuf's `google`).
+    /// Whether `module` (matched as written) is importable from the env,
+    /// as far as the files tell: a recorded module is importable with
+    /// anything below it (a regular package's `__init__` may make any
+    /// submodule; gpaudit does not look inside it), and a namespace
+    /// package level only as itself or through what it holds
+    /// (`google.cloud.storage` is not provided by protobuf's
+    /// `google.protobuf`).
     pub fn provides(&self, module: &str) -> bool {
-        let mut parts = module.split('.');
-        let top = parts.next().unwrap_or(module);
-        if self.modules.contains_key(top) {
-            return true;
-        }
-        match (self.namespaces.get(top), parts.next()) {
-            (Some(_), None) => true,
-            (Some(held), Some(part)) => held.contains(&part),
-            (None, _) => false,
-        }
+        let whole = module.len();
+        module
+            .match_indices('.')
+            .map(|(i, _)| i)
+            .chain(std::iter::once(whole))
+            .any(|end| self.modules.contains_key(&module[..end]))
+            || self.namespaces.contains(module)
     }
 
     /// Every module and its providers.
@@ -191,9 +235,42 @@ impl<'a> EnvIndex<'a> {
         self.modules_known
     }
 
-    /// Distributions pip (or another installer) put in site-packages.
+    /// Distributions pip (or another installer) put in site-packages,
+    /// editable installs left out (see [`EnvIndex::editables`]).
     pub fn pip_dists(&self) -> impl Iterator<Item = &'a PipDist> + '_ {
-        self.env.pip.iter().filter(|d| !is_conda_installed(d))
+        self.env.pip.iter().filter(|d| {
+            !is_conda_installed(d) && !self.editable_dists.contains(&normalize_dist_name(&d.name))
+        })
+    }
+
+    /// The `.pth` files of site-packages (none in a snapshot written
+    /// before gpaudit read them).
+    pub fn pth_files(&self) -> impl Iterator<Item = &'a PthFile> + '_ {
+        self.env.pth.iter().flatten()
+    }
+
+    /// Editable installs, with the `.pth` file that makes each.
+    pub fn editables(&self) -> impl Iterator<Item = (&'a PthFile, &'a Editable)> + '_ {
+        self.pth_files()
+            .flat_map(|f| f.editables.iter().map(move |e| (f, e)))
+    }
+
+    /// `.pth` files no package owns (made by hand, or by `setup.py
+    /// develop`): `conda proup` does not carry them over. Esri's own
+    /// (see [`is_esri_pth`]) are left out.
+    pub fn unowned_pth(&self) -> impl Iterator<Item = &'a PthFile> + '_ {
+        self.pth_files()
+            .filter(|f| f.owner.is_none() && !is_esri_pth(f))
+    }
+
+    /// Folders outside the env that `.pth` files put on `sys.path`, with
+    /// their file. A conda package's own `.pth` files, and Esri's, are left
+    /// out: they are the packages' wiring (ArcGIS's into its install),
+    /// made again with them.
+    pub fn outside_paths(&self) -> impl Iterator<Item = (&'a PthFile, &'a str)> + '_ {
+        self.pth_files()
+            .filter(|f| !matches!(f.owner, Some(PthOwner::Conda(_))) && !is_esri_pth(f))
+            .flat_map(|f| f.outside().map(move |d| (f, d)))
     }
 
     /// `.dist-info`s conda wrote (`INSTALLER` says `conda`) that no conda
@@ -201,6 +278,14 @@ impl<'a> EnvIndex<'a> {
     pub fn orphans(&self) -> impl Iterator<Item = &'a PipDist> + '_ {
         self.env.pip.iter().filter(|d| is_conda_installed(d))
     }
+}
+
+/// Esri's own `.pth` files (`ArcGISPro.pth`, which wires arcpy into the
+/// ArcGIS install): an install script may write them, so no record lists
+/// them, yet they are ArcGIS's, made again by its install and by proup.
+pub fn is_esri_pth(file: &PthFile) -> bool {
+    let name = file.file_name().as_bytes();
+    name.len() >= 6 && name[..6].eq_ignore_ascii_case(b"arcgis")
 }
 
 fn is_conda_installed(dist: &PipDist) -> bool {
@@ -259,6 +344,7 @@ mod tests {
                 "Lib/site-packages/_hand.cp37-win_amd64.pyd".into(),
             ],
             capped: vec![],
+            pth: None,
         };
         let index = EnvIndex::new(&env);
         // Whatever order the records come in, the same one counts, and
@@ -290,5 +376,52 @@ mod tests {
         assert!(index.provides("google"));
         assert!(!index.provides("google.cloud.storage"));
         assert!(index.provides("PIL.Image"));
+    }
+
+    #[test]
+    fn issue_13_item_5_dotted_imports_resolve_through_every_namespace_level() {
+        let mut env = Env {
+            name: "hydro".into(),
+            path: "/envs/hydro".into(),
+            origin: EnvOrigin::Install,
+            packages: vec![
+                pkg("protobuf", "4.21", "pb.json", &["google.protobuf"]),
+                pkg(
+                    "google-cloud-storage",
+                    "2.9",
+                    "gcs.json",
+                    &["google.cloud.storage", "google.cloud._helpers"],
+                ),
+            ],
+            pip: vec![],
+            pinned: None,
+            history: vec![],
+            unowned: vec![],
+            capped: vec![],
+            pth: None,
+        };
+        let index = EnvIndex::new(&env);
+        for ok in [
+            "google",
+            "google.cloud",
+            "google.cloud.storage",
+            "google.cloud.storage.blob",
+            "google.cloud._helpers",
+            "google.protobuf.message",
+        ] {
+            assert!(index.provides(ok), "{ok}");
+        }
+        for missing in [
+            "google.cloud.bigquery",
+            "google.auth",
+            "google.cloudy",
+            "goo",
+        ] {
+            assert!(!index.provides(missing), "{missing}");
+        }
+        env.packages.remove(1);
+        let index = EnvIndex::new(&env);
+        assert!(!index.provides("google.cloud.storage"));
+        assert!(!index.provides("google.cloud"));
     }
 }

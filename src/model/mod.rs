@@ -8,6 +8,7 @@ mod index;
 mod listing;
 mod merge;
 mod names;
+mod pth;
 mod rebind;
 mod snapshot;
 
@@ -18,5 +19,6 @@ pub use names::{
     conda_spec_options, extension_python, is_esri_service, major_minor, normalize_dist_name,
     DEFAULT_ENV,
 };
+pub use pth::{Editable, PthFile, PthLine, PthLineKind, PthOwner};
 pub use rebind::{no_config_store_note, UNREAD_CONFIG_STORE};
 pub use snapshot::*;

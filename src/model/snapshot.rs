@@ -189,6 +189,10 @@ pub struct Env {
     /// real env has (a hostile or corrupt file).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub capped: Vec<CappedInput>,
+    /// The `.pth` files of site-packages; `None` in a snapshot written
+    /// before gpaudit read them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pth: Option<Vec<super::PthFile>>,
 }
 
 /// Entries of one field of one file that the scan did not read.

@@ -5,8 +5,8 @@ use super::history;
 use super::pip::{self, DistCandidate};
 use super::records::{self, OwnershipProbe, RecordScan};
 use crate::model::{
-    CappedInput, Env, EnvOrigin, OverwrittenFile, Pinned, PinnedSpec, PipDist, ScanError,
-    MAX_FIELD_ENTRIES,
+    CappedInput, Env, EnvOrigin, OverwrittenFile, Pinned, PinnedSpec, PipDist, PthFile, PthOwner,
+    ScanError, MAX_FIELD_ENTRIES,
 };
 use crate::paths;
 use crate::read::{check_within, read_capped_text, FileProblem};
@@ -28,6 +28,7 @@ pub fn unread_env(name: &str, prefix: &Path, origin: EnvOrigin) -> Env {
         history: Vec::new(),
         unowned: Vec::new(),
         capped: Vec::new(),
+        pth: None,
     }
 }
 
@@ -58,15 +59,26 @@ pub fn scan_env(
         })
         .collect();
 
-    let candidates: Vec<DistCandidate> = pip::site_packages_dirs(prefix)
+    let site_dirs = pip::site_packages_dirs(prefix);
+    let candidates: Vec<DistCandidate> = site_dirs
         .iter()
         .flat_map(|rel| pip::scan_site_packages(prefix, rel, &mut failures))
         .collect();
+    // The `.pth` files, watched like pip's files so their owner is known.
+    let pth_names: Vec<(&String, Vec<String>)> = site_dirs
+        .iter()
+        .map(|rel| (rel, super::pth::list(prefix, rel)))
+        .collect();
+    let pth_keys = pth_names
+        .iter()
+        .flat_map(|(rel, names)| names.iter().map(move |n| format!("{rel}/{n}")))
+        .map(|p| p.to_ascii_lowercase());
     let probe = OwnershipProbe::new(
         candidates.iter().map(|c| c.key.clone()).collect(),
         candidates
             .iter()
             .flat_map(|c| c.record.iter().cloned())
+            .chain(pth_keys)
             .collect(),
     );
 
@@ -98,6 +110,16 @@ pub fn scan_env(
         .find(|s| s.package.name() == "python")
         .and_then(|s| crate::model::major_minor(&s.package.record.version.as_str()));
     env.pip = pip_dists(&candidates, &scans, prefix, python);
+    env.pth = Some(read_pth(
+        prefix,
+        &root,
+        &env_path,
+        python,
+        &pth_names,
+        &candidates,
+        &scans,
+        &mut failures,
+    ));
     env.packages = scans
         .into_iter()
         .map(|s| {
@@ -294,6 +316,55 @@ fn pip_dists(
     dists
 }
 
+/// Read the `.pth` files of every site-packages, with their owners.
+#[allow(clippy::too_many_arguments)]
+fn read_pth(
+    prefix: &Path,
+    root: &Path,
+    env_path: &str,
+    python: Option<(u32, u32)>,
+    names: &[(&String, Vec<String>)],
+    candidates: &[DistCandidate],
+    scans: &[RecordScan],
+    failures: &mut Vec<(PathBuf, FileProblem)>,
+) -> Vec<PthFile> {
+    if names.iter().all(|(_, n)| n.is_empty()) {
+        return Vec::new();
+    }
+    let owner = |key: &str| -> Option<PthOwner> {
+        // pip writes after conda: a file both list is pip's now.
+        if let Some(c) = candidates
+            .iter()
+            .find(|c| c.record.iter().any(|p| p == key))
+        {
+            return Some(PthOwner::Pip(c.name.clone()));
+        }
+        scans
+            .iter()
+            .find(|s| s.owned_watched.iter().any(|(k, _)| k == key))
+            .map(|s| PthOwner::Conda(s.package.name().to_string()))
+    };
+    let dist_info = |name: &str| {
+        candidates
+            .iter()
+            .find(|c| c.name.eq_ignore_ascii_case(name))
+            .map(|c| c.path.clone())
+    };
+    let reader = super::pth::Reader {
+        prefix,
+        root,
+        env: env_path,
+        python,
+        owner: &owner,
+        dist_info: &dist_info,
+    };
+    let mut seen = Vec::new();
+    names
+        .iter()
+        .flat_map(|(rel, names)| reader.read(rel, names, &mut seen, failures))
+        .collect()
+}
+
 /// The top-level folder of a module name (`google` of `google.protobuf`).
 fn top_of(module: &str) -> &str {
     module.split('.').next().unwrap_or(module)
@@ -416,5 +487,217 @@ mod tests {
             "{}",
             failures[0].1.message
         );
+    }
+}
+
+#[cfg(test)]
+mod pth_tests {
+    use super::*;
+    use crate::model::{EnvIndex, Provider, PthLineKind};
+
+    fn write(root: &Path, rel: &str, text: &str) {
+        let path = root.join(rel);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, text).unwrap();
+    }
+
+    /// A Windows-layout env with python and a pip-installed pywin32 whose
+    /// `pywin32.pth` is on disk.
+    fn pywin32_env(root: &Path) {
+        write(
+            root,
+            "conda-meta/python-3.9.16-h_0.json",
+            r#"{"name": "python", "version": "3.9.16", "build": "h_0", "build_number": 0, "files": ["python.exe"]}"#,
+        );
+        let sp = "Lib/site-packages";
+        write(
+            root,
+            &format!("{sp}/pywin32-306.dist-info/INSTALLER"),
+            "pip\n",
+        );
+        write(
+            root,
+            &format!("{sp}/pywin32-306.dist-info/METADATA"),
+            "Metadata-Version: 2.1\nName: pywin32\nVersion: 306\n",
+        );
+        write(
+            root,
+            &format!("{sp}/pywin32-306.dist-info/RECORD"),
+            "pywin32.pth,sha256=x,1\nwin32/win32api.pyd,,\nwin32/lib/win32con.py,,\npythonwin/win32ui.pyd,,\npythonwin/pywin/__init__.py,,\npywin32-306.dist-info/RECORD,,\n",
+        );
+        write(
+            root,
+            &format!("{sp}/pywin32.pth"),
+            "# .pth file for the PyWin32 extensions\r\nwin32\r\nwin32\\lib\r\nPythonwin\r\n# hackery\r\nimport pywin32_bootstrap\r\n",
+        );
+        for f in [
+            "win32/win32api.pyd",
+            "win32/_win32sysloader.cp37-win_amd64.pyd",
+            "win32/lib/win32con.py",
+            "pythonwin/win32ui.pyd",
+            "pythonwin/pywin/__init__.py",
+        ] {
+            write(root, &format!("{sp}/{f}"), "");
+        }
+    }
+
+    #[test]
+    fn issue_13_item_2_pip_installed_pywin32_provides_win32api_through_its_pth_file() {
+        let dir = tempfile::tempdir().unwrap();
+        pywin32_env(dir.path());
+        let (env, errors) = scan_env("GIS1", "hydro", dir.path(), EnvOrigin::Install);
+        assert!(errors.is_empty(), "{errors:?}");
+        let pth = env.pth.as_ref().unwrap();
+        assert_eq!(pth.len(), 1);
+        assert_eq!(pth[0].owner, Some(PthOwner::Pip("pywin32".into())));
+        assert!(pth[0]
+            .lines
+            .iter()
+            .any(|l| l.kind == PthLineKind::Import && l.text == "import pywin32_bootstrap"));
+        // `Pythonwin` names the `pythonwin` folder only where names ignore
+        // case: on this file system it is not there, as Python would find.
+        let index = EnvIndex::new(&env);
+        assert!(index.provides("win32api"));
+        assert!(index.provides("win32con"));
+        assert!(matches!(index.providers("win32api"), [Provider::Pip(d)] if d.name == "pywin32"));
+        // Built for Python 3.7: does not load in 3.9.
+        assert!(!index.provides("_win32sysloader"));
+        assert!(!index.provides("win32gui"));
+        // Without the .pth file, Python does not find win32api.
+        std::fs::remove_file(dir.path().join("Lib/site-packages/pywin32.pth")).unwrap();
+        let (env, _) = scan_env("GIS1", "hydro", dir.path(), EnvOrigin::Install);
+        assert_eq!(env.pth.as_deref(), Some(&[][..]));
+        assert!(!EnvIndex::new(&env).provides("win32api"));
+    }
+
+    #[test]
+    fn issue_13_item_2_editable_installs_and_hand_made_pth_files_are_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        pywin32_env(root);
+        let sp = "Lib/site-packages";
+        // pip install -e, PEP 660 with a finder module.
+        write(
+            root,
+            &format!("{sp}/clusterkit-0.3.dist-info/INSTALLER"),
+            "pip\n",
+        );
+        write(
+            root,
+            &format!("{sp}/clusterkit-0.3.dist-info/RECORD"),
+            "__editable__.clusterkit-0.3.pth,,\n__editable___clusterkit_0_3_finder.py,,\nclusterkit-0.3.dist-info/RECORD,,\n",
+        );
+        write(
+            root,
+            &format!("{sp}/__editable__.clusterkit-0.3.pth"),
+            "import __editable___clusterkit_0_3_finder; __editable___clusterkit_0_3_finder.install()\n",
+        );
+        write(
+            root,
+            &format!("{sp}/__editable___clusterkit_0_3_finder.py"),
+            "import sys\nMAPPING: dict[str, str] = {'clusterkit': 'D:\\\\src\\\\clusterkit\\\\clusterkit'}\nNAMESPACES: dict[str, list[str]] = {}\n",
+        );
+        // PEP 660 with a path line: top_level.txt names the modules.
+        write(
+            root,
+            &format!("{sp}/gauge-1.0.dist-info/INSTALLER"),
+            "pip\n",
+        );
+        write(
+            root,
+            &format!("{sp}/gauge-1.0.dist-info/RECORD"),
+            "__editable__.gauge-1.0.pth,,\ngauge-1.0.dist-info/top_level.txt,,\n",
+        );
+        write(
+            root,
+            &format!("{sp}/gauge-1.0.dist-info/top_level.txt"),
+            "gauge\n",
+        );
+        write(
+            root,
+            &format!("{sp}/__editable__.gauge-1.0.pth"),
+            "D:\\src\\gauge\\src\n",
+        );
+        // setup.py develop.
+        write(
+            root,
+            &format!("{sp}/tidekit.egg-link"),
+            "C:\\src\\tidekit\n.\n",
+        );
+        write(
+            root,
+            &format!("{sp}/easy-install.pth"),
+            "c:\\src\\tidekit\nC:/src/floodkit/\n",
+        );
+        write(
+            root,
+            &format!("{sp}/floodkit.egg-link"),
+            "C:\\src\\floodkit\n.\n",
+        );
+        // Not added by easy-install.pth: makes nothing importable.
+        write(root, &format!("{sp}/stale.egg-link"), "C:\\src\\stale\n.\n");
+        // By hand: a share, and a folder inside the env.
+        write(
+            root,
+            &format!("{sp}/gp-share.pth"),
+            "\\\\FILESERVER\\gp\\lib\nspecial_tools\n",
+        );
+        write(root, &format!("{sp}/special_tools/reproj.py"), "");
+        let (env, errors) = scan_env("GIS1", "hydro", root, EnvOrigin::Install);
+        assert!(errors.is_empty(), "{errors:?}");
+        let index = EnvIndex::new(&env);
+        let editables: Vec<_> = index
+            .editables()
+            .map(|(f, e)| {
+                (
+                    f.file_name(),
+                    e.project.as_str(),
+                    e.kind.as_str(),
+                    e.modules.clone(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            editables,
+            vec![
+                (
+                    "__editable__.clusterkit-0.3.pth",
+                    "clusterkit",
+                    "pep660",
+                    vec!["clusterkit".to_string()]
+                ),
+                (
+                    "__editable__.gauge-1.0.pth",
+                    "gauge",
+                    "pep660",
+                    vec!["gauge".to_string()]
+                ),
+                ("easy-install.pth", "floodkit", "egg-link", vec![]),
+                ("easy-install.pth", "tidekit", "egg-link", vec![]),
+            ]
+        );
+        assert!(index.provides("clusterkit.model"));
+        assert!(index.provides("gauge"));
+        assert!(
+            matches!(index.providers("reproj"), [Provider::Unowned(p)] if p.ends_with("gp-share.pth"))
+        );
+        // Editable installs are not pip packages to reinstall from PyPI.
+        let pip: Vec<&str> = index.pip_dists().map(|d| d.name.as_str()).collect();
+        assert_eq!(pip, ["pywin32"]);
+        let outside: Vec<(&str, &str)> = index
+            .outside_paths()
+            .map(|(f, d)| (f.file_name(), d))
+            .collect();
+        assert_eq!(
+            outside,
+            vec![
+                ("__editable__.gauge-1.0.pth", "D:\\src\\gauge\\src"),
+                ("easy-install.pth", "c:\\src\\tidekit"),
+                ("easy-install.pth", "C:/src/floodkit/"),
+                ("gp-share.pth", "\\\\FILESERVER\\gp\\lib"),
+            ]
+        );
+        let unowned: Vec<&str> = index.unowned_pth().map(|f| f.file_name()).collect();
+        assert_eq!(unowned, ["easy-install.pth", "gp-share.pth"]);
     }
 }

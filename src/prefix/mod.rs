@@ -8,6 +8,7 @@ mod env;
 mod history;
 pub mod modules;
 pub(crate) mod pip;
+pub mod pth;
 pub(crate) mod records;
 
 pub use env::{scan_env, unread_env};

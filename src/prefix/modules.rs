@@ -67,13 +67,17 @@ fn site_packages_rest(path: &str) -> Option<&str> {
 
 pub use crate::model::extension_python;
 
-/// A top-level module folder: whether it has an `__init__.py`, and the
-/// submodules in it (what a namespace package provides).
+/// A top-level module folder: whether it has an `__init__.py`, and, until
+/// it does, what it holds: a namespace package (no `__init__.py`)
+/// provides only that.
 #[derive(Debug, Default)]
 struct Folder {
     name: String,
     has_init: bool,
-    children: Vec<String>,
+    /// Dotted paths below the folder of its module files (`cloud.storage.blob`)
+    /// and of the subfolders with an `__init__` (`cloud.storage`).
+    parts: Vec<String>,
+    inits: Vec<String>,
 }
 
 /// Extension modules built for one CPython: `(module, (major, minor))`.
@@ -145,39 +149,55 @@ impl ModuleSet {
         }
     }
 
-    /// A path inside the module folder `last_dir` names: whether it is the
-    /// folder's `__init__.py`, else which submodule it belongs to.
+    /// A path inside the module folder `last_dir` names. Once the folder
+    /// is a regular package (its `__init__` seen) nothing inside matters;
+    /// until then each module file and each package below it is kept, to
+    /// any depth of namespace folders.
     fn see_in_folder(&mut self, path: &str) {
         let rest = &path[self.last_dir.len()..];
         let Some(folder) = self.folders.get_mut(self.current) else {
             return;
         };
-        let (child, is_dir) = match rest.split_once(['/', '\\']) {
-            Some((dir, _)) => (dir, true),
-            None => (rest, false),
-        };
-        if !is_dir && child.eq_ignore_ascii_case("__init__.py") {
-            folder.has_init = true;
+        if folder.has_init {
             return;
         }
-        let sub = if is_dir {
-            (!child.is_empty() && !child.contains('.') && child != "__pycache__").then_some(child)
-        } else {
-            child
-                .split_once('.')
-                .filter(|(_, ext)| {
-                    let ext = ext.rsplit('.').next().unwrap_or(ext);
-                    ["py", "pyd", "so"]
-                        .iter()
-                        .any(|e| ext.eq_ignore_ascii_case(e))
-                })
-                .map(|(stem, _)| stem)
-                .filter(|stem| !stem.is_empty())
+        let (dirs, file) = match rest.rsplit_once(['/', '\\']) {
+            Some((dirs, file)) => (Some(dirs), file),
+            None => (None, rest),
         };
-        if let Some(sub) = sub {
-            if folder.children.last().is_none_or(|l| l != sub) {
-                folder.children.push(sub.to_string());
+        // Below a data folder (`x.dist-info`, `__pycache__`) nothing imports.
+        let importable_dirs = dirs.is_none_or(|d| {
+            d.split(['/', '\\'])
+                .all(|c| !c.is_empty() && !c.contains('.') && c != "__pycache__")
+        });
+        if !importable_dirs {
+            return;
+        }
+        let Some(stem) = module_stem(file) else {
+            return;
+        };
+        let dotted = || dirs.map(|d| d.replace(['/', '\\'], "."));
+        if stem == "__init__" {
+            match dotted() {
+                None => {
+                    folder.has_init = true;
+                    folder.parts = Vec::new();
+                    folder.inits = Vec::new();
+                }
+                Some(d) => {
+                    if folder.inits.last() != Some(&d) {
+                        folder.inits.push(d);
+                    }
+                }
             }
+            return;
+        }
+        let part = match dotted() {
+            Some(d) => format!("{d}.{stem}"),
+            None => stem.to_string(),
+        };
+        if folder.parts.last() != Some(&part) {
+            folder.parts.push(part);
         }
     }
 
@@ -198,23 +218,60 @@ impl ModuleSet {
     pub fn finish(mut self) -> (Vec<String>, Extensions) {
         // A folder with an `__init__.py` is a package: importable by its
         // name. One without is a namespace package (protobuf's `google/`):
-        // only what it holds is, so `google.protobuf` is recorded and
-        // `google.cloud` is not provided by it.
-        for mut folder in std::mem::take(&mut self.folders) {
-            if folder.has_init || folder.children.is_empty() {
+        // only what it holds is, to any depth (`google.protobuf`,
+        // `google.cloud.storage`), so `google.cloud` is not provided by
+        // protobuf.
+        for folder in std::mem::take(&mut self.folders) {
+            if folder.has_init || (folder.parts.is_empty() && folder.inits.is_empty()) {
                 self.modules.push(folder.name);
                 continue;
             }
-            folder.children.sort();
-            folder.children.dedup();
-            for child in folder.children {
-                self.modules.push(format!("{}.{child}", folder.name));
+            for held in namespace_roots(&folder.parts, &folder.inits) {
+                self.modules.push(format!("{}.{held}", folder.name));
             }
         }
         self.modules.sort_by_key(|m| m.to_ascii_lowercase());
         self.modules.dedup_by(|a, b| a.eq_ignore_ascii_case(b));
         (self.modules, self.tagged)
     }
+}
+
+/// The name of a module file (`x.py`, `x.cp39-win_amd64.pyd`, `x.so`,
+/// a sourceless `x.pyc`), up to its first dot.
+fn module_stem(file: &str) -> Option<&str> {
+    let (stem, ext) = file.split_once('.')?;
+    let ext = ext.rsplit('.').next().unwrap_or(ext);
+    let module = ["py", "pyd", "so", "pyc"]
+        .iter()
+        .any(|e| ext.eq_ignore_ascii_case(e));
+    (module && !stem.is_empty()).then_some(stem)
+}
+
+/// What a namespace folder provides: each module file whose folders up to
+/// it are all namespaces, and each package (a folder with an `__init__`)
+/// whose folders above it are; each under its dotted path below the folder.
+fn namespace_roots(parts: &[String], inits: &[String]) -> Vec<String> {
+    let inits: std::collections::HashSet<&str> = inits.iter().map(String::as_str).collect();
+    // The outermost package on the way to `dotted`, if there is one.
+    let package_of = |dotted: &str| {
+        dotted
+            .match_indices('.')
+            .map(|(i, _)| &dotted[..i])
+            .chain(std::iter::once(dotted))
+            .find(|p| inits.contains(p))
+            .map(str::to_string)
+    };
+    let mut out: Vec<String> = parts
+        .iter()
+        .map(|p| {
+            let parent = p.rsplit_once('.').map(|(d, _)| d);
+            parent.and_then(package_of).unwrap_or_else(|| p.clone())
+        })
+        .chain(inits.iter().filter_map(|i| package_of(i)))
+        .collect();
+    out.sort();
+    out.dedup();
+    out
 }
 
 /// `modules` plus the extension modules built for `python`.
@@ -304,7 +361,38 @@ mod tests {
         ] {
             set.see(p);
         }
-        assert_eq!(set.finish().0, ["google._upb", "google.protobuf", "numpy"]);
+        assert_eq!(
+            set.finish().0,
+            ["google._upb._message", "google.protobuf", "numpy"]
+        );
+    }
+
+    #[test]
+    fn issue_13_item_5_namespace_packages_resolve_to_full_depth() {
+        let mut set = ModuleSet::default();
+        for p in [
+            "Lib/site-packages/google/cloud/storage/__init__.py",
+            "Lib/site-packages/google/cloud/storage/blob.py",
+            "Lib/site-packages/google/cloud/storage/_http/__init__.py",
+            "Lib/site-packages/google/cloud/_helpers.py",
+            "Lib/site-packages/google/cloud/obsolete/README.txt",
+            "Lib/site-packages/google/cloud/__pycache__/_helpers.cpython-39.pyc",
+            "Lib/site-packages/azure/core/__init__.py",
+            "Lib/site-packages/azure/__init__.py",
+            "Lib/site-packages/zope/interface/_zope.cp39-win_amd64.pyd",
+        ] {
+            set.see(p);
+        }
+        // azure's `__init__.py` came last: it is a regular package after all.
+        assert_eq!(
+            set.finish().0,
+            [
+                "azure",
+                "google.cloud._helpers",
+                "google.cloud.storage",
+                "zope.interface._zope"
+            ]
+        );
     }
 
     #[test]
