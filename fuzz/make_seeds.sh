@@ -8,7 +8,7 @@ SEP='%%gpaudit-fuzz-file%%'
 rm -rf "$S" && mkdir -p "$S"
 for t in conda_meta_record env_folder pip_dist reference site_toml service_json \
   config_store_xml python_imports snapshot_json apply_journal migration_plan gpaudit_toml \
-  pep508_requirement; do mkdir -p "$S/$t"; done
+  pep508_requirement record_cache; do mkdir -p "$S/$t"; done
 D=fixtures/sites/demo
 PRO=$D/pro/arcgispro-py3-clone
 HYDRO=$D/gis1/ArcGIS/Server/framework/runtime/ArcGIS/bin/Python/envs/hydro
@@ -46,3 +46,5 @@ cp fixtures/reference/snapshot.json "$S/snapshot_json/snapshot.json"
 cp "$D/gpaudit.toml" "$S/gpaudit_toml/gpaudit.toml"
 grep -v '^#' fixtures/reference/pip-freeze.txt | grep . | head -6 | nl -nln -w1 -s' ' |
   while read -r i line; do printf '%s' "$line" >"$S/pep508_requirement/$i"; done
+# Cache files are binary: the unit test that checks them writes them.
+GPAUDIT_BLESS=1 cargo test --quiet --lib record_cache_fuzz_seeds_decode

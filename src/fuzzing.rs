@@ -26,6 +26,7 @@ pub const TARGETS: &[&str] = &[
     "migration_plan",
     "gpaudit_toml",
     "pep508_requirement",
+    "record_cache",
 ];
 
 thread_local! {
@@ -197,6 +198,11 @@ pub fn pep508_requirement(data: &[u8]) {
     let _ = crate::reference::formats::pip_requirement(text.trim());
 }
 
+/// A record cache file (the cache folder is outside input too).
+pub fn record_cache(data: &[u8]) {
+    let _ = crate::prefix::cache::decode_for_fuzzing(data);
+}
+
 /// Run the target called `name` on `data` (for the regression tests).
 pub fn run(name: &str, data: &[u8]) -> bool {
     let f: fn(&[u8]) = match name {
@@ -213,6 +219,7 @@ pub fn run(name: &str, data: &[u8]) -> bool {
         "migration_plan" => migration_plan,
         "gpaudit_toml" => gpaudit_toml,
         "pep508_requirement" => pep508_requirement,
+        "record_cache" => record_cache,
         _ => return false,
     };
     f(data);

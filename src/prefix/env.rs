@@ -1,6 +1,7 @@
 //! Scanning one conda environment: its package records, pip distributions,
 //! `pinned` and `history`. Records are parsed in parallel, then sorted.
 
+use super::cache::Source;
 use super::history;
 use super::pip::{self, DistCandidate};
 use super::records::{self, OwnershipProbe, RecordScan};
@@ -64,22 +65,31 @@ pub fn scan_env(
             .collect(),
     );
 
-    let results: Vec<(PathBuf, Result<RecordScan, FileProblem>)> = record_files
+    let cache = super::cache::EnvCache::open(&root, &probe);
+    let results: Vec<(PathBuf, Result<RecordScan, FileProblem>, Source)> = record_files
         .into_par_iter()
         .map(|file| {
-            let r = records::read_record(&file, &probe);
-            (file, r)
+            let (r, source) = match &cache {
+                Some(cache) => cache.read(&file, &probe),
+                None => (records::read_record(&file, &probe), Source::Read(None)),
+            };
+            (file, r, source)
         })
         .collect();
+    let mut sources = Vec::with_capacity(results.len());
     let mut scans = Vec::with_capacity(results.len());
-    for (file, result) in results {
+    for (file, result, source) in results {
         match result {
             Ok(mut scan) => {
                 env.capped.append(&mut scan.capped);
                 scans.push(scan);
             }
-            Err(e) => failures.push((file, e)),
+            Err(e) => failures.push((file.clone(), e)),
         }
+        sources.push((file, source));
+    }
+    if let Some(cache) = cache {
+        cache.save(sources);
     }
 
     if let Some(list) = records_listing_problem(&conda_meta, scans.len(), &failures) {
