@@ -91,13 +91,16 @@ pub(crate) struct EnvCache {
     env: String,
     probe: [u8; 32],
     entries: HashMap<String, Entry>,
+    /// How many entries the file held.
+    loaded: usize,
 }
 
 /// Where a record's scan came from.
 #[derive(Debug)]
 pub(crate) enum Source {
-    /// The cache, unchanged.
-    Cached,
+    /// The cache, unchanged. Its lists were moved into the scan (a repeat
+    /// run copies nothing); [`restore`] puts them back before a save.
+    Cached(Box<Entry>),
     /// The file, with what to cache for next time.
     Read(Option<Box<Entry>>),
 }
@@ -111,7 +114,7 @@ impl EnvCache {
         let name = hex(&Sha256::digest(env.as_bytes())[..16]);
         let path = dir.join(format!("records-{name}.bin"));
         let probe = probe.fingerprint();
-        let entries = std::fs::read(&path)
+        let entries: HashMap<String, Entry> = std::fs::read(&path)
             .ok()
             .filter(|bytes| bytes.len() as u64 <= MAX_CACHE_BYTES)
             .and_then(|bytes| decode(&bytes))
@@ -127,25 +130,31 @@ impl EnvCache {
             path,
             env,
             probe,
+            loaded: entries.len(),
             entries,
         })
     }
 
-    /// The record at `file`: from the cache when its size and time are the
+    /// The cached entry of the record at `file`, if any, taken out.
+    pub(crate) fn take(&mut self, file: &Path) -> Option<Entry> {
+        self.entries.remove(&crate::paths::display(file))
+    }
+
+    /// The record at `file`: from `cached` when its size and time are the
     /// ones stored, else read (and kept for the cache).
     pub(crate) fn read(
-        &self,
         file: &Path,
+        cached: Option<Entry>,
         probe: &OwnershipProbe,
     ) -> (Result<RecordScan, FileProblem>, Source) {
-        if let Some(entry) = self.entries.get(&crate::paths::display(file)) {
+        if let Some(mut entry) = cached {
             let same = std::fs::metadata(file)
                 .ok()
                 .and_then(|m| Some((m.len(), modified(&m)?)))
                 == Some((entry.size, entry.modified));
             if same {
-                if let Ok(scan) = records::finish(file, entry.parts.clone()) {
-                    return (Ok(scan), Source::Cached);
+                if let Ok(scan) = records::finish(file, &mut entry.parts) {
+                    return (Ok(scan), Source::Cached(Box::new(entry)));
                 }
             }
         }
@@ -168,26 +177,29 @@ impl EnvCache {
         }
     }
 
-    /// Write the cache back when this scan changed it: the cached records
-    /// still read from it, and the ones just read. Failures are quiet.
-    pub(crate) fn save(mut self, sources: Vec<(PathBuf, Source)>) {
-        let unchanged = sources.iter().all(|(_, s)| matches!(s, Source::Cached))
-            && sources.len() == self.entries.len();
-        if unchanged {
-            return;
-        }
-        let mut entries = Vec::with_capacity(sources.len());
-        for (file, source) in sources {
+    /// Whether a scan that got `sources` changes what the file holds (a
+    /// record read afresh, or one gone).
+    pub(crate) fn changed<'s>(&self, sources: impl Iterator<Item = &'s Source>) -> bool {
+        let mut cached = 0;
+        for source in sources {
             match source {
-                Source::Cached => {
-                    if let Some(e) = self.entries.remove(&crate::paths::display(&file)) {
-                        entries.push(e);
-                    }
-                }
-                Source::Read(Some(entry)) => entries.push(*entry),
-                Source::Read(None) => {}
+                Source::Cached(_) => cached += 1,
+                Source::Read(_) => return true,
             }
         }
+        cached != self.loaded
+    }
+
+    /// Write the cache: the cached records still read from it (restored)
+    /// and the ones just read. Failures are quiet.
+    pub(crate) fn save(self, sources: Vec<Source>) {
+        let entries = sources
+            .into_iter()
+            .filter_map(|source| match source {
+                Source::Cached(entry) | Source::Read(Some(entry)) => Some(*entry),
+                Source::Read(None) => None,
+            })
+            .collect();
         let file = CacheFile {
             build: build_id(),
             env: self.env,
@@ -195,6 +207,18 @@ impl EnvCache {
             entries,
         };
         let _ = write_atomically(&self.path, &encode(&file));
+    }
+}
+
+/// Give a cached entry back the lists its scan took, before a save.
+pub(crate) fn restore(source: &mut Source, scan: &RecordScan) {
+    if let Source::Cached(entry) = source {
+        let parts = &mut entry.parts;
+        parts.modules.clone_from(&scan.package.modules);
+        parts.dists.clone_from(&scan.package.dists);
+        parts.extensions.clone_from(&scan.extensions);
+        parts.owned_dist_infos.clone_from(&scan.owned_dist_infos);
+        parts.owned_watched.clone_from(&scan.owned_watched);
     }
 }
 
@@ -288,8 +312,8 @@ pub fn decode_for_fuzzing(bytes: &[u8]) -> Option<usize> {
 
 fn finish_all(file: CacheFile) -> usize {
     let count = file.entries.len();
-    for entry in file.entries {
-        let _ = records::finish(Path::new(&entry.file), entry.parts);
+    for mut entry in file.entries {
+        let _ = records::finish(Path::new(&entry.file), &mut entry.parts);
     }
     count
 }

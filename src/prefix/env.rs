@@ -1,7 +1,7 @@
 //! Scanning one conda environment: its package records, pip distributions,
 //! `pinned` and `history`. Records are parsed in parallel, then sorted.
 
-use super::cache::Source;
+use super::cache::{Entry, EnvCache, Source};
 use super::history;
 use super::pip::{self, DistCandidate};
 use super::records::{self, OwnershipProbe, RecordScan};
@@ -65,30 +65,45 @@ pub fn scan_env(
             .collect(),
     );
 
-    let cache = super::cache::EnvCache::open(&root, &probe);
-    let results: Vec<(PathBuf, Result<RecordScan, FileProblem>, Source)> = record_files
-        .into_par_iter()
+    let mut cache = EnvCache::open(&root, &probe);
+    let jobs: Vec<(PathBuf, Option<Entry>)> = record_files
+        .into_iter()
         .map(|file| {
+            let cached = cache.as_mut().and_then(|c| c.take(&file));
+            (file, cached)
+        })
+        .collect();
+    let results: Vec<(PathBuf, Result<RecordScan, FileProblem>, Source)> = jobs
+        .into_par_iter()
+        .map(|(file, cached)| {
             let (r, source) = match &cache {
-                Some(cache) => cache.read(&file, &probe),
+                Some(_) => EnvCache::read(&file, cached, &probe),
                 None => (records::read_record(&file, &probe), Source::Read(None)),
             };
             (file, r, source)
         })
         .collect();
-    let mut sources = Vec::with_capacity(results.len());
+    let save = cache
+        .as_ref()
+        .is_some_and(|c| c.changed(results.iter().map(|(_, _, s)| s)));
+    let mut sources = Vec::new();
     let mut scans = Vec::with_capacity(results.len());
-    for (file, result, source) in results {
+    for (file, result, mut source) in results {
         match result {
             Ok(mut scan) => {
+                if save {
+                    super::cache::restore(&mut source, &scan);
+                }
                 env.capped.append(&mut scan.capped);
                 scans.push(scan);
             }
-            Err(e) => failures.push((file.clone(), e)),
+            Err(e) => failures.push((file, e)),
         }
-        sources.push((file, source));
+        if save {
+            sources.push(source);
+        }
     }
-    if let Some(cache) = cache {
+    if let Some(cache) = cache.filter(|_| save) {
         cache.save(sources);
     }
 

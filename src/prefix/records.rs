@@ -184,10 +184,11 @@ fn read_from_buffer(
 }
 
 /// The record that cached `parts` describe, checked as a fresh read is.
-pub(crate) fn finish(path: &Path, mut parts: RecordParts) -> Result<RecordScan, FileProblem> {
+/// The lists are moved out of `parts`; `fields_json` stays.
+pub(crate) fn finish(path: &Path, parts: &mut RecordParts) -> Result<RecordScan, FileProblem> {
     let fields: Map<String, Value> = serde_json::from_str(&parts.fields_json)
         .map_err(|e| FileProblem::new(format!("malformed JSON: {e}")))?;
-    finish_fields(path, fields, &mut parts)
+    finish_fields(path, fields, parts)
 }
 
 fn finish_fields(
@@ -262,13 +263,21 @@ const NEEDED_FIELDS: &[&str] = &[
 ];
 
 fn parse_record(fields: Map<String, Value>) -> Result<PackageRecord, FileProblem> {
-    let needed: Map<String, Value> = fields
-        .iter()
-        .filter(|(k, _)| NEEDED_FIELDS.contains(&k.as_str()))
-        .map(|(k, v)| (k.clone(), v.clone()))
-        .collect();
-    serde_json::from_value(Value::Object(fields))
-        .or_else(|first| serde_json::from_value(Value::Object(needed)).map_err(|_| first))
+    use serde::Deserialize;
+    // Read from the map in place: the fallback's copy is made only when
+    // the whole record does not parse.
+    let fields = Value::Object(fields);
+    PackageRecord::deserialize(&fields)
+        .or_else(|first| {
+            let needed: Map<String, Value> = fields
+                .as_object()
+                .into_iter()
+                .flatten()
+                .filter(|(k, _)| NEEDED_FIELDS.contains(&k.as_str()))
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect();
+            PackageRecord::deserialize(&Value::Object(needed)).map_err(|_| first)
+        })
         .map_err(|e| FileProblem::new(format!("not a conda package record: {e}")))
 }
 
@@ -484,7 +493,7 @@ mod tests {
             ["lib/site-packages/numpy/__init__.py".to_string()].into(),
         );
         let (fresh, _, parts) = read_record_parts(&p, &probe, true).unwrap();
-        let cached = finish(&p, parts.unwrap()).unwrap();
+        let cached = finish(&p, &mut parts.unwrap()).unwrap();
         assert_eq!(
             serde_json::to_string(&fresh.package).unwrap(),
             serde_json::to_string(&cached.package).unwrap()
