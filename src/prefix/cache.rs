@@ -99,9 +99,9 @@ pub(crate) struct EnvCache {
 #[derive(Debug)]
 pub(crate) enum Source {
     /// The cache, unchanged. Its lists were moved into the scan (a repeat
-    /// run copies nothing); [`restore`] puts them back before a save.
+    /// run copies nothing); a save writes them from there.
     Cached(Box<Entry>),
-    /// The file, with what to cache for next time.
+    /// The file, with what to cache for next time (lists in the scan).
     Read(Option<Box<Entry>>),
 }
 
@@ -190,36 +190,71 @@ impl EnvCache {
         cached != self.loaded
     }
 
-    /// Write the cache: the cached records still read from it (restored)
-    /// and the ones just read. Failures are quiet.
-    pub(crate) fn save(self, sources: Vec<Source>) {
-        let entries = sources
-            .into_iter()
-            .filter_map(|source| match source {
-                Source::Cached(entry) | Source::Read(Some(entry)) => Some(*entry),
-                Source::Read(None) => None,
-            })
-            .collect();
-        let file = CacheFile {
+    /// Write the cache: each kept entry's key and fields, with the lists
+    /// from its scan (written from where they are, not copied). Failures
+    /// are quiet.
+    pub(crate) fn save(self, kept: &[(Box<Entry>, &RecordScan)]) {
+        let file = CacheFileOut {
             build: build_id(),
-            env: self.env,
+            env: &self.env,
             probe: self.probe,
-            entries,
+            entries: kept
+                .iter()
+                .map(|(entry, scan)| EntryOut {
+                    file: &entry.file,
+                    size: entry.size,
+                    modified: entry.modified,
+                    parts: PartsOut {
+                        fields_json: &entry.parts.fields_json,
+                        modules: &scan.package.modules,
+                        dists: &scan.package.dists,
+                        extensions: &scan.extensions,
+                        owned_dist_infos: &scan.owned_dist_infos,
+                        owned_watched: &scan.owned_watched,
+                    },
+                })
+                .collect(),
         };
         let _ = write_atomically(&self.path, &encode(&file));
     }
 }
 
-/// Give a cached entry back the lists its scan took, before a save.
-pub(crate) fn restore(source: &mut Source, scan: &RecordScan) {
-    if let Source::Cached(entry) = source {
-        let parts = &mut entry.parts;
-        parts.modules.clone_from(&scan.package.modules);
-        parts.dists.clone_from(&scan.package.dists);
-        parts.extensions.clone_from(&scan.extensions);
-        parts.owned_dist_infos.clone_from(&scan.owned_dist_infos);
-        parts.owned_watched.clone_from(&scan.owned_watched);
+impl Source {
+    /// The entry to write for this record, if it is cached.
+    pub(crate) fn into_entry(self) -> Option<Box<Entry>> {
+        match self {
+            Source::Cached(entry) | Source::Read(Some(entry)) => Some(entry),
+            Source::Read(None) => None,
+        }
     }
+}
+
+/// [`CacheFile`] as written, borrowing what it holds: the same fields in
+/// the same order, so postcard writes the same bytes (a test holds that).
+#[derive(Serialize)]
+struct CacheFileOut<'a> {
+    build: String,
+    env: &'a str,
+    probe: [u8; 32],
+    entries: Vec<EntryOut<'a>>,
+}
+
+#[derive(Serialize)]
+struct EntryOut<'a> {
+    file: &'a str,
+    size: u64,
+    modified: i128,
+    parts: PartsOut<'a>,
+}
+
+#[derive(Serialize)]
+struct PartsOut<'a> {
+    fields_json: &'a str,
+    modules: &'a [String],
+    dists: &'a [String],
+    extensions: &'a [(String, (u32, u32))],
+    owned_dist_infos: &'a [String],
+    owned_watched: &'a [(String, String)],
 }
 
 /// The gpaudit that is running: its version, and the size and time of its
@@ -253,7 +288,7 @@ fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-fn encode(file: &CacheFile) -> Vec<u8> {
+fn encode(file: &impl Serialize) -> Vec<u8> {
     frame(&postcard::to_stdvec(file).unwrap_or_default())
 }
 
@@ -361,6 +396,32 @@ mod tests {
         assert_eq!(file.entries[0].parts.fields_json, RECORD);
         assert_eq!(encode(&file), bytes);
         assert_eq!(decode_for_fuzzing(&bytes), Some(1));
+    }
+
+    #[test]
+    fn the_borrowed_writer_writes_what_the_reader_reads() {
+        let bytes = encode_for_fuzzing(&[("conda-meta/pkg-1.0-0.json", RECORD)]);
+        let file = decode(&bytes).expect("decodes");
+        let parts = &file.entries[0].parts;
+        let out = CacheFileOut {
+            build: file.build.clone(),
+            env: &file.env,
+            probe: file.probe,
+            entries: vec![EntryOut {
+                file: &file.entries[0].file,
+                size: file.entries[0].size,
+                modified: file.entries[0].modified,
+                parts: PartsOut {
+                    fields_json: &parts.fields_json,
+                    modules: &parts.modules,
+                    dists: &parts.dists,
+                    extensions: &parts.extensions,
+                    owned_dist_infos: &parts.owned_dist_infos,
+                    owned_watched: &parts.owned_watched,
+                },
+            }],
+        };
+        assert_eq!(encode(&out), bytes);
     }
 
     #[test]

@@ -86,25 +86,23 @@ pub fn scan_env(
     let save = cache
         .as_ref()
         .is_some_and(|c| c.changed(results.iter().map(|(_, _, s)| s)));
-    let mut sources = Vec::new();
+    let mut kept = Vec::new();
     let mut scans = Vec::with_capacity(results.len());
-    for (file, result, mut source) in results {
+    for (file, result, source) in results {
         match result {
             Ok(mut scan) => {
-                if save {
-                    super::cache::restore(&mut source, &scan);
+                if let Some(entry) = source.into_entry().filter(|_| save) {
+                    kept.push((entry, scans.len()));
                 }
                 env.capped.append(&mut scan.capped);
                 scans.push(scan);
             }
             Err(e) => failures.push((file, e)),
         }
-        if save {
-            sources.push(source);
-        }
     }
     if let Some(cache) = cache.filter(|_| save) {
-        cache.save(sources);
+        let kept: Vec<_> = kept.into_iter().map(|(e, i)| (e, &scans[i])).collect();
+        cache.save(&kept);
     }
 
     if let Some(list) = records_listing_problem(&conda_meta, scans.len(), &failures) {

@@ -99,7 +99,7 @@ pub struct RecordScan {
 /// cache keeps: the record's own fields (all but the three big lists) as
 /// JSON, and what its `files` told. [`finish`] turns it into a
 /// [`RecordScan`] the same way whether it was just read or cached.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct RecordParts {
     /// The fields other than `files`, `paths_data` and `link`, as a JSON
     /// object (serde_json writes and reads a `Value` back unchanged).
@@ -126,7 +126,8 @@ pub fn read_record(path: &Path, probe: &OwnershipProbe) -> Result<RecordScan, Fi
 }
 
 /// [`read_record`], also giving the file's metadata as it was opened and,
-/// when `keep` is set, the parts to cache.
+/// when `keep` is set, the parts to cache (their lists left empty: the
+/// scan holds them).
 pub(crate) fn read_record_parts(
     path: &Path,
     probe: &OwnershipProbe,
@@ -170,12 +171,13 @@ fn read_from_buffer(
         owned_dist_infos: found.dist_infos,
         owned_watched: found.watched,
     };
+    // The lists are not copied: the cache writes them from the scan.
     let kept = match keep {
         true => serde_json::to_string(&fields)
             .ok()
             .map(|fields_json| RecordParts {
                 fields_json,
-                ..parts.clone()
+                ..RecordParts::default()
             }),
         false => None,
     };
@@ -493,7 +495,13 @@ mod tests {
             ["lib/site-packages/numpy/__init__.py".to_string()].into(),
         );
         let (fresh, _, parts) = read_record_parts(&p, &probe, true).unwrap();
-        let cached = finish(&p, &mut parts.unwrap()).unwrap();
+        let mut parts = parts.unwrap();
+        parts.modules.clone_from(&fresh.package.modules);
+        parts.dists.clone_from(&fresh.package.dists);
+        parts.extensions.clone_from(&fresh.extensions);
+        parts.owned_dist_infos.clone_from(&fresh.owned_dist_infos);
+        parts.owned_watched.clone_from(&fresh.owned_watched);
+        let cached = finish(&p, &mut parts).unwrap();
         assert_eq!(
             serde_json::to_string(&fresh.package).unwrap(),
             serde_json::to_string(&cached.package).unwrap()
