@@ -27,6 +27,7 @@ pub const TARGETS: &[&str] = &[
     "gpaudit_toml",
     "pep508_requirement",
     "pth_files",
+    "record_cache",
 ];
 
 thread_local! {
@@ -231,6 +232,11 @@ pub fn pth_files(data: &[u8]) {
     let _ = crate::prefix::scan_env("fuzz", "env", &prefix, crate::model::EnvOrigin::Install);
 }
 
+/// A record cache file (the cache folder is outside input too).
+pub fn record_cache(data: &[u8]) {
+    let _ = crate::prefix::cache::decode_for_fuzzing(data);
+}
+
 /// Run the target called `name` on `data` (for the regression tests).
 pub fn run(name: &str, data: &[u8]) -> bool {
     let f: fn(&[u8]) = match name {
@@ -248,6 +254,7 @@ pub fn run(name: &str, data: &[u8]) -> bool {
         "gpaudit_toml" => gpaudit_toml,
         "pep508_requirement" => pep508_requirement,
         "pth_files" => pth_files,
+        "record_cache" => record_cache,
         _ => return false,
     };
     f(data);

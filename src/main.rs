@@ -10,6 +10,7 @@ use std::process::ExitCode;
 
 fn main() -> ExitCode {
     let args = cli::args::Cli::parse();
+    cli::use_cache(args.no_cache);
     match cli::run(args.command) {
         Ok(code) => code,
         Err(e) => {

@@ -130,6 +130,11 @@ pub fn check_within(path: &Path, root: &Path) -> Result<(), FileProblem> {
 /// Open `path` for reading only if it is a regular file, without blocking
 /// on a FIFO that was swapped in between the check and the open.
 pub fn open_regular(path: &Path) -> Result<std::fs::File, FileProblem> {
+    open_regular_meta(path).map(|(file, _)| file)
+}
+
+/// [`open_regular`], with the metadata of the file opened.
+fn open_regular_meta(path: &Path) -> Result<(std::fs::File, std::fs::Metadata), FileProblem> {
     let meta = std::fs::metadata(path).map_err(|e| FileProblem::io(&e))?;
     if let Some(problem) = not_regular(meta.file_type()) {
         return Err(problem);
@@ -147,28 +152,49 @@ pub fn open_regular(path: &Path) -> Result<std::fs::File, FileProblem> {
     if let Some(problem) = not_regular(meta.file_type()) {
         return Err(problem);
     }
-    Ok(file)
+    Ok((file, meta))
 }
 
 pub(crate) fn read_capped_with(path: &Path, limit: u64) -> Result<Vec<u8>, FileProblem> {
-    let file = open_regular(path)?;
-    let len = file.metadata().map_err(|e| FileProblem::io(&e))?.len();
+    let mut bytes = Vec::new();
+    read_capped_into_with(path, limit, &mut bytes)?;
+    Ok(bytes)
+}
+
+/// [`read_capped`] into a buffer the caller reuses (its old content is
+/// dropped), giving the metadata of the file as it was opened: what a
+/// cache keys on.
+pub fn read_capped_into(
+    path: &Path,
+    bytes: &mut Vec<u8>,
+) -> Result<std::fs::Metadata, FileProblem> {
+    read_capped_into_with(path, MAX_FILE_BYTES, bytes)
+}
+
+fn read_capped_into_with(
+    path: &Path,
+    limit: u64,
+    bytes: &mut Vec<u8>,
+) -> Result<std::fs::Metadata, FileProblem> {
+    bytes.clear();
+    let (file, meta) = open_regular_meta(path)?;
+    let len = meta.len();
     if len > limit {
         return Err(FileProblem::new(format!(
             "file is too large ({len} bytes; gpaudit reads files up to {limit} bytes)"
         )));
     }
-    let mut bytes = Vec::with_capacity(usize::try_from(len).unwrap_or(0));
+    bytes.reserve(usize::try_from(len).unwrap_or(0));
     // `take` guards against a file that grows while it is read.
     file.take(limit + 1)
-        .read_to_end(&mut bytes)
+        .read_to_end(bytes)
         .map_err(|e| FileProblem::io(&e))?;
     if bytes.len() as u64 > limit {
         return Err(FileProblem::new(
             "file grew past the size limit while being read",
         ));
     }
-    Ok(bytes)
+    Ok(meta)
 }
 
 /// Read a text file: UTF-8 (BOM stripped), or UTF-16 with a BOM, which is

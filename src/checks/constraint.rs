@@ -2,7 +2,7 @@
 //! record's `constrains` (bounds that apply only if the package is installed).
 
 use super::dependency::is_virtual;
-use super::{env_finding, parse_spec, spec_name, Context};
+use super::{env_finding, spec_name, Context};
 use crate::finding::{Code, Finding};
 use rattler_conda_types::Matches;
 
@@ -14,7 +14,7 @@ pub fn constraint_violated(ctx: &Context) -> Vec<Finding> {
             for package in index.packages() {
                 for constraint in &package.record.constrains {
                     // A malformed spec is scan_error's to report.
-                    let Ok(spec) = parse_spec(constraint) else {
+                    let Some(spec) = ctx.spec(constraint) else {
                         continue;
                     };
                     let Some(name) = spec_name(&spec).filter(|n| !is_virtual(n)) else {

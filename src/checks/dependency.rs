@@ -1,7 +1,7 @@
 //! `dependency-missing`, `dependency-unsatisfied`: whether every record's
 //! `depends` is installed, at a matching version and build.
 
-use super::{env_finding, parse_spec, spec_name, Context};
+use super::{env_finding, spec_name, Context};
 use crate::finding::{Code, Finding};
 use crate::model::{Env, EnvIndex, Machine};
 use rattler_conda_types::Matches;
@@ -17,16 +17,16 @@ pub fn dependencies(ctx: &Context) -> Vec<Finding> {
         .machines
         .par_iter()
         .flat_map(|m| m.envs.par_iter().map(move |e| (m, e)))
-        .flat_map_iter(|(machine, env)| check_env(&ctx.index(env), machine, env))
+        .flat_map_iter(|(machine, env)| check_env(ctx, &ctx.index(env), machine, env))
         .collect()
 }
 
-fn check_env(index: &EnvIndex, machine: &Machine, env: &Env) -> Vec<Finding> {
+fn check_env(ctx: &Context, index: &EnvIndex, machine: &Machine, env: &Env) -> Vec<Finding> {
     let mut out = Vec::new();
     for package in index.packages() {
         for dep in &package.record.depends {
             // A malformed spec is scan_error's to report.
-            let Ok(spec) = parse_spec(dep) else {
+            let Some(spec) = ctx.spec(dep) else {
                 continue;
             };
             let Some(name) = spec_name(&spec) else {

@@ -54,6 +54,9 @@ pub struct Context<'a> {
     /// Each env's package index, built once, keyed by the env's address in
     /// the snapshot (borrowed for `'a`, so it does not move).
     indexes: HashMap<usize, EnvIndex<'a>>,
+    /// Every `depends` and `constrains` entry of the snapshot, parsed once
+    /// (`None`: it does not parse): the same strings recur in every env.
+    specs: HashMap<&'a str, Option<MatchSpec>>,
 }
 
 impl<'a> Context<'a> {
@@ -73,6 +76,16 @@ impl<'a> Context<'a> {
                 .flat_map(|m| &m.envs)
                 .map(|e| (e as *const Env as usize, env_index(e)))
                 .collect(),
+            specs: record_specs(snapshot),
+        }
+    }
+
+    /// A `depends`/`constrains` entry as a match spec ([`parse_spec`]),
+    /// `None` when it does not parse: from the memo for the snapshot's own.
+    pub fn spec(&self, text: &str) -> Option<Cow<'_, MatchSpec>> {
+        match self.specs.get(text) {
+            Some(spec) => spec.as_ref().map(Cow::Borrowed),
+            None => parse_spec(text).ok().map(Cow::Owned),
         }
     }
 
@@ -104,6 +117,25 @@ fn env_index(env: &Env) -> EnvIndex<'_> {
     let stdlib = crate::python::Stdlib::shared();
     let pth_read = env.pth.is_some();
     EnvIndex::with_declared(env, &|name| stdlib.provided_by(name, pth_read))
+}
+
+/// The distinct `depends` and `constrains` entries of every record,
+/// parsed in parallel.
+fn record_specs(snapshot: &Snapshot) -> HashMap<&str, Option<MatchSpec>> {
+    let texts: std::collections::HashSet<&str> = snapshot
+        .machines
+        .iter()
+        .flat_map(|m| &m.envs)
+        .flat_map(|e| &e.packages)
+        .flat_map(|p| p.record.depends.iter().chain(&p.record.constrains))
+        .map(String::as_str)
+        .collect();
+    texts
+        .into_iter()
+        .collect::<Vec<_>>()
+        .into_par_iter()
+        .map(|text| (text, parse_spec(text).ok()))
+        .collect()
 }
 
 /// The site's release: declared in the site file (or snapshot), else derived

@@ -35,6 +35,13 @@ fn load_with_live(inputs: &[PathBuf], admin: &AdminArgs) -> anyhow::Result<Loade
     Ok(gpaudit::audit::load_with_live(inputs, live)?)
 }
 
+/// Turn the record cache on, unless `--no-cache` said not to.
+pub fn use_cache(no_cache: bool) {
+    if let Some(dir) = gpaudit::prefix::cache::default_dir().filter(|_| !no_cache) {
+        gpaudit::prefix::cache::enable(dir);
+    }
+}
+
 /// Run one command.
 pub fn run(command: Command) -> anyhow::Result<ExitCode> {
     match command {

@@ -1,6 +1,7 @@
 //! Scanning one conda environment: its package records, pip distributions,
 //! `pinned` and `history`. Records are parsed in parallel, then sorted.
 
+use super::cache::{Entry, EnvCache, Source};
 use super::history;
 use super::pip::{self, DistCandidate};
 use super::records::{self, OwnershipProbe, RecordScan};
@@ -82,22 +83,44 @@ pub fn scan_env(
             .collect(),
     );
 
-    let results: Vec<(PathBuf, Result<RecordScan, FileProblem>)> = record_files
-        .into_par_iter()
+    let mut cache = EnvCache::open(&root, &probe);
+    let jobs: Vec<(PathBuf, Option<Entry>)> = record_files
+        .into_iter()
         .map(|file| {
-            let r = records::read_record(&file, &probe);
-            (file, r)
+            let cached = cache.as_mut().and_then(|c| c.take(&file));
+            (file, cached)
         })
         .collect();
+    let results: Vec<(PathBuf, Result<RecordScan, FileProblem>, Source)> = jobs
+        .into_par_iter()
+        .map(|(file, cached)| {
+            let (r, source) = match &cache {
+                Some(_) => EnvCache::read(&file, cached, &probe),
+                None => (records::read_record(&file, &probe), Source::Read(None)),
+            };
+            (file, r, source)
+        })
+        .collect();
+    let save = cache
+        .as_ref()
+        .is_some_and(|c| c.changed(results.iter().map(|(_, _, s)| s)));
+    let mut kept = Vec::new();
     let mut scans = Vec::with_capacity(results.len());
-    for (file, result) in results {
+    for (file, result, source) in results {
         match result {
             Ok(mut scan) => {
+                if let Some(entry) = source.into_entry().filter(|_| save) {
+                    kept.push((entry, scans.len()));
+                }
                 env.capped.append(&mut scan.capped);
                 scans.push(scan);
             }
             Err(e) => failures.push((file, e)),
         }
+    }
+    if let Some(cache) = cache.filter(|_| save) {
+        let kept: Vec<_> = kept.into_iter().map(|(e, i)| (e, &scans[i])).collect();
+        cache.save(&kept);
     }
 
     if let Some(list) = records_listing_problem(&conda_meta, scans.len(), &failures) {

@@ -4,6 +4,7 @@
 //! sites) and `reference` (which reads listings, a prefix among them); it
 //! knows nothing of sites, services or checks.
 
+pub mod cache;
 mod env;
 mod history;
 pub mod modules;

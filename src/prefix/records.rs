@@ -4,7 +4,7 @@
 //! the paths that the pip checks asked about, and `paths_data` is skipped.
 
 use crate::model::{CappedInput, Package, MAX_FIELD_ENTRIES};
-use crate::read::{read_capped, FileProblem};
+use crate::read::{read_capped_into, FileProblem};
 use rattler_conda_types::PackageRecord;
 use serde::de::{DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde_json::{Map, Value};
@@ -37,6 +37,26 @@ impl OwnershipProbe {
         }
     }
 
+    /// What the probe looks for, as a SHA-256: records read with another
+    /// probe say nothing about this one's paths.
+    pub fn fingerprint(&self) -> [u8; 32] {
+        use rattler_digest::digest::Digest;
+        let mut dist_infos: Vec<&String> = self.dist_infos.iter().collect();
+        let mut watched: Vec<&String> = self.watched.iter().collect();
+        dist_infos.sort();
+        watched.sort();
+        let mut hash = rattler_digest::Sha256::new();
+        for (section, list) in [("dist-infos", dist_infos), ("watched", watched)] {
+            hash.update(section.as_bytes());
+            hash.update((list.len() as u64).to_le_bytes());
+            for item in list {
+                hash.update((item.len() as u64).to_le_bytes());
+                hash.update(item.as_bytes());
+            }
+        }
+        hash.finalize().into()
+    }
+
     fn is_empty(&self) -> bool {
         self.dist_infos.is_empty() && self.watched.is_empty()
     }
@@ -45,12 +65,19 @@ impl OwnershipProbe {
     /// one: a path can only matter if it has a watched path's length or
     /// names an `-info` folder.
     fn may_match(&self, path: &str) -> bool {
-        self.watched_len.get(path.len()).copied().unwrap_or(false)
-            || path
-                .as_bytes()
-                .windows(5)
-                .any(|w| w.eq_ignore_ascii_case(b"-info"))
+        self.watched_len.get(path.len()).copied().unwrap_or(false) || names_info(path)
     }
+}
+
+/// Whether `path` has `-info` in it, any case (`.dist-info`, `.EGG-INFO`):
+/// memchr finds the rare `-`, then four bytes are compared.
+fn names_info(path: &str) -> bool {
+    let bytes = path.as_bytes();
+    memchr::memchr_iter(b'-', bytes).any(|i| {
+        bytes
+            .get(i + 1..i + 5)
+            .is_some_and(|w| w.eq_ignore_ascii_case(b"info"))
+    })
 }
 
 /// A record and what its `files` said about the probe.
@@ -68,11 +95,63 @@ pub struct RecordScan {
     pub capped: Vec<CappedInput>,
 }
 
+/// What a record file says before its env is known, in the form the record
+/// cache keeps: the record's own fields (all but the three big lists) as
+/// JSON, and what its `files` told. [`finish`] turns it into a
+/// [`RecordScan`] the same way whether it was just read or cached.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct RecordParts {
+    /// The fields other than `files`, `paths_data` and `link`, as a JSON
+    /// object (serde_json writes and reads a `Value` back unchanged).
+    pub fields_json: String,
+    pub modules: Vec<String>,
+    pub dists: Vec<String>,
+    pub extensions: Vec<(String, (u32, u32))>,
+    pub owned_dist_infos: Vec<String>,
+    pub owned_watched: Vec<(String, String)>,
+}
+
+thread_local! {
+    /// One read buffer per thread: records are read one after another.
+    static BUFFER: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// A buffer kept between reads up to this size (a rare huge record does
+/// not pin its memory for the rest of the run).
+const KEPT_BUFFER_BYTES: usize = 16 * 1024 * 1024;
+
 /// Read and parse one record file.
 pub fn read_record(path: &Path, probe: &OwnershipProbe) -> Result<RecordScan, FileProblem> {
-    let bytes = read_capped(path)?;
+    read_record_parts(path, probe, false).map(|(scan, _, _)| scan)
+}
+
+/// [`read_record`], also giving the file's metadata as it was opened and,
+/// when `keep` is set, the parts to cache (their lists left empty: the
+/// scan holds them).
+pub(crate) fn read_record_parts(
+    path: &Path,
+    probe: &OwnershipProbe,
+    keep: bool,
+) -> Result<(RecordScan, std::fs::Metadata, Option<RecordParts>), FileProblem> {
+    BUFFER.with(|buffer| {
+        let mut buffer = buffer.borrow_mut();
+        let result = read_from_buffer(path, probe, keep, &mut buffer);
+        if buffer.capacity() > KEPT_BUFFER_BYTES {
+            *buffer = Vec::new();
+        }
+        result
+    })
+}
+
+fn read_from_buffer(
+    path: &Path,
+    probe: &OwnershipProbe,
+    keep: bool,
+    bytes: &mut Vec<u8>,
+) -> Result<(RecordScan, std::fs::Metadata, Option<RecordParts>), FileProblem> {
+    let meta = read_capped_into(path, bytes)?;
     let mut found = Found::default();
-    let mut de = serde_json::Deserializer::from_slice(&bytes);
+    let mut de = serde_json::Deserializer::from_slice(bytes);
     let fields = RecordSeed {
         probe,
         found: &mut found,
@@ -81,7 +160,44 @@ pub fn read_record(path: &Path, probe: &OwnershipProbe) -> Result<RecordScan, Fi
     .and_then(|fields| de.end().map(|()| fields))
     .map_err(|e| FileProblem::new(format!("malformed JSON: {e}")))?;
 
-    let mut fields = fields;
+    let module_set = std::mem::take(&mut found.modules);
+    let dists = module_set.dists().to_vec();
+    let (modules, extensions) = module_set.finish();
+    let mut parts = RecordParts {
+        fields_json: String::new(),
+        modules,
+        dists,
+        extensions,
+        owned_dist_infos: found.dist_infos,
+        owned_watched: found.watched,
+    };
+    // The lists are not copied: the cache writes them from the scan.
+    let kept = match keep {
+        true => serde_json::to_string(&fields)
+            .ok()
+            .map(|fields_json| RecordParts {
+                fields_json,
+                ..RecordParts::default()
+            }),
+        false => None,
+    };
+    let scan = finish_fields(path, fields, &mut parts)?;
+    Ok((scan, meta, kept))
+}
+
+/// The record that cached `parts` describe, checked as a fresh read is.
+/// The lists are moved out of `parts`; `fields_json` stays.
+pub(crate) fn finish(path: &Path, parts: &mut RecordParts) -> Result<RecordScan, FileProblem> {
+    let fields: Map<String, Value> = serde_json::from_str(&parts.fields_json)
+        .map_err(|e| FileProblem::new(format!("malformed JSON: {e}")))?;
+    finish_fields(path, fields, parts)
+}
+
+fn finish_fields(
+    path: &Path,
+    mut fields: Map<String, Value>,
+    parts: &mut RecordParts,
+) -> Result<RecordScan, FileProblem> {
     let mut capped = Vec::new();
     for field in ["depends", "constrains"] {
         if let Some(Value::Array(list)) = fields.get_mut(field) {
@@ -114,21 +230,18 @@ pub fn read_record(path: &Path, probe: &OwnershipProbe) -> Result<RecordScan, Fi
             "record file name disagrees with its content (it describes {expected}); conda ignores such a record"
         )));
     }
-    let module_set = std::mem::take(&mut found.modules);
-    let dists = module_set.dists().to_vec();
-    let (modules, extensions) = module_set.finish();
     Ok(RecordScan {
         package: Package {
             record,
             channel,
             file: crate::paths::display(path),
-            modules,
-            dists,
+            modules: std::mem::take(&mut parts.modules),
+            dists: std::mem::take(&mut parts.dists),
             files_missing: false,
         },
-        extensions,
-        owned_dist_infos: found.dist_infos,
-        owned_watched: found.watched,
+        extensions: std::mem::take(&mut parts.extensions),
+        owned_dist_infos: std::mem::take(&mut parts.owned_dist_infos),
+        owned_watched: std::mem::take(&mut parts.owned_watched),
         capped,
     })
 }
@@ -152,13 +265,21 @@ const NEEDED_FIELDS: &[&str] = &[
 ];
 
 fn parse_record(fields: Map<String, Value>) -> Result<PackageRecord, FileProblem> {
-    let needed: Map<String, Value> = fields
-        .iter()
-        .filter(|(k, _)| NEEDED_FIELDS.contains(&k.as_str()))
-        .map(|(k, v)| (k.clone(), v.clone()))
-        .collect();
-    serde_json::from_value(Value::Object(fields))
-        .or_else(|first| serde_json::from_value(Value::Object(needed)).map_err(|_| first))
+    use serde::Deserialize;
+    // Read from the map in place: the fallback's copy is made only when
+    // the whole record does not parse.
+    let fields = Value::Object(fields);
+    PackageRecord::deserialize(&fields)
+        .or_else(|first| {
+            let needed: Map<String, Value> = fields
+                .as_object()
+                .into_iter()
+                .flatten()
+                .filter(|(k, _)| NEEDED_FIELDS.contains(&k.as_str()))
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect();
+            PackageRecord::deserialize(&Value::Object(needed)).map_err(|_| first)
+        })
         .map_err(|e| FileProblem::new(format!("not a conda package record: {e}")))
 }
 
@@ -348,6 +469,46 @@ mod tests {
             scan.owned_watched[0].1,
             "Lib/site-packages/numpy/__init__.py"
         );
+    }
+
+    #[test]
+    fn info_folders_are_found_in_any_case_and_position() {
+        assert!(names_info(
+            "Lib/site-packages/numpy-1.20.1.dist-info/METADATA"
+        ));
+        assert!(names_info("lib/site-packages/PyQt5-5.15.EGG-INFO"));
+        assert!(names_info("-info"));
+        assert!(!names_info(
+            "Lib/site-packages/numpy/core/_multi-array-inf.py-"
+        ));
+        assert!(!names_info("-inf"));
+        assert!(!names_info("a-b-c-infx"));
+        assert!(!names_info(""));
+    }
+
+    #[test]
+    fn cached_parts_give_the_record_a_fresh_read_gives() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = write(dir.path(), "numpy-1.20.1-py39h34a8a5c_0.json", NUMPY);
+        let probe = OwnershipProbe::new(
+            ["numpy-1.20.1.dist-info".to_string()].into(),
+            ["lib/site-packages/numpy/__init__.py".to_string()].into(),
+        );
+        let (fresh, _, parts) = read_record_parts(&p, &probe, true).unwrap();
+        let mut parts = parts.unwrap();
+        parts.modules.clone_from(&fresh.package.modules);
+        parts.dists.clone_from(&fresh.package.dists);
+        parts.extensions.clone_from(&fresh.extensions);
+        parts.owned_dist_infos.clone_from(&fresh.owned_dist_infos);
+        parts.owned_watched.clone_from(&fresh.owned_watched);
+        let cached = finish(&p, &mut parts).unwrap();
+        assert_eq!(
+            serde_json::to_string(&fresh.package).unwrap(),
+            serde_json::to_string(&cached.package).unwrap()
+        );
+        assert_eq!(fresh.owned_watched, cached.owned_watched);
+        assert_eq!(fresh.owned_dist_infos, cached.owned_dist_infos);
+        assert_eq!(fresh.extensions, cached.extensions);
     }
 
     #[test]

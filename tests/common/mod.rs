@@ -8,8 +8,15 @@ pub mod upgrade_site;
 use assert_cmd::Command;
 use std::path::{Path, PathBuf};
 
+/// The binary, its record cache in the target folder rather than the
+/// user's cache folder.
 pub fn gpaudit() -> Command {
-    Command::cargo_bin("gpaudit").expect("binary builds")
+    let mut cmd = Command::cargo_bin("gpaudit").expect("binary builds");
+    cmd.env(
+        "GPAUDIT_CACHE_DIR",
+        Path::new(env!("CARGO_TARGET_TMPDIR")).join("record-cache"),
+    );
+    cmd
 }
 
 /// A relative path written with `/` as gpaudit shows it on this OS
