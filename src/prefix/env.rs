@@ -41,6 +41,19 @@ pub fn scan_env(
     prefix: &Path,
     origin: EnvOrigin,
 ) -> (Env, Vec<ScanError>) {
+    scan_env_as(machine, name, prefix, origin, None)
+}
+
+/// [`scan_env`] of an env read through a `path_map`: `server_path` is the
+/// env's path as its server sees it, which the env's own files (an
+/// absolute `.pth` line) use for it.
+pub fn scan_env_as(
+    machine: &str,
+    name: &str,
+    prefix: &Path,
+    origin: EnvOrigin,
+    server_path: Option<&str>,
+) -> (Env, Vec<ScanError>) {
     let mut env = unread_env(name, prefix, origin);
     let env_path = env.path.clone();
     let mut failures: Vec<(PathBuf, FileProblem)> = Vec::new();
@@ -136,7 +149,7 @@ pub fn scan_env(
     env.pth = Some(read_pth(
         prefix,
         &root,
-        &env_path,
+        (&env_path, server_path),
         python,
         &pth_names,
         &candidates,
@@ -339,12 +352,14 @@ fn pip_dists(
     dists
 }
 
-/// Read the `.pth` files of every site-packages, with their owners.
+/// Read the `.pth` files of every site-packages, with their owners; the
+/// env is at `env_path` here and, read through a `path_map`, at `server_env`
+/// on its server.
 #[allow(clippy::too_many_arguments)]
 fn read_pth(
     prefix: &Path,
     root: &Path,
-    env_path: &str,
+    (env_path, server_env): (&str, Option<&str>),
     python: Option<(u32, u32)>,
     names: &[(&String, Vec<String>)],
     candidates: &[DistCandidate],
@@ -377,6 +392,7 @@ fn read_pth(
         prefix,
         root,
         env: env_path,
+        server_env,
         python,
         owner: &owner,
         dist_info: &dist_info,
@@ -591,6 +607,42 @@ mod pth_tests {
         let (env, _) = scan_env("GIS1", "hydro", dir.path(), EnvOrigin::Install);
         assert_eq!(env.pth.as_deref(), Some(&[][..]));
         assert!(!EnvIndex::new(&env).provides("win32api"));
+    }
+
+    #[test]
+    fn pth_line_naming_the_env_by_its_server_path_was_outside_the_env_through_a_path_map() {
+        // An env read through a path_map (here a temp folder) whose
+        // hand-made .pth names a folder of the env by its server path.
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        pywin32_env(root);
+        let sp = "Lib/site-packages";
+        let server =
+            r"C:\Program Files\ArcGIS\Server\framework\runtime\ArcGIS\bin\Python\envs\hydro";
+        write(
+            root,
+            &format!("{sp}/tools.pth"),
+            &format!("{server}\\Lib\\site-packages\\gp_tools\n"),
+        );
+        write(root, &format!("{sp}/gp_tools/reproj.py"), "");
+        let kind = |env: &Env| {
+            let pth = env.pth.as_ref().unwrap();
+            let file = pth.iter().find(|f| f.path.ends_with("tools.pth")).unwrap();
+            file.lines[0].kind.clone()
+        };
+
+        let (env, _) = scan_env_as("GIS1", "hydro", root, EnvOrigin::Install, Some(server));
+        assert!(
+            matches!(kind(&env), PthLineKind::Inside { ref dir, exists: true, .. } if dir == "Lib/site-packages/gp_tools"),
+            "{:?}",
+            kind(&env)
+        );
+        assert!(EnvIndex::new(&env).provides("reproj"));
+
+        // Without the server path the line names a folder elsewhere.
+        let (env, _) = scan_env("GIS1", "hydro", root, EnvOrigin::Install);
+        assert!(matches!(kind(&env), PthLineKind::Outside { .. }));
+        assert!(!EnvIndex::new(&env).provides("reproj"));
     }
 
     #[test]

@@ -12,5 +12,5 @@ pub(crate) mod pip;
 pub mod pth;
 pub(crate) mod records;
 
-pub use env::{scan_env, unread_env};
+pub use env::{scan_env, scan_env_as, unread_env};
 pub use history::parse_history;

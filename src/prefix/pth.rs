@@ -157,6 +157,10 @@ pub struct Reader<'a> {
     pub root: &'a Path,
     /// The env's path as the scan shows it.
     pub env: &'a str,
+    /// The env's path as its server sees it, when the scan reads it
+    /// through a `path_map`: an absolute line naming the env that way is
+    /// inside it.
+    pub server_env: Option<&'a str>,
     /// The env's Python, for telling extension modules apart.
     pub python: Option<(u32, u32)>,
     /// Who owns a lower-cased prefix-relative path.
@@ -260,7 +264,13 @@ impl Reader<'_> {
         seen_dirs: &mut Vec<String>,
         failures: &mut Vec<(PathBuf, FileProblem)>,
     ) -> PthLineKind {
-        let dir = match resolve(self.env, rel, line, windows) {
+        let mut resolved = resolve(self.env, rel, line, windows);
+        if let (Resolved::Outside(_), Some(server)) = (&resolved, self.server_env) {
+            if let inside @ Resolved::Inside(_) = resolve(server, rel, line, windows) {
+                resolved = inside;
+            }
+        }
+        let dir = match resolved {
             Resolved::Outside(dir) => return PthLineKind::Outside { dir },
             Resolved::Inside(dir) => dir,
         };

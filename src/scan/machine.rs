@@ -6,7 +6,7 @@ use crate::model::{
     BindingVia, Env, EnvOrigin, Machine, MappedPath, ScanError, Service, ServiceBinding,
 };
 use crate::paths;
-use crate::prefix::{scan_env, unread_env};
+use crate::prefix::{scan_env_as, unread_env};
 use crate::site::{MachineSpec, DEFAULT_ENV};
 use rayon::prelude::*;
 use std::path::PathBuf;
@@ -189,7 +189,16 @@ fn read_kept(
         .collect();
     let scanned: Vec<_> = wanted
         .into_par_iter()
-        .map(|(env, prefix)| scan_env(&machine.name, &env.name, &prefix, env.origin))
+        .map(|(env, prefix)| {
+            let server = machine.server_path(&env.path).filter(|s| *s != env.path);
+            scan_env_as(
+                &machine.name,
+                &env.name,
+                &prefix,
+                env.origin,
+                server.as_deref(),
+            )
+        })
         .collect();
     let mut envs = Vec::with_capacity(scanned.len());
     for (env, env_errors) in scanned {
