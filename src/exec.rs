@@ -437,9 +437,11 @@ mod tests {
 
     #[test]
     fn a_hung_command_is_killed_at_its_timeout_with_its_children() {
-        // The shell starts a grandchild that holds the pipes open.
+        // The shell starts a grandchild that holds the pipes open. (No
+        // `>nul`: Wine's cmd refuses a second open of NUL while the first
+        // is held, "Sharing violation", and the shell then ended at once.)
         let script = if cfg!(windows) {
-            "start /b ping -n 30 127.0.0.1 >nul& ping -n 30 127.0.0.1 >nul"
+            "start /b ping -n 30 127.0.0.1& ping -n 30 127.0.0.1"
         } else {
             "sleep 30 & sleep 30; wait"
         };
@@ -463,10 +465,12 @@ mod tests {
             let bat = dir.path().join("proup.bat");
             std::fs::write(
                 &bat,
-                // `ping -n N` is the batch idiom for sleeping N-1 seconds.
+                // `ping -n N` is the batch idiom for sleeping N-1 seconds;
+                // its output goes to the captured pipe, not to NUL (which
+                // Wine's cmd will not open twice at once).
                 "@echo off\r\n\
-                 start /b cmd /d /c \"ping -n 4 127.0.0.1 >nul & echo x> survived\"\r\n\
-                 ping -n 30 127.0.0.1 >nul\r\n",
+                 start /b cmd /d /c \"ping -n 4 127.0.0.1 & echo x> survived\"\r\n\
+                 ping -n 30 127.0.0.1\r\n",
             )
             .unwrap();
             line(&[bat.to_str().unwrap()], 1)
