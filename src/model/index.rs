@@ -50,6 +50,45 @@ pub fn counting<'a>(packages: &'a [Package], name: &str) -> Option<&'a Package> 
         .min_by(|a, b| counts_before(a, b))
 }
 
+/// The providers of one module: almost always one, kept inline (a
+/// `Vec` per module cost a heap block each, and envs name tens of
+/// thousands of modules).
+#[derive(Clone, Debug)]
+enum Providers<'a> {
+    One(Provider<'a>),
+    Many(Vec<Provider<'a>>),
+}
+
+impl<'a> Providers<'a> {
+    fn as_slice(&self) -> &[Provider<'a>] {
+        match self {
+            Providers::One(p) => std::slice::from_ref(p),
+            Providers::Many(v) => v,
+        }
+    }
+}
+
+/// Add `provider` to `module`'s providers, after those already there.
+fn push<'a>(
+    modules: &mut HashMap<&'a str, Providers<'a>>,
+    module: &'a str,
+    provider: Provider<'a>,
+) {
+    use std::collections::hash_map::Entry;
+    match modules.entry(module) {
+        Entry::Vacant(e) => {
+            e.insert(Providers::One(provider));
+        }
+        Entry::Occupied(mut e) => {
+            let all = e.get_mut();
+            match all {
+                Providers::One(first) => *all = Providers::Many(vec![*first, provider]),
+                Providers::Many(v) => v.push(provider),
+            }
+        }
+    }
+}
+
 #[derive(Clone, Debug)]
 pub struct EnvIndex<'a> {
     pub env: &'a Env,
@@ -59,7 +98,7 @@ pub struct EnvIndex<'a> {
     /// or inside namespace packages (no `__init__.py`) the first regular
     /// package or module file, dotted (`google.protobuf`,
     /// `google.cloud.storage`).
-    modules: HashMap<&'a str, Vec<Provider<'a>>>,
+    modules: HashMap<&'a str, Providers<'a>>,
     /// Every namespace package level above a dotted entry of `modules`
     /// (`google`, `google.cloud`): importable, but only what they hold is.
     namespaces: HashSet<&'a str>,
@@ -88,7 +127,11 @@ impl<'a> EnvIndex<'a> {
         for records in by_name.values_mut() {
             records.sort_by(|a, b| counts_before(a, b));
         }
-        let mut modules: HashMap<&str, Vec<Provider>> = HashMap::new();
+        // Sized up front: a big env names tens of thousands of modules.
+        let mut modules: HashMap<&str, Providers> = HashMap::with_capacity(
+            by_name.values().map(|r| r[0].modules.len()).sum::<usize>()
+                + env.pip.iter().map(|d| d.modules.len()).sum::<usize>(),
+        );
         let mut dists = HashMap::new();
         for records in by_name.values() {
             let p = records[0];
@@ -98,7 +141,7 @@ impl<'a> EnvIndex<'a> {
                 .map(String::as_str)
                 .chain(declared(p.name()))
             {
-                modules.entry(m).or_default().push(Provider::Conda(p));
+                push(&mut modules, m, Provider::Conda(p));
             }
             dists.insert(normalize_dist_name(p.name()), Provider::Conda(p));
             // The dist-info names it installs (`tables` for pytables).
@@ -115,7 +158,7 @@ impl<'a> EnvIndex<'a> {
                 .map(String::as_str)
                 .chain(declared(&d.name))
             {
-                modules.entry(m).or_default().push(Provider::Pip(d));
+                push(&mut modules, m, Provider::Pip(d));
             }
             dists.insert(normalize_dist_name(&d.name), Provider::Pip(d));
         }
@@ -131,7 +174,7 @@ impl<'a> EnvIndex<'a> {
                 continue;
             }
             if let Some(m) = unowned_module(path) {
-                modules.entry(m).or_default().push(Provider::Unowned(path));
+                push(&mut modules, m, Provider::Unowned(path));
             }
         }
         // What `.pth` files add: the modules of the folders inside the env
@@ -155,7 +198,7 @@ impl<'a> EnvIndex<'a> {
             });
             let editable = file.editables.iter().flat_map(|e| &e.modules);
             for m in added.chain(editable) {
-                modules.entry(m.as_str()).or_default().push(provider);
+                push(&mut modules, m.as_str(), provider);
             }
             if let (false, Some(PthOwner::Pip(name))) = (file.editables.is_empty(), &file.owner) {
                 editable_dists.insert(normalize_dist_name(name));
@@ -200,7 +243,7 @@ impl<'a> EnvIndex<'a> {
 
     /// Who provides the top-level module `module`, matched as written.
     pub fn providers(&self, module: &str) -> &[Provider<'a>] {
-        self.modules.get(module).map_or(&[], Vec::as_slice)
+        self.modules.get(module).map_or(&[], Providers::as_slice)
     }
 
     /// Whether `module` (matched as written) is importable from the env,
