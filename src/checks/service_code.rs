@@ -11,7 +11,7 @@ use super::Context;
 use crate::finding::{Code, Condition, Finding};
 use crate::model::{Env, EnvIndex, Machine, Provider, ServiceCode};
 use crate::python::{PyVersion, Stdlib};
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap, HashSet};
 
 /// Python of an env (its `python` package), if it has one.
 fn env_python(index: &EnvIndex) -> Option<PyVersion> {
@@ -30,28 +30,44 @@ struct Hint {
 
 type Providers = HashMap<String, Hint>;
 
-fn providers_index(ctx: &Context) -> Providers {
+fn providers_index(ctx: &Context, wanted: &HashSet<String>) -> Providers {
     let mut index: Providers = HashMap::new();
+    if wanted.is_empty() {
+        return index;
+    }
+    let mut lower = String::new();
     for m in &ctx.snapshot.machines {
         for e in &m.envs {
             for (module, providers) in ctx.index(e).modules() {
                 // Keyed lower-cased: `import pil` is told where `PIL` is;
                 // and as recorded (`google.protobuf`), so that protobuf is
                 // not offered for `google.cloud`.
-                let entry = index.entry(module.to_ascii_lowercase()).or_default();
+                // Allocate only what is kept: the key once per module,
+                // a name once per package, a description while < 3.
+                lower.clear();
+                lower.push_str(module);
+                lower.make_ascii_lowercase();
+                if !wanted.contains(lower.as_str()) {
+                    continue;
+                }
+                let entry = match index.get_mut(lower.as_str()) {
+                    Some(entry) => entry,
+                    None => index.entry(lower.clone()).or_default(),
+                };
                 for p in providers {
-                    let described = match p {
-                        Provider::Conda(p) => {
-                            format!("{} (in `{}` on {})", p.name(), e.name, m.name)
-                        }
-                        Provider::Pip(d) => {
-                            format!("{} from pip (in `{}` on {})", d.name, e.name, m.name)
-                        }
-                        Provider::Unowned(_) => continue,
-                    };
-                    entry.packages.insert(p.name().to_string());
+                    if matches!(p, Provider::Unowned(_)) {
+                        continue;
+                    }
+                    if !entry.packages.contains(p.name()) {
+                        entry.packages.insert(p.name().to_string());
+                    }
                     if entry.described.len() < 3 {
-                        entry.described.insert(described);
+                        entry.described.insert(match p {
+                            Provider::Pip(d) => {
+                                format!("{} from pip (in `{}` on {})", d.name, e.name, m.name)
+                            }
+                            _ => format!("{} (in `{}` on {})", p.name(), e.name, m.name),
+                        });
                     }
                 }
             }
@@ -94,7 +110,6 @@ pub fn service_code(ctx: &Context) -> Vec<Finding> {
             out.extend(code_findings(code));
         }
     }
-    let providers = providers_index(ctx);
     // An env without a python package (a broken or partial env) is read
     // with the base version's standard library.
     let fallback = PyVersion(3, 11);
@@ -107,6 +122,7 @@ pub fn service_code(ctx: &Context) -> Vec<Finding> {
             }
         }
     }
+    let mut places: Vec<Place> = Vec::new();
     for machine in &ctx.snapshot.machines {
         for binding in machine.bindings.iter().filter(|b| b.unresolved.is_none()) {
             let Some(code) = codes().find(|c| c.service == binding.service) else {
@@ -126,17 +142,54 @@ pub fn service_code(ctx: &Context) -> Vec<Finding> {
             else {
                 continue;
             };
-            let here = Here {
-                machine,
-                env,
-                index: &index,
-                python,
-                std_here,
-            };
-            imports(ctx, &stdlib, &providers, &here, code, &mut out);
+            places.push((machine, env, index, python, std_here, code));
         }
     }
+    let providers = providers_index(ctx, &unresolved_keys(&places));
+    for (machine, env, index, python, std_here, code) in &places {
+        let here = Here {
+            machine,
+            env,
+            index,
+            python: *python,
+            std_here,
+        };
+        imports(ctx, &stdlib, &providers, &here, code, &mut out);
+    }
     out
+}
+
+/// Every service binding whose imports are checked: where, against what
+/// env index, Python and standard library, and the code.
+type Place<'a> = (
+    &'a Machine,
+    &'a Env,
+    std::borrow::Cow<'a, EnvIndex<'a>>,
+    Option<PyVersion>,
+    &'a BTreeSet<String>,
+    &'a ServiceCode,
+);
+
+/// What [`imports`] may look up in the site-wide [`providers_index`]: the
+/// lower-cased module of every import that does not resolve where it
+/// runs, and each dotted level above it. The index is built for these
+/// keys only (built for every module of every env, it cost more than
+/// reading the site).
+fn unresolved_keys(places: &[Place]) -> HashSet<String> {
+    let mut keys = HashSet::new();
+    for (_, _, index, _, std_here, code) in places {
+        for import in code.scripts.iter().flat_map(|s| &s.imports) {
+            if resolves(index, std_here, code, import) {
+                continue;
+            }
+            let lower = import.module.to_ascii_lowercase();
+            for (i, _) in lower.match_indices('.') {
+                keys.insert(lower[..i].to_string());
+            }
+            keys.insert(lower);
+        }
+    }
+    keys
 }
 
 /// What one env on one machine provides.

@@ -50,6 +50,46 @@ pub fn counting<'a>(packages: &'a [Package], name: &str) -> Option<&'a Package> 
         .min_by(|a, b| counts_before(a, b))
 }
 
+/// Module → who provides it, as two vectors sorted by module (each
+/// module's providers in the order they were added): a big env names tens
+/// of thousands of modules, and a hash map of them (a bucket each, a `Vec`
+/// of providers each) cost several times the bytes, in every env's index
+/// at once.
+#[derive(Clone, Debug, Default)]
+struct ModuleMap<'a> {
+    names: Vec<&'a str>,
+    providers: Vec<Provider<'a>>,
+}
+
+impl<'a> ModuleMap<'a> {
+    fn new(mut pairs: Vec<(&'a str, Provider<'a>)>) -> ModuleMap<'a> {
+        // Stable: a module's providers keep the order they were added in.
+        pairs.sort_by(|a, b| a.0.cmp(b.0));
+        let (names, providers) = pairs.into_iter().unzip();
+        ModuleMap { names, providers }
+    }
+
+    fn get(&self, module: &str) -> &[Provider<'a>] {
+        let start = self.names.partition_point(|n| *n < module);
+        let end = self.names.partition_point(|n| *n <= module);
+        &self.providers[start..end]
+    }
+
+    fn contains(&self, module: &str) -> bool {
+        self.names.binary_search(&module).is_ok()
+    }
+
+    /// Every module once, with its providers.
+    fn iter(&self) -> impl Iterator<Item = (&'a str, &[Provider<'a>])> + '_ {
+        let mut start = 0;
+        self.names.chunk_by(|a, b| a == b).map(move |same| {
+            let providers = &self.providers[start..start + same.len()];
+            start += same.len();
+            (same[0], providers)
+        })
+    }
+}
+
 #[derive(Clone, Debug)]
 pub struct EnvIndex<'a> {
     pub env: &'a Env,
@@ -59,7 +99,7 @@ pub struct EnvIndex<'a> {
     /// or inside namespace packages (no `__init__.py`) the first regular
     /// package or module file, dotted (`google.protobuf`,
     /// `google.cloud.storage`).
-    modules: HashMap<&'a str, Vec<Provider<'a>>>,
+    modules: ModuleMap<'a>,
     /// Every namespace package level above a dotted entry of `modules`
     /// (`google`, `google.cloud`): importable, but only what they hold is.
     namespaces: HashSet<&'a str>,
@@ -88,7 +128,11 @@ impl<'a> EnvIndex<'a> {
         for records in by_name.values_mut() {
             records.sort_by(|a, b| counts_before(a, b));
         }
-        let mut modules: HashMap<&str, Vec<Provider>> = HashMap::new();
+        // (module, provider) pairs, sorted into a ModuleMap at the end.
+        let mut modules: Vec<(&str, Provider)> = Vec::with_capacity(
+            by_name.values().map(|r| r[0].modules.len()).sum::<usize>()
+                + env.pip.iter().map(|d| d.modules.len()).sum::<usize>(),
+        );
         let mut dists = HashMap::new();
         for records in by_name.values() {
             let p = records[0];
@@ -98,7 +142,7 @@ impl<'a> EnvIndex<'a> {
                 .map(String::as_str)
                 .chain(declared(p.name()))
             {
-                modules.entry(m).or_default().push(Provider::Conda(p));
+                modules.push((m, Provider::Conda(p)));
             }
             dists.insert(normalize_dist_name(p.name()), Provider::Conda(p));
             // The dist-info names it installs (`tables` for pytables).
@@ -115,7 +159,7 @@ impl<'a> EnvIndex<'a> {
                 .map(String::as_str)
                 .chain(declared(&d.name))
             {
-                modules.entry(m).or_default().push(Provider::Pip(d));
+                modules.push((m, Provider::Pip(d)));
             }
             dists.insert(normalize_dist_name(&d.name), Provider::Pip(d));
         }
@@ -131,7 +175,7 @@ impl<'a> EnvIndex<'a> {
                 continue;
             }
             if let Some(m) = unowned_module(path) {
-                modules.entry(m).or_default().push(Provider::Unowned(path));
+                modules.push((m, Provider::Unowned(path)));
             }
         }
         // What `.pth` files add: the modules of the folders inside the env
@@ -155,14 +199,15 @@ impl<'a> EnvIndex<'a> {
             });
             let editable = file.editables.iter().flat_map(|e| &e.modules);
             for m in added.chain(editable) {
-                modules.entry(m.as_str()).or_default().push(provider);
+                modules.push((m.as_str(), provider));
             }
             if let (false, Some(PthOwner::Pip(name))) = (file.editables.is_empty(), &file.owner) {
                 editable_dists.insert(normalize_dist_name(name));
             }
         }
         let mut namespaces = HashSet::new();
-        for m in modules.keys() {
+        let modules = ModuleMap::new(modules);
+        for (m, _) in modules.iter() {
             for (i, _) in m.match_indices('.') {
                 namespaces.insert(&m[..i]);
             }
@@ -200,7 +245,7 @@ impl<'a> EnvIndex<'a> {
 
     /// Who provides the top-level module `module`, matched as written.
     pub fn providers(&self, module: &str) -> &[Provider<'a>] {
-        self.modules.get(module).map_or(&[], Vec::as_slice)
+        self.modules.get(module)
     }
 
     /// Whether `module` (matched as written) is importable from the env,
@@ -216,13 +261,13 @@ impl<'a> EnvIndex<'a> {
             .match_indices('.')
             .map(|(i, _)| i)
             .chain(std::iter::once(whole))
-            .any(|end| self.modules.contains_key(&module[..end]))
+            .any(|end| self.modules.contains(&module[..end]))
             || self.namespaces.contains(module)
     }
 
     /// Every module and its providers.
     pub fn modules(&self) -> impl Iterator<Item = (&'a str, &[Provider<'a>])> + '_ {
-        self.modules.iter().map(|(m, p)| (*m, p.as_slice()))
+        self.modules.iter()
     }
 
     /// Who owns the distribution `name` (any spelling, PEP 503): a conda
@@ -322,6 +367,46 @@ mod tests {
             dists: vec![],
             files_missing: false,
         }
+    }
+
+    #[test]
+    fn issue_19_module_map_keeps_each_modules_providers_in_the_order_added() {
+        let pip = PipDist {
+            name: "attrs-fork".into(),
+            version: "1.0".into(),
+            installer: Some("pip".into()),
+            path: "Lib/site-packages/attrs_fork-1.0.dist-info".into(),
+            overwrote: vec![],
+            modules: vec!["attr".into(), "zz".into()],
+        };
+        let env = Env {
+            name: "e".into(),
+            path: "/envs/e".into(),
+            origin: EnvOrigin::Install,
+            packages: vec![
+                pkg("b-attrs", "1.0", "b.json", &["attr", "b"]),
+                pkg("a-attrs", "1.0", "a.json", &["attr", "a"]),
+            ],
+            pip: vec![pip],
+            pinned: None,
+            history: vec![],
+            unowned: vec!["Lib/site-packages/attr".into()],
+            capped: vec![],
+            pth: None,
+        };
+        let index = EnvIndex::new(&env);
+        // Conda records (by package name), then pip, then hand-copied.
+        let names: Vec<&str> = index.providers("attr").iter().map(|p| p.name()).collect();
+        assert_eq!(
+            names,
+            ["a-attrs", "b-attrs", "attrs-fork", "Lib/site-packages/attr"]
+        );
+        assert!(index.providers("at").is_empty());
+        assert!(index.providers("attr.x").is_empty());
+        assert!(index.provides("attr.x"));
+        assert!(!index.provides("c"));
+        let all: Vec<(&str, usize)> = index.modules().map(|(m, p)| (m, p.len())).collect();
+        assert_eq!(all, [("a", 1), ("attr", 4), ("b", 1), ("zz", 1)]);
     }
 
     #[test]
