@@ -147,7 +147,10 @@ fn universe(shape: &Shape, rng: &mut fastrand::Rng) -> Vec<Pkg> {
 fn record_json(p: &Pkg, rng: &mut fastrand::Rng) -> Vec<u8> {
     let module = p.name.replace('-', "_");
     let files: Vec<String> = (0..p.files)
+        // A real package: `{module}/__init__.py` first, so the folder is a
+        // regular package (not a namespace package of thousands of modules).
         .map(|k| match k % 4 {
+            0 if k == 0 => format!("Lib/site-packages/{module}/__init__.py"),
             0 => format!("Lib/site-packages/{module}/__init__{k}.py"),
             1 => format!("Lib/site-packages/{module}/core/_impl_{k}.py"),
             2 => format!("Lib/site-packages/{module}/__pycache__/mod_{k}.cpython-39.pyc"),
