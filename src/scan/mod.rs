@@ -7,7 +7,7 @@ pub(crate) mod config_store;
 pub mod imports;
 mod machine;
 mod references;
-mod script_cache;
+pub(crate) mod script_cache;
 mod service_code;
 pub(crate) mod services;
 

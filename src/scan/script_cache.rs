@@ -163,6 +163,18 @@ fn decode(bytes: &[u8]) -> Option<CacheFile> {
     rest.is_empty().then_some(file)
 }
 
+/// The cache reader on raw bytes, for the fuzz target: `bytes` as a cache
+/// file, and as the payload of a valid frame (a fuzzer cannot forge the
+/// checksum). Returns how many scripts the bytes held as a file, if they
+/// decode.
+pub(crate) fn decode_for_fuzzing(bytes: &[u8]) -> Option<usize> {
+    let framed = crate::cache::frame(MAGIC, FORMAT, bytes);
+    if let Some(file) = decode(&framed) {
+        file.entries.iter().for_each(|e| drop(e.script()));
+    }
+    decode(bytes).map(|file| file.entries.len())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -213,5 +225,19 @@ mod tests {
             &postcard::to_stdvec(&sample()).unwrap(),
         );
         assert!(decode(&other).is_none());
+    }
+
+    /// The fuzz target's seeds (fuzz/seeds/script_cache) are cache files
+    /// this gpaudit reads; `GPAUDIT_BLESS=1` writes them again.
+    #[test]
+    fn script_cache_fuzz_seeds_decode() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/seeds/script_cache");
+        let path = dir.join("1.bin");
+        if std::env::var_os("GPAUDIT_BLESS").is_some() {
+            std::fs::create_dir_all(&dir).unwrap();
+            std::fs::write(&path, encode(&sample())).unwrap();
+        }
+        let bytes = std::fs::read(&path).unwrap();
+        assert_eq!(decode_for_fuzzing(&bytes), Some(1));
     }
 }
