@@ -118,6 +118,27 @@ pub(crate) fn unframe<'b>(magic: &[u8; 16], format: u32, bytes: &'b [u8]) -> Opt
     (Sha256::digest(payload).as_slice() == sum).then_some(payload)
 }
 
+/// `value` in postcard behind the frame.
+pub(crate) fn encode(magic: &[u8; 16], format: u32, value: &impl serde::Serialize) -> Vec<u8> {
+    frame(
+        magic,
+        format,
+        &postcard::to_stdvec(value).unwrap_or_default(),
+    )
+}
+
+/// What a file written by [`encode`] with `magic` and `format` holds, or
+/// `None` when it is not such a file, whole.
+pub(crate) fn decode<T: serde::de::DeserializeOwned>(
+    magic: &[u8; 16],
+    format: u32,
+    bytes: &[u8],
+) -> Option<T> {
+    let payload = unframe(magic, format, bytes)?;
+    let (value, rest) = postcard::take_from_bytes::<T>(payload).ok()?;
+    rest.is_empty().then_some(value)
+}
+
 /// A cache file's bytes, if it exists and is not absurdly large.
 pub(crate) fn read(path: &Path) -> Option<Vec<u8>> {
     let meta = std::fs::metadata(path).ok()?;

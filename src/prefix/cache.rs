@@ -218,7 +218,7 @@ struct PartsOut<'a> {
 }
 
 fn encode(file: &impl Serialize) -> Vec<u8> {
-    frame(&postcard::to_stdvec(file).unwrap_or_default())
+    crate::cache::encode(MAGIC, FORMAT, file)
 }
 
 fn frame(payload: &[u8]) -> Vec<u8> {
@@ -228,9 +228,7 @@ fn frame(payload: &[u8]) -> Vec<u8> {
 /// A cache file's content, or `None` when it is not one this gpaudit
 /// wrote whole.
 fn decode(bytes: &[u8]) -> Option<CacheFile> {
-    let payload = crate::cache::unframe(MAGIC, FORMAT, bytes)?;
-    let (file, rest) = postcard::take_from_bytes::<CacheFile>(payload).ok()?;
-    rest.is_empty().then_some(file)
+    crate::cache::decode(MAGIC, FORMAT, bytes)
 }
 
 /// The cache reader on raw bytes, for the fuzz target: `bytes` as a cache

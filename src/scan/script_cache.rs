@@ -148,19 +148,13 @@ impl ScriptCache {
 }
 
 fn encode(file: &CacheFile) -> Vec<u8> {
-    crate::cache::frame(
-        MAGIC,
-        FORMAT,
-        &postcard::to_stdvec(file).unwrap_or_default(),
-    )
+    crate::cache::encode(MAGIC, FORMAT, file)
 }
 
 /// A cache file's content, or `None` when it is not one this gpaudit
 /// wrote whole.
 fn decode(bytes: &[u8]) -> Option<CacheFile> {
-    let payload = crate::cache::unframe(MAGIC, FORMAT, bytes)?;
-    let (file, rest) = postcard::take_from_bytes::<CacheFile>(payload).ok()?;
-    rest.is_empty().then_some(file)
+    crate::cache::decode(MAGIC, FORMAT, bytes)
 }
 
 /// The cache reader on raw bytes, for the fuzz target: `bytes` as a cache
