@@ -8,7 +8,7 @@ SEP='%%gpaudit-fuzz-file%%'
 rm -rf "$S" && mkdir -p "$S"
 for t in conda_meta_record env_folder pip_dist reference site_toml service_json \
   config_store_xml python_imports snapshot_json apply_journal migration_plan gpaudit_toml \
-  pep508_requirement pth_files record_cache; do mkdir -p "$S/$t"; done
+  pep508_requirement pth_files record_cache script_cache; do mkdir -p "$S/$t"; done
 D=fixtures/sites/demo
 PRO=$D/pro/arcgispro-py3-clone
 HYDRO=$D/gis1/ArcGIS/Server/framework/runtime/ArcGIS/bin/Python/envs/hydro
@@ -56,3 +56,4 @@ printf '# .pth file for the PyWin32 extensions\r\nwin32\r\nwin32\\lib\r\nPythonw
   echo "$SEP"; printf 'C:\\src\\k\r\n.\r\n'; echo "$SEP"; printf 'c:\\src\\k\nimport sys; sys.__plen = len(sys.path)\n'; } >"$S/pth_files/3"
 # Cache files are binary: the unit test that checks them writes them.
 GPAUDIT_BLESS=1 cargo test --quiet --lib record_cache_fuzz_seeds_decode
+GPAUDIT_BLESS=1 cargo test --quiet --lib script_cache_fuzz_seeds_decode

@@ -28,6 +28,7 @@ pub const TARGETS: &[&str] = &[
     "pep508_requirement",
     "pth_files",
     "record_cache",
+    "script_cache",
 ];
 
 thread_local! {
@@ -237,6 +238,11 @@ pub fn record_cache(data: &[u8]) {
     let _ = crate::prefix::cache::decode_for_fuzzing(data);
 }
 
+/// A script cache file (the cache folder is outside input too).
+pub fn script_cache(data: &[u8]) {
+    let _ = crate::scan::script_cache::decode_for_fuzzing(data);
+}
+
 /// Run the target called `name` on `data` (for the regression tests).
 pub fn run(name: &str, data: &[u8]) -> bool {
     let f: fn(&[u8]) = match name {
@@ -255,6 +261,7 @@ pub fn run(name: &str, data: &[u8]) -> bool {
         "pep508_requirement" => pep508_requirement,
         "pth_files" => pth_files,
         "record_cache" => record_cache,
+        "script_cache" => script_cache,
         _ => return false,
     };
     f(data);

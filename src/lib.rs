@@ -6,6 +6,7 @@ pub mod admin;
 pub mod apply;
 pub mod audit;
 pub mod baseline;
+pub mod cache;
 pub mod checks;
 pub mod compare;
 pub mod diff;

@@ -161,6 +161,17 @@ pub(crate) fn read_capped_with(path: &Path, limit: u64) -> Result<Vec<u8>, FileP
     Ok(bytes)
 }
 
+/// [`read_capped_with`], with the metadata of the file as it was opened:
+/// what a cache keys on.
+pub fn read_capped_meta_with(
+    path: &Path,
+    limit: u64,
+) -> Result<(Vec<u8>, std::fs::Metadata), FileProblem> {
+    let mut bytes = Vec::new();
+    let meta = read_capped_into_with(path, limit, &mut bytes)?;
+    Ok((bytes, meta))
+}
+
 /// [`read_capped`] into a buffer the caller reuses (its old content is
 /// dropped), giving the metadata of the file as it was opened: what a
 /// cache keys on.

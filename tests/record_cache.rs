@@ -39,7 +39,7 @@ fn cache_files(cache: &Path) -> Vec<PathBuf> {
     files
 }
 
-/// The demo copied to a temp folder, its records dated a day back (a
+/// The demo copied to a temp folder, its records and scripts dated a day back (a
 /// record modified in the last moments is not cached).
 fn demo_copy() -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
@@ -57,7 +57,10 @@ fn copy_tree(from: &Path, to: &Path) {
             copy_tree(&entry.path(), &target);
         } else {
             std::fs::copy(entry.path(), &target).unwrap();
-            if target.extension().is_some_and(|e| e == "json") {
+            if target
+                .extension()
+                .is_some_and(|e| e == "json" || e == "py" || e == "pyt")
+            {
                 set_modified(&target, SystemTime::now() - Duration::from_secs(86_400));
             }
         }
@@ -97,9 +100,17 @@ fn demo_json_report_is_byte_identical_with_the_cache_cold_warm_and_off() {
     let cache = tempfile::tempdir().unwrap();
     let site = "fixtures/sites/demo/site.toml";
     let cold = audit(root, site, Some(cache.path()));
+    let names: Vec<String> = cache_files(cache.path())
+        .iter()
+        .map(|f| f.file_name().unwrap().to_string_lossy().into_owned())
+        .collect();
     assert!(
-        !cache_files(cache.path()).is_empty(),
-        "the cache is written"
+        names.iter().any(|n| n.starts_with("records-")),
+        "the record cache is written: {names:?}"
+    );
+    assert!(
+        names.iter().any(|n| n.starts_with("scripts-")),
+        "the script cache is written: {names:?}"
     );
     let warm = audit(root, site, Some(cache.path()));
     let off = audit(root, site, None);
@@ -213,4 +224,32 @@ fn two_concurrent_runs_leave_a_cache_that_gives_the_same_report() {
     assert!(audit(site.path(), "demo/site.toml", Some(cache.path())) == expected);
     retarget_tk_dependency(site.path());
     assert!(audit(site.path(), "demo/site.toml", Some(cache.path())) == expected);
+}
+
+const FLOOD_HELPERS: &str = "demo/arcgisserver/directories/arcgissystem/arcgisinput/Hydro/Flood.GPServer/extracted/p30/flood_helpers.py";
+
+#[test]
+fn a_script_modified_after_caching_is_read_again() {
+    let site = demo_copy();
+    let cache = tempfile::tempdir().unwrap();
+    let first = audit(site.path(), "demo/site.toml", Some(cache.path()));
+    let mentions = |report: &[u8]| String::from_utf8_lossy(report).contains("zzmod");
+    assert!(!mentions(&first));
+
+    // Same size, same time: the cache answers (what it is keyed on).
+    let path = site.path().join(FLOOD_HELPERS);
+    let modified = std::fs::metadata(&path).unwrap().modified().unwrap();
+    let body = std::fs::read_to_string(&path).unwrap();
+    let changed = body.replace("import numpy as np", "import zzmod as np");
+    assert_eq!(body.len(), changed.len());
+    std::fs::write(&path, changed).unwrap();
+    set_modified(&path, modified);
+    let cached = audit(site.path(), "demo/site.toml", Some(cache.path()));
+    assert!(cached == first, "an unchanged key is read from the cache");
+
+    // A new modification time: the script is parsed again.
+    set_modified(&path, SystemTime::now() - Duration::from_secs(3_600));
+    let again = audit(site.path(), "demo/site.toml", Some(cache.path()));
+    assert!(mentions(&again), "the changed script is read again");
+    assert!(again == audit(site.path(), "demo/site.toml", None));
 }

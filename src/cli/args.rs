@@ -18,9 +18,9 @@ use std::process::ExitCode;
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
-    /// Parse every conda-meta record again instead of reusing what an
-    /// earlier run kept in the user's cache folder ($GPAUDIT_CACHE_DIR
-    /// moves it).
+    /// Parse every conda-meta record and service script again instead of
+    /// reusing what an earlier run kept in the user's cache folder
+    /// ($GPAUDIT_CACHE_DIR moves it).
     #[arg(long, global = true)]
     pub no_cache: bool,
 }

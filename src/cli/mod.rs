@@ -35,10 +35,10 @@ fn load_with_live(inputs: &[PathBuf], admin: &AdminArgs) -> anyhow::Result<Loade
     Ok(gpaudit::audit::load_with_live(inputs, live)?)
 }
 
-/// Turn the record cache on, unless `--no-cache` said not to.
+/// Turn the caches (records, scripts) on, unless `--no-cache` said not to.
 pub fn use_cache(no_cache: bool) {
-    if let Some(dir) = gpaudit::prefix::cache::default_dir().filter(|_| !no_cache) {
-        gpaudit::prefix::cache::enable(dir);
+    if let Some(dir) = gpaudit::cache::default_dir().filter(|_| !no_cache) {
+        gpaudit::cache::enable(dir);
     }
 }
 

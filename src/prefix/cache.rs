@@ -14,52 +14,17 @@
 //! read-only folder) is skipped quietly: it only ever saves time.
 
 use super::records::{self, OwnershipProbe, RecordParts, RecordScan};
+use crate::cache::{build_id, modified, settled, write_atomically};
 use crate::read::FileProblem;
-use rattler_digest::digest::Digest;
-use rattler_digest::Sha256;
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
-use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::sync::OnceLock;
-use std::time::{Duration, SystemTime};
 
-/// The environment variable that moves the cache (tests, the benchmark).
-pub const DIR_VARIABLE: &str = "GPAUDIT_CACHE_DIR";
-
-/// The first bytes of every cache file.
+/// The first bytes of every record cache file.
 const MAGIC: &[u8; 16] = b"gpaudit-records\n";
 
 /// Bumped whenever [`CacheFile`] or [`RecordParts`] change shape.
 const FORMAT: u32 = 1;
-
-/// `MAGIC`, format, payload length, SHA-256 of the payload.
-const HEADER_LEN: usize = 16 + 4 + 8 + 32;
-
-/// The largest cache file read back (one env's records are far smaller).
-const MAX_CACHE_BYTES: u64 = 256 * 1024 * 1024;
-
-/// A record modified this recently is not cached: a change within the
-/// file system's timestamp resolution could keep its size and time.
-const SETTLE: Duration = Duration::from_secs(2);
-
-/// The folder the cache lives in, once the binary has turned it on.
-static DIR: OnceLock<PathBuf> = OnceLock::new();
-
-/// Where the cache lives unless told otherwise: `$GPAUDIT_CACHE_DIR`, else
-/// `gpaudit` in the user's cache folder (`~/.cache`, `%LOCALAPPDATA%`).
-pub fn default_dir() -> Option<PathBuf> {
-    match std::env::var_os(DIR_VARIABLE) {
-        Some(dir) if !dir.is_empty() => Some(PathBuf::from(dir)),
-        _ => dirs::cache_dir().map(|d| d.join("gpaudit")),
-    }
-}
-
-/// Turn the cache on for this process, in `dir`. Off until called: the
-/// library alone never writes to the user's folders.
-pub fn enable(dir: PathBuf) {
-    let _ = DIR.set(dir);
-}
 
 /// Everything one env's cache file holds.
 #[derive(Debug, Serialize, Deserialize)]
@@ -109,14 +74,10 @@ impl EnvCache {
     /// The cache of the env at `root` (its canonical folder) when the cache
     /// is on; empty when its file is missing or unusable.
     pub(crate) fn open(root: &Path, probe: &OwnershipProbe) -> Option<EnvCache> {
-        let dir = DIR.get()?;
         let env = crate::paths::display(root);
-        let name = hex(&Sha256::digest(env.as_bytes())[..16]);
-        let path = dir.join(format!("records-{name}.bin"));
+        let path = crate::cache::file_for("records", &env)?;
         let probe = probe.fingerprint();
-        let entries: HashMap<String, Entry> = std::fs::read(&path)
-            .ok()
-            .filter(|bytes| bytes.len() as u64 <= MAX_CACHE_BYTES)
+        let entries: HashMap<String, Entry> = crate::cache::read(&path)
             .and_then(|bytes| decode(&bytes))
             .filter(|file| file.build == build_id() && file.env == env && file.probe == probe)
             .map(|file| {
@@ -160,9 +121,8 @@ impl EnvCache {
         }
         match records::read_record_parts(file, probe, true) {
             Ok((scan, meta, parts)) => {
-                let settled = SystemTime::now().checked_sub(SETTLE).and_then(modified_at);
                 let entry = parts.zip(modified(&meta)).and_then(|(parts, time)| {
-                    (settled.is_some_and(|s| time <= s)).then(|| {
+                    settled(time).then(|| {
                         Box::new(Entry {
                             file: crate::paths::display(file),
                             size: meta.len(),
@@ -257,79 +217,18 @@ struct PartsOut<'a> {
     owned_watched: &'a [(String, String)],
 }
 
-/// The gpaudit that is running: its version, and the size and time of its
-/// executable, so a rebuilt gpaudit (a fix to how records are read) never
-/// trusts what an older one cached.
-fn build_id() -> String {
-    static ID: OnceLock<String> = OnceLock::new();
-    ID.get_or_init(|| {
-        let exe = std::env::current_exe()
-            .and_then(std::fs::metadata)
-            .ok()
-            .map(|m| format!("{}:{}", m.len(), modified(&m).unwrap_or(0)))
-            .unwrap_or_default();
-        format!("{} {exe}", env!("CARGO_PKG_VERSION"))
-    })
-    .clone()
-}
-
-fn modified(meta: &std::fs::Metadata) -> Option<i128> {
-    modified_at(meta.modified().ok()?)
-}
-
-fn modified_at(time: SystemTime) -> Option<i128> {
-    Some(match time.duration_since(SystemTime::UNIX_EPOCH) {
-        Ok(after) => i128::try_from(after.as_nanos()).ok()?,
-        Err(before) => -i128::try_from(before.duration().as_nanos()).ok()?,
-    })
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
 fn encode(file: &impl Serialize) -> Vec<u8> {
-    frame(&postcard::to_stdvec(file).unwrap_or_default())
+    crate::cache::encode(MAGIC, FORMAT, file)
 }
 
-/// `payload` behind the header that says it is whole.
 fn frame(payload: &[u8]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(HEADER_LEN + payload.len());
-    out.extend_from_slice(MAGIC);
-    out.extend_from_slice(&FORMAT.to_le_bytes());
-    out.extend_from_slice(&(payload.len() as u64).to_le_bytes());
-    out.extend_from_slice(&Sha256::digest(payload));
-    out.extend_from_slice(payload);
-    out
+    crate::cache::frame(MAGIC, FORMAT, payload)
 }
 
 /// A cache file's content, or `None` when it is not one this gpaudit
 /// wrote whole.
 fn decode(bytes: &[u8]) -> Option<CacheFile> {
-    let (header, payload) = bytes.split_at_checked(HEADER_LEN)?;
-    let (magic, rest) = header.split_at(16);
-    let (format, rest) = rest.split_at(4);
-    let (len, sum) = rest.split_at(8);
-    if magic != MAGIC || format != FORMAT.to_le_bytes() {
-        return None;
-    }
-    if u64::from_le_bytes(len.try_into().ok()?) != payload.len() as u64 {
-        return None;
-    }
-    if Sha256::digest(payload).as_slice() != sum {
-        return None;
-    }
-    let (file, rest) = postcard::take_from_bytes::<CacheFile>(payload).ok()?;
-    rest.is_empty().then_some(file)
-}
-
-fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    let dir = path.parent().unwrap_or(Path::new("."));
-    std::fs::create_dir_all(dir)?;
-    let mut temp = tempfile::NamedTempFile::new_in(dir)?;
-    temp.write_all(bytes)?;
-    temp.persist(path).map_err(|e| e.error)?;
-    Ok(())
+    crate::cache::decode(MAGIC, FORMAT, bytes)
 }
 
 /// The cache reader on raw bytes, for the fuzz target: `bytes` as a cache
@@ -471,13 +370,5 @@ mod tests {
                 path.display()
             );
         }
-    }
-
-    #[test]
-    fn a_cache_that_cannot_be_written_is_skipped_quietly() {
-        let dir = tempfile::tempdir().unwrap();
-        let blocker = dir.path().join("file");
-        std::fs::write(&blocker, "not a folder").unwrap();
-        assert!(write_atomically(&blocker.join("sub/records.bin"), b"x").is_err());
     }
 }

@@ -7,6 +7,7 @@ pub(crate) mod config_store;
 pub mod imports;
 mod machine;
 mod references;
+pub(crate) mod script_cache;
 mod service_code;
 pub(crate) mod services;
 

@@ -7,9 +7,10 @@
 //! `missing` reason, never silence.
 
 use super::imports::{read_imports, read_toolbox_imports, Script as Parsed};
+use super::script_cache::{self, ScriptCache};
 use crate::model::{Script, Service, ServiceCode};
 use crate::paths::{self, PathMap};
-use crate::read::{read_capped_with, FileProblem};
+use crate::read::{read_capped_meta_with, FileProblem};
 use crate::site::Site;
 use rayon::prelude::*;
 use serde_json::Value;
@@ -90,11 +91,12 @@ pub fn gather_service_code(
     services: &[Service],
 ) -> Vec<ServiceCode> {
     let dirs = store.map(|s| server_dirs(site, s)).unwrap_or_default();
+    let cache = store.and_then(ScriptCache::open);
     let gather = || -> Vec<ServiceCode> {
         services
             .par_iter()
             .filter(|s| s.is_gp())
-            .map(|s| service_code(s, &dirs))
+            .map(|s| service_code(s, &dirs, cache.as_ref()))
             .collect()
     };
     // Parsed on threads with big stacks (see imports::parse_pool).
@@ -103,6 +105,9 @@ pub fn gather_service_code(
         None => gather(),
     };
     out.sort_by(|a, b| a.service.cmp(&b.service));
+    if let Some(cache) = cache {
+        cache.save();
+    }
     out
 }
 
@@ -116,7 +121,7 @@ fn missing(service: &Service, why: String) -> ServiceCode {
     }
 }
 
-fn service_code(service: &Service, dirs: &ServerDirs) -> ServiceCode {
+fn service_code(service: &Service, dirs: &ServerDirs, cache: Option<&ScriptCache>) -> ServiceCode {
     let Some(toolbox) = &service.toolbox else {
         return missing(service, "the service JSON has no properties.toolbox".into());
     };
@@ -207,7 +212,7 @@ fn service_code(service: &Service, dirs: &ServerDirs) -> ServiceCode {
             format!("and {more} more entries not read"),
         ));
     }
-    let mut scripts: Vec<Script> = files.iter().map(|f| read_script(f)).collect();
+    let mut scripts: Vec<Script> = files.iter().map(|f| cached_script(f, cache)).collect();
     scripts.extend(notes.into_iter().map(|(path, why)| Script {
         path,
         imports: Vec::new(),
@@ -294,25 +299,43 @@ fn walk(
     }
 }
 
-fn read_script(path: &Path) -> Script {
+/// The script at `path`: from the cache when it is unchanged, else read
+/// (and kept for the cache).
+fn cached_script(path: &Path, cache: Option<&ScriptCache>) -> Script {
+    let Some(cache) = cache else {
+        return read_script(path).0;
+    };
+    if let Some(script) = cache.get(path) {
+        return script;
+    }
+    let (script, meta) = read_script(path);
+    if let Some(entry) = meta.and_then(|m| script_cache::Entry::of(&script, &m)) {
+        cache.put(entry);
+    }
+    script
+}
+
+/// The script at `path`, and the metadata of the file as it was opened
+/// when what the script says comes from its content (not a read error).
+fn read_script(path: &Path) -> (Script, Option<std::fs::Metadata>) {
     let mut script = Script {
         path: paths::display(path),
         imports: Vec::new(),
         not_python3: None,
         unreadable: None,
     };
-    let bytes = match read_capped_with(path, MAX_SCRIPT_BYTES) {
+    let (bytes, meta) = match read_capped_meta_with(path, MAX_SCRIPT_BYTES) {
         Ok(b) => b,
         Err(FileProblem { message, .. }) => {
             script.unreadable = Some(message);
-            return script;
+            return (script, None);
         }
     };
     let text = match decode(&bytes) {
         Ok(text) => text,
         Err(why) => {
             script.unreadable = Some(why.message);
-            return script;
+            return (script, Some(meta));
         }
     };
     let is_toolbox = path
@@ -328,7 +351,7 @@ fn read_script(path: &Path) -> Script {
         Parsed::NotPython3 { line, message } => script.not_python3 = Some((line, message)),
         Parsed::Refused(why) => script.unreadable = Some(why),
     }
-    script
+    (script, Some(meta))
 }
 
 /// Source text: UTF-8 (with or without a BOM), UTF-16 with a BOM, or, when
