@@ -110,11 +110,31 @@ fn special_kind(_: std::fs::FileType) -> &'static str {
 /// out of `root` (given canonical): a site's files must not make gpaudit
 /// read elsewhere (`conda-meta/x.json -> /etc/shadow`).
 pub fn check_within(path: &Path, root: &Path) -> Result<(), FileProblem> {
-    let linked = |p: &Path| {
-        p.symlink_metadata()
-            .is_ok_and(|m| m.file_type().is_symlink())
-    };
-    if !linked(path) && !path.parent().is_some_and(linked) {
+    check_listed_within(
+        path,
+        is_symlink(path),
+        path.parent().is_some_and(is_symlink),
+        root,
+    )
+}
+
+/// Whether `path` itself is a symlink (not followed).
+pub fn is_symlink(path: &Path) -> bool {
+    path.symlink_metadata()
+        .is_ok_and(|m| m.file_type().is_symlink())
+}
+
+/// [`check_within`] for an entry of a folder listed with `read_dir`, one
+/// `lstat` cheaper per entry: `linked` is the type the listing gave the
+/// entry (a symlink, or unknown), `folder_linked` the folder's, checked
+/// once for all its entries.
+pub fn check_listed_within(
+    path: &Path,
+    linked: bool,
+    folder_linked: bool,
+    root: &Path,
+) -> Result<(), FileProblem> {
+    if !linked && !folder_linked {
         return Ok(());
     }
     match std::fs::canonicalize(path) {

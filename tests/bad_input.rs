@@ -315,6 +315,38 @@ fn regression_symlinks_out_of_an_env_are_not_followed() {
     assert!(!text.contains("\"secret\""), "the outside record was read");
 }
 
+/// The records of a conda-meta folder that is itself a symlink out of the
+/// env are refused one by one (the folder is checked once, each record by
+/// the type its listing gave it).
+#[cfg(unix)]
+#[test]
+fn a_conda_meta_folder_linked_out_of_the_env_is_not_read() {
+    let site = TinySite::new();
+    site.record("hydro", "arcpy", "3.1", "py39_arcgispro_41759", &[]);
+    let outside = site.dir.path().join("elsewhere");
+    std::fs::create_dir(&outside).unwrap();
+    std::fs::write(
+        outside.join("secret-1-0.json"),
+        r#"{"name":"secret","version":"1","build":"0","build_number":0,"depends":[],"subdir":"win-64"}"#,
+    )
+    .unwrap();
+    let meta = site.env_dir("hydro").join("conda-meta");
+    std::fs::remove_dir_all(&meta).unwrap();
+    std::os::unix::fs::symlink(&outside, &meta).unwrap();
+    let (report, _) = audit_within(&site, 60);
+    let errors = brief(&report, "scan-error", &["message"]);
+    assert!(
+        errors
+            .iter()
+            .any(|e| e.contains("secret-1-0.json") && e.contains("outside the env; not read")),
+        "{errors:?}"
+    );
+    assert!(
+        !report.to_string().contains("\"secret\""),
+        "the outside record was read"
+    );
+}
+
 #[test]
 fn regression_condaenvironmentpath_out_of_the_site_is_reported_not_read() {
     let site = TinySite::new();

@@ -62,13 +62,16 @@ pub fn scan_env_as(
     // Files of the env are read only when they are in it: a symlink out of
     // it (to /etc/shadow, to /dev/zero) is reported, not followed.
     let root = std::fs::canonicalize(prefix).unwrap_or_else(|_| prefix.to_path_buf());
+    let meta_linked = crate::read::is_symlink(&conda_meta);
     let record_files: Vec<PathBuf> = list_records(&conda_meta, &mut failures)
         .into_iter()
-        .filter(|f| match check_within(f, &root) {
-            Ok(()) => true,
-            Err(e) => {
-                failures.push((f.clone(), e));
-                false
+        .filter_map(|(f, linked)| {
+            match crate::read::check_listed_within(&f, linked, meta_linked, &root) {
+                Ok(()) => Some(f),
+                Err(e) => {
+                    failures.push((f, e));
+                    None
+                }
             }
         })
         .collect();
@@ -214,9 +217,13 @@ pub fn scan_env_as(
     (env, errors)
 }
 
-/// The `*.json` files of conda-meta, sorted. A file name that is not UTF-8
+/// The `*.json` files of conda-meta, sorted, each with whether its listing
+/// says it is a symlink (or could not say). A file name that is not UTF-8
 /// cannot be a record conda wrote; it is reported, not skipped silently.
-fn list_records(conda_meta: &Path, failures: &mut Vec<(PathBuf, FileProblem)>) -> Vec<PathBuf> {
+fn list_records(
+    conda_meta: &Path,
+    failures: &mut Vec<(PathBuf, FileProblem)>,
+) -> Vec<(PathBuf, bool)> {
     let entries = match std::fs::read_dir(conda_meta) {
         Ok(entries) => entries,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
@@ -242,7 +249,10 @@ fn list_records(conda_meta: &Path, failures: &mut Vec<(PathBuf, FileProblem)>) -
         };
         let path = entry.path();
         match entry.file_name().to_str() {
-            Some(n) if n.ends_with(".json") => files.push(path),
+            Some(n) if n.ends_with(".json") => {
+                let linked = entry.file_type().map_or(true, |t| t.is_symlink());
+                files.push((path, linked));
+            }
             Some(_) => {}
             None => failures.push((
                 path,
